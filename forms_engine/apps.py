@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class FormsEngineConfig(AppConfig):
+    name = "forms_engine"
+    verbose_name = "Forms engine"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the procedures system check)
