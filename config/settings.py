@@ -161,17 +161,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # Procedures: the YAML tree loaded by `manage.py load_procedures` and checked by a system check.
 PROCEDURES_DIR = Path(env.str("PROCEDURES_DIR", default=str(BASE_DIR / "procedures")))
-# Registries (key -> dotted path). The YAML loader checks each `type:` against these keys.
-INTEGRATION_TARGETS = {
-    "webhook": "integrations.targets.WebhookTarget",
-    "csv": "integrations.targets.CsvTarget",
-    "email": "integrations.targets.EmailTarget",
-}
-PAYMENT_PROVIDERS = {
-    "offline": "payments.providers.OfflineProvider",
-    "stripe": "payments.providers.StripeProvider",
-}
-PAYMENT_PROVIDER = "stripe" if env.str("STRIPE_SECRET_KEY", default="") else "offline"
+# Integration types the YAML loader accepts in `integrations[].type`. The delivery issue
+# turns this into a registry of key -> dotted path of the target class.
+INTEGRATION_TARGETS = {"webhook": None, "csv": None, "email": None}
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="")

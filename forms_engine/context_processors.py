@@ -1,2 +1,8 @@
+from django.conf import settings
+
+
 def site(request):
-    return {}
+    return {
+        "signed_in": bool(getattr(request, "session", {}).get("resident")),
+        "site_url": settings.SITE_URL,
+    }

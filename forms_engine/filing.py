@@ -1,0 +1,467 @@
+"""A filing in progress as the resident sees it: its steps (visible pages of each pinned
+procedure version), what each page shows, and how a posted page is validated.
+
+Pure logic over specs and answer dicts; the database is touched by forms_engine.services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from html import escape
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from .fields import FIELD_TYPES, Ctx, FieldInvalid, esc, text_of
+from .spec import expr
+from .spec.model import FieldSpec, PageSpec, ProcedureSpec
+
+
+@dataclass(frozen=True)
+class Step:
+    position: int  # index of the procedure in the filing
+    page: PageSpec
+
+    @property
+    def key(self) -> str:
+        return f"{self.position}.{self.page.id}"
+
+
+def _to_eval(f: FieldSpec, value: Any) -> Any:
+    if value is None:
+        return None
+    if f.type == "date" and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    if f.type == "group" and isinstance(value, list):
+        return [
+            {c.id: _to_eval(c, (e or {}).get(c.id)) for c in f.fields}
+            for e in value
+            if isinstance(e, dict)
+        ]
+    return value
+
+
+def eval_env(spec: ProcedureSpec, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Answers as expressions see them (dates as date objects)."""
+    env: dict[str, Any] = {}
+    for page in spec.pages:
+        for f in page.fields:
+            if f.id in answers:
+                env[f.id] = _to_eval(f, answers[f.id])
+    return env
+
+
+def holds(condition: Any, env: Mapping[str, Any], today: dt.date | None = None) -> bool:
+    if condition is None:
+        return True
+    return expr.truthy(expr.evaluate(condition, env, today))
+
+
+@lru_cache(maxsize=4096)
+def condition_json(condition: Any) -> str:
+    return json.dumps(condition.to_json(), ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass
+class FilingView:
+    """The pinned specs of one draft with its answers."""
+
+    specs: list[ProcedureSpec]
+    answers: dict[str, dict[str, Any]]  # position (str) -> field id -> value
+    today: dt.date = field(default_factory=dt.date.today)
+
+    def answers_of(self, position: int) -> dict[str, Any]:
+        return self.answers.setdefault(str(position), {})
+
+    def env(self, position: int) -> dict[str, Any]:
+        return eval_env(self.specs[position], self.answers_of(position))
+
+    # ---- steps -------------------------------------------------------------------------
+    def steps(self) -> list[Step]:
+        out = []
+        for position, spec in enumerate(self.specs):
+            env = self.env(position)
+            for page in spec.pages:
+                if holds(page.show_if, env, self.today):
+                    out.append(Step(position, page))
+        return out
+
+    def step(self, position: int, page_id: str) -> Step | None:
+        if not 0 <= position < len(self.specs):
+            return None
+        for page in self.specs[position].pages:
+            if page.id == page_id:
+                return Step(position, page)
+        return None
+
+    # ---- once-only across a bundle -----------------------------------------------------
+    def shared_source(self, position: int, f: FieldSpec) -> tuple[int, str] | None:
+        """Where a bundle already asked this profile field: (position, field id), or None.
+
+        A field with the same `profile` key (and type) in an earlier procedure of the
+        filing, on a visible page and itself visible, is asked once; later procedures
+        reuse its answer."""
+        if not f.profile or position == 0:
+            return None
+        for earlier in range(position):
+            spec = self.specs[earlier]
+            env = self.env(earlier)
+            for page in spec.pages:
+                if not holds(page.show_if, env, self.today):
+                    continue
+                for other in page.fields:
+                    if (
+                        other.profile == f.profile
+                        and other.type == f.type
+                        and holds(other.show_if, env, self.today)
+                    ):
+                        return earlier, other.id
+        return None
+
+    def apply_shared(self) -> None:
+        """Copy the answers of fields asked once into the later procedures that share them."""
+        for position in range(1, len(self.specs)):
+            for f in self.specs[position].iter_fields(include_group_children=False):
+                source = self.shared_source(position, f)
+                if source is None:
+                    continue
+                value = self.answers_of(source[0]).get(source[1])
+                if value is None:
+                    self.answers_of(position).pop(f.id, None)
+                else:
+                    self.answers_of(position)[f.id] = value
+
+    # ---- visibility over everything: hidden answers are never kept ---------------------
+    def visible_answers(self, position: int) -> dict[str, Any]:
+        spec = self.specs[position]
+        answers = self.answers_of(position)
+        env = self.env(position)
+        kept: dict[str, Any] = {}
+        for page in spec.pages:
+            if not holds(page.show_if, env, self.today):
+                continue
+            for f in page.fields:
+                if f.id not in answers or not holds(f.show_if, env, self.today):
+                    continue
+                value = answers[f.id]
+                if f.type == "group" and isinstance(value, list):
+                    value = [self._visible_entry(f, e, env) for e in value]
+                kept[f.id] = value
+        return kept
+
+    def _visible_entry(self, group: FieldSpec, entry: dict, env: Mapping[str, Any]) -> dict:
+        entry_env = dict(env)
+        entry_env.update({c.id: _to_eval(c, entry.get(c.id)) for c in group.fields})
+        return {
+            c.id: entry.get(c.id)
+            for c in group.fields
+            if c.id in entry and holds(c.show_if, entry_env, self.today)
+        }
+
+
+def field_name(f: FieldSpec, prefix: str = "f-") -> str:
+    return f"{prefix}{f.id}"
+
+
+def _remap(errors: dict[str, list[str]], name: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        if key == "__kept__":
+            continue
+        target = name if key == "" else (name + key[2:] if key.startswith("__") else key)
+        out.setdefault(target, []).extend(messages)
+    return out
+
+
+@dataclass
+class PageResult:
+    raw: dict[str, Any]  # field id -> raw input, as posted
+    values: dict[str, Any]  # field id -> cleaned value (visible, valid fields)
+    errors: dict[str, list[str]]  # input name -> messages
+    error_fields: list[tuple[str, str]]  # (input name, label) for the error summary
+
+
+def process_page(
+    view: FilingView, step: Step, data: Mapping, ctx: Ctx, *, validate: bool = True
+) -> PageResult:
+    """Read a posted page, evaluate conditions on what was posted, and validate what is
+    visible. Hidden fields are dropped from the result."""
+    position = step.position
+    spec = view.specs[position]
+    asked = [f for f in step.page.fields if view.shared_source(position, f) is None]
+    raw = {f.id: FIELD_TYPES[f.type].extract(f, data, field_name(f), ctx) for f in asked}
+
+    # Tentative values so conditions on this same page see what was just posted.
+    tentative: dict[str, Any] = {}
+    for f in asked:
+        if f.type in ("group", "file", "static"):
+            continue
+        try:
+            tentative[f.id] = FIELD_TYPES[f.type].clean(
+                f, raw[f.id], Ctx(lang=ctx.lang, today=ctx.today)
+            )
+        except FieldInvalid:
+            tentative[f.id] = None
+    for f in asked:
+        if f.type == "group":
+            tentative[f.id] = [
+                {c.id: _soft_clean(c, entry.get(c.id), ctx) for c in f.fields}
+                for entry in raw[f.id]
+            ]
+    answers = dict(view.answers_of(position))
+    answers.update(tentative)
+    env = eval_env(spec, answers)
+
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    labels: list[tuple[str, str]] = []
+    for f in asked:
+        name = field_name(f)
+        if not holds(f.show_if, env, ctx.today):
+            continue
+        if f.type == "group":
+            value, group_errors = _process_group(f, raw[f.id], name, env, ctx, validate)
+            if group_errors:
+                errors.update(group_errors)
+                labels.append((name, text_of(f.label, ctx.lang)))
+            values[f.id] = value
+            continue
+        if f.type == "static":
+            continue
+        if not validate and f.type != "file":
+            values[f.id] = tentative.get(f.id)
+            continue
+        try:
+            value = FIELD_TYPES[f.type].clean(f, raw[f.id], ctx)
+        except FieldInvalid as exc:
+            errors.update(_remap(exc.errors, name))
+            labels.append((name, text_of(f.label, ctx.lang)))
+            if "__kept__" in exc.errors:  # files that did store are not lost
+                values[f.id] = exc.errors["__kept__"] or None  # type: ignore[assignment]
+                raw[f.id] = {"kept": values[f.id] or [], "new": []}
+            continue
+        values[f.id] = value
+        if f.type == "file":
+            raw[f.id] = {"kept": value or [], "new": []}
+    return PageResult(raw=raw, values=values, errors=errors, error_fields=labels)
+
+
+def _soft_clean(f: FieldSpec, raw: Any, ctx: Ctx) -> Any:
+    if f.type in ("file", "static", "group"):
+        return None
+    try:
+        return FIELD_TYPES[f.type].clean(f, raw, Ctx(lang=ctx.lang, today=ctx.today))
+    except FieldInvalid:
+        return None
+
+
+def _process_group(f, entries, name, env, ctx, validate):
+    lo = f.param("repeat_min", 0)
+    hi = f.param("repeat_max", 10)
+    errors: dict[str, list[str]] = {}
+    values = []
+    for i, entry in enumerate(entries):
+        entry_env = dict(env)
+        entry_env.update(
+            {c.id: _to_eval(c, _soft_clean(c, entry.get(c.id), ctx)) for c in f.fields}
+        )
+        out = {}
+        for c in f.fields:
+            cname = f"{name}-{i}-{c.id}"
+            if c.type == "static" or not holds(c.show_if, entry_env, ctx.today):
+                continue
+            if not validate and c.type != "file":
+                out[c.id] = _soft_clean(c, entry.get(c.id), ctx)
+                continue
+            try:
+                out[c.id] = FIELD_TYPES[c.type].clean(c, entry.get(c.id), ctx)
+            except FieldInvalid as exc:
+                errors.update(_remap(exc.errors, cname))
+                if "__kept__" in exc.errors:
+                    out[c.id] = exc.errors["__kept__"] or None
+        values.append(out)
+    if validate and len(entries) < lo:
+        errors.setdefault(name, []).append(_("Add at least %(n)s entries.") % {"n": lo})
+    if len(entries) > hi:
+        errors.setdefault(name, []).append(_("You can add %(n)s entries at most.") % {"n": hi})
+    return values, errors
+
+
+# ---- rendering ------------------------------------------------------------------------
+
+
+def render_fields(
+    view: FilingView,
+    step: Step,
+    raw: Mapping[str, Any],
+    errors: Mapping[str, list[str]],
+    ctx: Ctx,
+) -> str:
+    """HTML of every field of a page. Conditions that depend only on other pages are
+    decided here; those that depend on this page are sent to the browser as
+    `data-show-if` (the field stays visible without JavaScript, and the server drops
+    the answer if the condition is false when the page is posted)."""
+    position = step.position
+    spec = view.specs[position]
+    env = view.env(position)
+    page_ids = {f.id for f in step.page.fields}
+    out = []
+    for f in step.page.fields:
+        if view.shared_source(position, f) is not None:
+            continue
+        name = field_name(f)
+        cond = f.show_if
+        if cond is not None and not (cond.names & page_ids):
+            if not holds(cond, env, ctx.today):
+                continue
+            cond = None
+        if f.type == "group":
+            html = render_group(f, raw.get(f.id) or [], name, errors, ctx)
+        else:
+            html = FIELD_TYPES[f.type].render(f, raw.get(f.id), name, errors, ctx)
+        if cond is not None:
+            html = (
+                f'<div class="conditional" data-show-if="{escape(condition_json(cond))}">'
+                f"{html}</div>"
+            )
+        out.append(html)
+    del spec
+    return "".join(out)
+
+
+def render_group(f: FieldSpec, entries: list, name: str, errors: Mapping, ctx: Ctx) -> str:
+    lo = f.param("repeat_min", 0)
+    hi = f.param("repeat_max", 10)
+    label = text_of(f.label, ctx.lang)
+    count = len(entries)
+    parts = [f'<input type="hidden" name="{name}-count" value="{count}">']
+    child_ids = {c.id for c in f.fields}
+    for i, entry in enumerate(entries):
+        inner = []
+        for c in f.fields:
+            cname = f"{name}-{i}-{c.id}"
+            html = FIELD_TYPES[c.type].render(c, (entry or {}).get(c.id), cname, errors, ctx)
+            if c.show_if is not None and c.show_if.names & child_ids:
+                html = (
+                    f'<div class="conditional" data-scope="{name}-{i}" '
+                    f'data-show-if="{escape(condition_json(c.show_if))}">{html}</div>'
+                )
+            inner.append(html)
+        remove = ""
+        if count > lo:
+            remove = (
+                f'<button class="button button--text" type="submit" name="_action" '
+                f'value="remove:{name}:{i}" formnovalidate>{esc(_("Remove"))}'
+                f'<span class="visually-hidden"> {esc(label)} {i + 1}</span></button>'
+            )
+        parts.append(
+            f'<fieldset class="group__entry" id="{name}-{i}">'
+            f'<legend class="group__legend">{esc(label)} {i + 1}</legend>{"".join(inner)}'
+            f"{remove}</fieldset>"
+        )
+    if count < hi:
+        add = f.param("add_label")
+        add_text = add.get(ctx.lang) if add else _("Add another")
+        parts.append(
+            f'<button class="button button--secondary" type="submit" name="_action" '
+            f'value="add:{name}" formnovalidate>＋ {esc(add_text)}</button>'
+        )
+    own = errors.get(name, [])
+    err = ""
+    if own:
+        err = (
+            f'<p class="field__error" id="{name}-error"><span class="visually-hidden">'
+            f"{esc(_('Error:'))} </span>{'<br>'.join(esc(m) for m in own)}</p>"
+        )
+    help_html = ""
+    if f.help is not None:
+        from . import markdown
+
+        help_html = f'<div class="field__help">{markdown.render(f.help.get(ctx.lang))}</div>'
+    hint = ""
+    if hi:
+        hint = f'<p class="field__help">{esc(_("Up to %(n)s entries.") % {"n": hi})}</p>'
+    cls = "field field--group group" + (" field--error" if own else "")
+    return (
+        f'<fieldset class="{cls}" id="{name}-field"><legend class="field__label">{esc(label)}</legend>'
+        f"{help_html}{hint}{err}{''.join(parts)}</fieldset>"
+    )
+
+
+def display_rows(view: FilingView, position: int, ctx: Ctx) -> list[dict[str, Any]]:
+    """Confirmation rows per visible page: [{step, title, rows: [(label, html)]}]."""
+    spec = view.specs[position]
+    answers = view.visible_answers(position)
+    env = view.env(position)
+    pages = []
+    for page in spec.pages:
+        if not holds(page.show_if, env, view.today):
+            continue
+        rows = []
+        for f in page.fields:
+            if f.type == "static" or not holds(f.show_if, env, view.today):
+                continue
+            if view.shared_source(position, f) is not None:
+                continue
+            value = answers.get(f.id)
+            if f.type == "group":
+                html = display_group(f, value or [], ctx)
+            else:
+                html = FIELD_TYPES[f.type].display(f, value, ctx)
+            rows.append((text_of(f.label, ctx.lang), html))
+        if rows:
+            pages.append(
+                {"step": Step(position, page), "title": page.title.get(ctx.lang), "rows": rows}
+            )
+    return pages
+
+
+def display_group(f: FieldSpec, entries: list, ctx: Ctx) -> str:
+    if not entries:
+        return f'<span class="muted">{esc(_("None"))}</span>'
+    label = text_of(f.label, ctx.lang)
+    out = []
+    for i, entry in enumerate(entries):
+        rows = "".join(
+            f"<dt>{esc(text_of(c.label, ctx.lang))}</dt><dd>{FIELD_TYPES[c.type].display(c, entry.get(c.id), ctx)}</dd>"
+            for c in f.fields
+            if c.type != "static" and c.id in entry
+        )
+        out.append(
+            f'<div class="group-display"><p class="group-display__title">{esc(label)} {i + 1}</p><dl>{rows}</dl></div>'
+        )
+    return "".join(out)
+
+
+def fee_lines(spec: ProcedureSpec, answers: Mapping[str, Any], lang: str, today=None) -> list[dict]:
+    """The fee items that apply, with quantity and subtotal (yen)."""
+    if spec.fee is None:
+        return []
+    env = eval_env(spec, answers)
+    lines = []
+    for item in spec.fee.items:
+        if item.when is not None and not holds(item.when, env, today):
+            continue
+        quantity = 1
+        if item.quantity is not None:
+            q = expr.evaluate(item.quantity, env, today)
+            quantity = int(q) if isinstance(q, int | float) and q > 0 else 0
+        if quantity <= 0:
+            continue
+        lines.append(
+            {
+                "label": item.label.get(lang),
+                "label_i18n": dict(item.label.values),
+                "amount": item.amount,
+                "quantity": quantity,
+                "subtotal": item.amount * quantity,
+            }
+        )
+    return lines

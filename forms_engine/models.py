@@ -1,0 +1,341 @@
+"""Organizations, procedure versions, drafts, submissions, receipts and the outbox.
+
+State changes go through forms_engine.services; models hold data and small derived
+properties only.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+def localized(value: dict | str | None, language: str | None = None) -> str:
+    """A stored Text value ({"ja": ..., "en": ...}) in the active language, falling back to ja."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    language = (language or get_language() or "ja").split("-")[0]
+    return value.get(language) or value.get("ja") or ""
+
+
+class Organization(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.JSONField()
+    contact = models.JSONField(null=True, blank=True)
+    payment_account = models.CharField(max_length=64, blank=True)
+    content_hash = models.CharField(max_length=64)
+    source = models.TextField()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return localized(self.name)
+
+    @property
+    def display_name(self) -> str:
+        return localized(self.name)
+
+    @property
+    def display_contact(self) -> str:
+        return localized(self.contact)
+
+
+class Department(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="departments"
+    )
+    slug = models.SlugField(max_length=64)
+    name = models.JSONField()
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="department_unique_slug")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.slug}/{self.slug}"
+
+
+class Procedure(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="procedures"
+    )
+    slug = models.SlugField(max_length=64)
+    live_version = models.ForeignKey(
+        "ProcedureVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Completed filings, for `accepting.capacity` (updated under a row lock).
+    filed_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="procedure_unique_slug")
+        ]
+        ordering = ["organization__slug", "slug"]
+
+    def __str__(self) -> str:
+        return f"{self.organization.slug}/{self.slug}"
+
+
+class ProcedureVersion(models.Model):
+    """One loaded content of a procedure file. Old versions stay: drafts and submissions
+    always render with the version they were started under."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64)
+    source = models.TextField()
+    rel_path = models.CharField(max_length=300)
+    title = models.JSONField()
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["procedure", "number"], name="version_unique_number"),
+            models.UniqueConstraint(
+                fields=["procedure", "content_hash"], name="version_unique_hash"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.procedure} v{self.number}"
+
+    @property
+    def display_title(self) -> str:
+        return localized(self.title)
+
+
+class Bundle(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="bundles")
+    slug = models.SlugField(max_length=64)
+    live_version = models.ForeignKey(
+        "BundleVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="bundle_unique_slug")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.slug}/{self.slug} (bundle)"
+
+
+class BundleVersion(models.Model):
+    bundle = models.ForeignKey(Bundle, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64)
+    source = models.TextField()
+    title = models.JSONField()
+    description = models.JSONField(null=True, blank=True)
+    procedure_slugs = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bundle", "number"], name="bundle_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bundle} v{self.number}"
+
+    @property
+    def display_title(self) -> str:
+        return localized(self.title)
+
+
+class Resident(models.Model):
+    """A resident who signed in with a one-time mail link (once-only profile)."""
+
+    email = models.EmailField(unique=True)
+    profile = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"resident #{self.pk}"
+
+
+class Draft(models.Model):
+    """A filing in progress, kept on the server so an idle hour or the Back button loses
+    nothing. One draft covers one procedure, or every procedure of a bundle."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("In progress")
+        SUBMITTED = "submitted", _("Submitted")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # The procedure versions this filing was started under, in order (pinned for its life).
+    versions = models.ManyToManyField(ProcedureVersion, through="DraftVersion", related_name="+")
+    bundle_version = models.ForeignKey(
+        BundleVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resident = models.ForeignKey(
+        Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="drafts"
+    )
+    # {"<position>": {field_id: value}}: cleaned answers per procedure of the filing.
+    answers = models.JSONField(default=dict, blank=True)
+    # {"<position>.<page_id>": raw input}: what was typed on a page that did not validate yet.
+    pending = models.JSONField(default=dict, blank=True)
+    save_to_profile = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    receipt = models.ForeignKey(
+        "Receipt", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"draft {self.pk}"
+
+
+class DraftVersion(models.Model):
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="draft_versions")
+    version = models.ForeignKey(ProcedureVersion, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "position"], name="draft_version_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.draft_id} #{self.position}"
+
+
+class Receipt(models.Model):
+    """What the resident keeps: the receipt number (one per filing, shared by every
+    submission of a bundle) and the hash of the separate status code."""
+
+    number = models.CharField(max_length=20, unique=True)
+    status_code_hash = models.CharField(max_length=128)
+    bundle_version = models.ForeignKey(
+        BundleVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Submission(models.Model):
+    class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+        SUBMITTED = "submitted", _("Submitted")
+        IN_REVIEW = "in_review", _("In review")
+        RETURNED = "returned", _("Returned for correction")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="submissions")
+    # Unique per submission: the receipt number, or receipt-N inside a bundle.
+    number = models.CharField(max_length=24, unique=True)
+    draft = models.ForeignKey(Draft, on_delete=models.PROTECT, related_name="submissions")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    procedure = models.ForeignKey(Procedure, on_delete=models.PROTECT, related_name="submissions")
+    procedure_version = models.ForeignKey(
+        ProcedureVersion, on_delete=models.PROTECT, related_name="submissions"
+    )
+    status = models.CharField(max_length=24, choices=Status.choices)
+    answers = models.JSONField()
+    contact_email = models.EmailField()
+    fee_total = models.PositiveIntegerField(default=0)
+    fee_lines = models.JSONField(default=list, blank=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        indexes = [
+            models.Index(
+                fields=["department", "status", "submitted_at"], name="submission_inbox_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # No personal data (file names) in storage keys: a random key per file.
+    return f"attachments/{instance.draft_id}/{instance.id}"
+
+
+class Attachment(models.Model):
+    class ScanStatus(models.TextChoices):
+        PENDING = "pending", _("Waiting for the malware scan")
+        CLEAN = "clean", _("Clean")
+        INFECTED = "infected", _("Infected")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="attachments")
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    field_key = models.CharField(max_length=200)
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=16)
+    content_type = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    scan_status = models.CharField(
+        max_length=16, choices=ScanStatus.choices, default=ScanStatus.PENDING
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"attachment {self.pk}"
+
+
+class OutboxEvent(models.Model):
+    """What happened to a submission, written in the same transaction as the change.
+    Consumers (integrations, payments, mail) read it through Celery; the payload holds
+    ids only, never personal data."""
+
+    topic = models.CharField(max_length=64)
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["processed_at", "id"], name="outbox_pending_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"
+
+
+class OneTimeToken(models.Model):
+    """Sign-in and resume links: the mail carries the token, the database only its hash."""
+
+    class Purpose(models.TextChoices):
+        LOGIN = "login", _("Sign-in")
+        RESUME = "resume", _("Resume a saved filing")
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    email = models.EmailField()
+    draft = models.ForeignKey(Draft, null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} token #{self.pk}"

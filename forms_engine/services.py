@@ -1,0 +1,567 @@
+"""Every state change of the forms engine: one function per action (`<entity>_<action>`).
+
+Views, commands and tasks stay thin and call these. Each submission state change writes
+an OutboxEvent in the same transaction, so consumers never miss or invent one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from . import models as m
+from .filing import FilingView, fee_lines
+from .spec import loader
+from .spec.model import OrganizationSpec, ProcedureSpec
+
+log = logging.getLogger(__name__)
+
+# Receipt numbers avoid characters that are easy to confuse when read aloud or copied
+# from paper (0/O/Q/D, 1/I/L, 2/Z, 5/S, 8/B, U/V, G/6).
+RECEIPT_ALPHABET = "ACEFHJKMNPRTWXY34679"
+
+
+class FilingError(Exception):
+    """A filing cannot go on; `code` says why (closed, full, not_open, ...)."""
+
+    def __init__(self, code: str, message: str = ""):
+        self.code = code
+        super().__init__(message or code)
+
+
+# ---- procedures -------------------------------------------------------------------------
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _integration_types() -> tuple[str, ...]:
+    return tuple(settings.INTEGRATION_TARGETS)
+
+
+def procedures_load(root: Path | str) -> LoadReport:
+    """Load a procedures tree into the database. A changed file becomes a new version; an
+    unchanged one is left alone; a broken one never replaces the live version."""
+    tree = loader.load_tree(Path(root), integration_types=_integration_types())
+    report = LoadReport(errors=[str(e) for e in tree.errors])
+    with transaction.atomic():
+        orgs: dict[str, m.Organization] = {}
+        for slug, ospec in tree.organizations.items():
+            orgs[slug] = _organization_upsert(ospec, Path(root))
+        for (org_slug, slug), spec in sorted(tree.procedures.items()):
+            org = orgs[org_slug]
+            created = _procedure_version_upsert(org, spec, Path(root))
+            (report.created if created else report.unchanged).append(f"{org_slug}/{slug}")
+        for (org_slug, slug), bspec in sorted(tree.bundles.items()):
+            bundle, _c = m.Bundle.objects.get_or_create(organization=orgs[org_slug], slug=slug)
+            live = bundle.live_version
+            if live and live.content_hash == bspec.content_hash:
+                report.unchanged.append(f"{org_slug}/{slug}.bundle")
+                continue
+            number = (
+                bundle.versions.order_by("-number").values_list("number", flat=True).first() or 0
+            ) + 1
+            version = m.BundleVersion.objects.create(
+                bundle=bundle,
+                number=number,
+                content_hash=bspec.content_hash,
+                source=(Path(root) / bspec.source_path).read_text(encoding="utf-8"),
+                title=dict(bspec.title.values),
+                description=dict(bspec.description.values) if bspec.description else None,
+                procedure_slugs=list(bspec.procedures),
+            )
+            bundle.live_version = version
+            bundle.save(update_fields=["live_version"])
+            report.created.append(f"{org_slug}/{slug}.bundle")
+    return report
+
+
+def _organization_upsert(spec: OrganizationSpec, root: Path) -> m.Organization:
+    source = (root / spec.source_path).read_text(encoding="utf-8")
+    org, _c = m.Organization.objects.update_or_create(
+        slug=spec.slug,
+        defaults={
+            "name": dict(spec.name.values),
+            "contact": dict(spec.contact.values) if spec.contact else None,
+            "payment_account": spec.payment_account or "",
+            "content_hash": spec.content_hash,
+            "source": source,
+        },
+    )
+    for dspec in spec.departments:
+        m.Department.objects.update_or_create(
+            organization=org,
+            slug=dspec.slug,
+            defaults={"name": dict(dspec.name.values), "email": dspec.email or ""},
+        )
+    return org
+
+
+def _procedure_version_upsert(org: m.Organization, spec: ProcedureSpec, root: Path) -> bool:
+    procedure, _c = m.Procedure.objects.get_or_create(organization=org, slug=spec.slug)
+    existing = procedure.versions.filter(content_hash=spec.content_hash).first()
+    if existing:
+        if procedure.live_version_id != existing.pk:
+            procedure.live_version = existing
+            procedure.save(update_fields=["live_version"])
+            return True
+        return False
+    number = (
+        procedure.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    ) + 1
+    version = m.ProcedureVersion.objects.create(
+        procedure=procedure,
+        number=number,
+        content_hash=spec.content_hash,
+        source=(root / spec.source_path).read_text(encoding="utf-8"),
+        rel_path=f"{org.slug}/{spec.slug}.yaml",
+        title=dict(spec.title.values),
+        department=m.Department.objects.get(organization=org, slug=spec.department),
+    )
+    procedure.live_version = version
+    procedure.save(update_fields=["live_version"])
+    return True
+
+
+_SPEC_CACHE: dict[tuple[int, str], ProcedureSpec] = {}
+
+
+def version_spec(version: m.ProcedureVersion) -> ProcedureSpec:
+    """The parsed spec of a stored version (parsed once per process: versions never change)."""
+    # Keyed by content too: a rolled-back test database may hand out the same id again.
+    key = (version.pk, version.content_hash)
+    spec = _SPEC_CACHE.get(key)
+    if spec is None:
+        spec, errors = loader.parse_procedure(
+            version.source,
+            organization=None,
+            org_slug=version.procedure.organization.slug,
+            slug=version.procedure.slug,
+            rel_path=version.rel_path,
+            integration_types=_integration_types(),
+        )
+        if spec is None:  # pragma: no cover - a stored version loaded cleanly once
+            raise RuntimeError(f"stored version {version.pk} no longer parses: {errors[:3]}")
+        _SPEC_CACHE[key] = spec
+    return spec
+
+
+# ---- acceptance window and capacity -----------------------------------------------------
+
+
+def procedure_acceptance(spec: ProcedureSpec, procedure: m.Procedure | None = None) -> str:
+    """'open', 'not_open' (before opens), 'closed' (after closes) or 'full' (capacity)."""
+    now = timezone.now()
+    acc = spec.accepting
+    if acc.opens and now < acc.opens:
+        return "not_open"
+    if acc.closes and now >= acc.closes:
+        return "closed"
+    if acc.capacity is not None and procedure is not None and procedure.filed_count >= acc.capacity:
+        return "full"
+    return "open"
+
+
+# ---- drafts -----------------------------------------------------------------------------
+
+
+def draft_start(
+    versions: list[m.ProcedureVersion],
+    *,
+    bundle_version: m.BundleVersion | None = None,
+    resident: m.Resident | None = None,
+) -> m.Draft:
+    for version in versions:
+        state = procedure_acceptance(version_spec(version), version.procedure)
+        if state != "open":
+            raise FilingError(state)
+    with transaction.atomic():
+        draft = m.Draft.objects.create(
+            organization=versions[0].procedure.organization,
+            bundle_version=bundle_version,
+            resident=resident,
+        )
+        m.DraftVersion.objects.bulk_create(
+            [m.DraftVersion(draft=draft, version=v, position=i) for i, v in enumerate(versions)]
+        )
+        if resident is not None:
+            draft_prefill(draft, resident)
+    return draft
+
+
+def draft_versions(draft: m.Draft) -> list[m.ProcedureVersion]:
+    cached = getattr(draft, "_versions_cache", None)
+    if cached is None:
+        cached = [
+            dv.version
+            for dv in draft.draft_versions.select_related(
+                "version__procedure__organization", "version__department"
+            ).order_by("position")
+        ]
+        draft._versions_cache = cached
+    return cached
+
+
+def draft_view(draft: m.Draft) -> FilingView:
+    specs = [version_spec(v) for v in draft_versions(draft)]
+    return FilingView(specs=specs, answers=draft.answers)
+
+
+def draft_prefill(draft: m.Draft, resident: m.Resident) -> None:
+    """Once-only: fields with a `profile` key that are not answered yet start from the
+    resident's saved profile. Runs when a filing starts signed in, and at sign-in."""
+    profile = resident.profile or {}
+    view = draft_view(draft)
+    for position, spec in enumerate(view.specs):
+        answers = view.answers_of(position)
+        for f in spec.iter_fields(include_group_children=False):
+            if f.profile and f.profile in profile and f.id not in answers:
+                answers[f.id] = profile[f.profile]
+    draft.resident = resident
+    draft.save(update_fields=["answers", "resident"])
+
+
+def draft_save_page(
+    draft: m.Draft, step_key: str, position: int, values: dict[str, Any], page_field_ids: list[str]
+) -> None:
+    """Store the cleaned answers of one page: fields of the page not in `values` (hidden
+    ones) are removed, so a hidden answer is never kept."""
+    answers = draft.answers.setdefault(str(position), {})
+    for fid in page_field_ids:
+        if fid in values and values[fid] is not None:
+            answers[fid] = values[fid]
+        else:
+            answers.pop(fid, None)
+    draft.pending.pop(step_key, None)
+    draft.updated_at = timezone.now()
+    draft.save(update_fields=["answers", "pending", "updated_at"])
+
+
+def draft_save_pending(draft: m.Draft, step_key: str, raw: dict[str, Any]) -> None:
+    """Keep what was typed on a page that is not valid yet (Back, save for later, add an
+    entry): nothing typed is lost."""
+    draft.pending[step_key] = _jsonable(raw)
+    draft.updated_at = timezone.now()
+    draft.save(update_fields=["pending", "updated_at"])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items() if k != "new"}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return None
+
+
+# ---- receipts and completion ------------------------------------------------------------
+
+
+def _random_code(length: int) -> str:
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(length))
+
+
+def receipt_format(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def status_code_hash(code: str) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, b"status:" + code.encode(), hashlib.sha256).hexdigest()
+
+
+def receipt_normalize(text: str) -> str:
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text or "").upper()
+    return "".join(ch for ch in text if ch in RECEIPT_ALPHABET)
+
+
+@dataclass
+class Completion:
+    receipt: m.Receipt
+    status_code: str | None  # shown once; None when this call found the filing already done
+    submissions: list[m.Submission]
+
+
+def submission_complete(draft_id, *, save_to_profile: bool = False) -> Completion:
+    """Complete a draft: one receipt, one submission per procedure, each with an outbox
+    event, all in one transaction. Idempotent: a double tap returns the first result."""
+    with transaction.atomic():
+        draft = m.Draft.objects.select_for_update().get(pk=draft_id)
+        if draft.status == m.Draft.Status.SUBMITTED:
+            receipt = draft.receipt
+            return Completion(receipt, None, list(receipt.submissions.order_by("number")))
+        versions = draft_versions(draft)
+        view = draft_view(draft)
+        view.apply_shared()
+        problems = view_problems(view)
+        if problems:
+            raise FilingError("incomplete", problems[0])
+        for version in versions:
+            # The acceptance window and capacity are the procedure's rules now, read from
+            # its live version; the pages stay those of the version the filing started on.
+            procedure = m.Procedure.objects.select_related("live_version").get(
+                pk=version.procedure_id
+            )
+            spec = version_spec(procedure.live_version or version)
+            state = procedure_acceptance(spec)
+            if state != "open":
+                raise FilingError(state)
+            if spec.accepting.capacity is not None:
+                # The row lock serialises concurrent completions of this procedure; the
+                # count is checked and raised under it.
+                procedure = m.Procedure.objects.select_for_update().get(pk=version.procedure_id)
+                if procedure.filed_count >= spec.accepting.capacity:
+                    raise FilingError("full")
+                m.Procedure.objects.filter(pk=procedure.pk).update(
+                    filed_count=procedure.filed_count + 1
+                )
+
+        status_code = _random_code(8)
+        receipt = _receipt_create(draft, status_code)
+        submissions = []
+        for position, version in enumerate(versions):
+            spec = version_spec(version)
+            answers = view.visible_answers(position)
+            lines = fee_lines(spec, answers, "ja")
+            total = sum(line["subtotal"] for line in lines)
+            awaiting = spec.fee is not None and spec.fee.timing == "before_review" and total > 0
+            status = (
+                m.Submission.Status.AWAITING_PAYMENT if awaiting else m.Submission.Status.SUBMITTED
+            )
+            number = receipt.number if len(versions) == 1 else f"{receipt.number}-{position + 1}"
+            sub = m.Submission.objects.create(
+                receipt=receipt,
+                number=number,
+                draft=draft,
+                organization_id=version.procedure.organization_id,
+                department_id=version.department_id,
+                procedure_id=version.procedure_id,
+                procedure_version=version,
+                status=status,
+                answers=answers,
+                contact_email=answers.get(spec.contact_email, ""),
+                fee_total=total,
+                fee_lines=lines,
+            )
+            m.Attachment.objects.filter(draft=draft, field_key__startswith=f"{position}.").update(
+                submission=sub
+            )
+            m.OutboxEvent.objects.create(
+                topic="submission.completed",
+                submission=sub,
+                payload={"submission": str(sub.pk), "status": status, "fee_total": total},
+            )
+            submissions.append(sub)
+        if save_to_profile and draft.resident_id:
+            _profile_save(draft.resident, view)
+        draft.status = m.Draft.Status.SUBMITTED
+        draft.receipt = receipt
+        draft.pending = {}
+        draft.save(update_fields=["status", "receipt", "pending", "updated_at"])
+        transaction.on_commit(lambda: _mail_receipt(receipt.pk, status_code))
+    return Completion(receipt, status_code, submissions)
+
+
+def _receipt_create(draft: m.Draft, status_code: str) -> m.Receipt:
+    for _attempt in range(8):
+        number = receipt_format(_random_code(12))
+        try:
+            with transaction.atomic():
+                return m.Receipt.objects.create(
+                    number=number,
+                    status_code_hash=status_code_hash(status_code),
+                    bundle_version=draft.bundle_version,
+                )
+        except IntegrityError:  # pragma: no cover - 20^12 numbers; a clash is rare
+            continue
+    raise RuntimeError("could not allocate a unique receipt number")
+
+
+def view_problems(view: FilingView) -> list[str]:
+    """Re-validate every visible page of the filing; messages for what is missing."""
+    from .fields import Ctx
+    from .filing import process_page
+
+    problems = []
+    for step in view.steps():
+        answers = view.answers_of(step.position)
+        data = _as_post(view, step, answers)
+        ctx = Ctx(lang="ja", files=data.pop("__files__"))
+        result = process_page(view, step, data, ctx)
+        if result.errors:
+            problems.append(f"{step.key}: {sorted(result.errors)[0]}")
+        else:
+            for fid, value in result.values.items():
+                answers[fid] = value
+    return problems
+
+
+def _as_post(view: FilingView, step, answers: dict[str, Any]) -> dict[str, Any]:
+    """The stored answers of a page as the POST data that would have produced them."""
+    from .fields import FIELD_TYPES
+
+    data: dict[str, Any] = {}
+    files: dict[str, list] = {}
+
+    def put(f, value, name):
+        ftype = FIELD_TYPES[f.type]
+        raw = ftype.to_raw(f, value)
+        if f.type == "file":
+            files[name] = list(value or [])
+        elif f.type == "group":
+            data[f"{name}-count"] = str(len(raw))
+            for i, entry in enumerate(value or []):
+                for c in f.fields:
+                    put(c, (entry or {}).get(c.id), f"{name}-{i}-{c.id}")
+        elif isinstance(raw, dict):
+            for part, v in raw.items():
+                data[f"{name}-{part}"] = v
+        else:
+            data[name] = raw
+
+    for f in step.page.fields:
+        put(f, answers.get(f.id), f"f-{f.id}")
+    data["__files__"] = files
+    return _MultiDict(data)
+
+
+class _MultiDict(dict):
+    def getlist(self, key):
+        value = self.get(key, [])
+        return value if isinstance(value, list) else [value]
+
+
+def _profile_save(resident: m.Resident, view: FilingView) -> None:
+    profile = dict(resident.profile or {})
+    for position, spec in enumerate(view.specs):
+        answers = view.visible_answers(position)
+        for f in spec.iter_fields(include_group_children=False):
+            if f.profile and answers.get(f.id) is not None:
+                profile[f.profile] = answers[f.id]
+    resident.profile = profile
+    resident.save(update_fields=["profile"])
+
+
+def _mail_receipt(receipt_id: int, status_code: str) -> None:
+    receipt = m.Receipt.objects.get(pk=receipt_id)
+    subs = list(receipt.submissions.select_related("procedure_version").order_by("number"))
+    if not subs or not subs[0].contact_email:
+        return
+    with override("ja"):
+        titles = "\n".join(f"- {s.procedure_version.title.get('ja')} ({s.number})" for s in subs)
+        body = _(
+            "Thank you. We received your application.\n\n"
+            "Receipt number: %(number)s\nStatus code: %(code)s\n\n%(titles)s\n\n"
+            "Check the status at %(url)s with the receipt number and the status code.\n"
+        ) % {
+            "number": receipt.number,
+            "code": status_code,
+            "titles": titles,
+            "url": f"{settings.SITE_URL}/status/",
+        }
+        subject = _("Application received (%(number)s)") % {"number": receipt.number}
+    try:
+        send_mail(subject, body, None, [subs[0].contact_email])
+    except Exception:  # mail trouble must not undo a completed filing
+        log.exception("receipt mail failed for receipt %s", receipt.pk)
+
+
+def receipt_lookup(number: str, code: str) -> m.Receipt | None:
+    number = receipt_format(receipt_normalize(number))
+    receipt = m.Receipt.objects.filter(number=number).first()
+    expected = receipt.status_code_hash if receipt else status_code_hash("x" * 8)
+    ok = hmac.compare_digest(expected, status_code_hash(receipt_normalize(code)))
+    return receipt if receipt and ok else None
+
+
+# ---- one-time links ---------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_create(purpose: str, email: str, *, draft: m.Draft | None = None) -> str:
+    token = secrets.token_urlsafe(32)
+    max_age = settings.LOGIN_TOKEN_MAX_AGE if purpose == "login" else settings.RESUME_TOKEN_MAX_AGE
+    m.OneTimeToken.objects.create(
+        token_hash=_token_hash(token),
+        purpose=purpose,
+        email=email,
+        draft=draft,
+        expires_at=timezone.now() + timedelta(seconds=max_age),
+    )
+    return token
+
+
+def token_use(purpose: str, token: str) -> m.OneTimeToken | None:
+    """Consume a one-time token: valid once, before it expires."""
+    with transaction.atomic():
+        row = (
+            m.OneTimeToken.objects.select_for_update()
+            .filter(token_hash=_token_hash(token), purpose=purpose)
+            .first()
+        )
+        if row is None or row.used_at is not None or row.expires_at < timezone.now():
+            return None
+        row.used_at = timezone.now()
+        row.save(update_fields=["used_at"])
+        return row
+
+
+def resident_login_link_send(email: str, language: str) -> None:
+    token = token_create("login", email)
+    with override(language):
+        body = _(
+            "Open this link to sign in to the online application service. "
+            "It works once, for 30 minutes.\n\n%(url)s\n\n"
+            "If you did not ask for it, ignore this mail."
+        ) % {"url": f"{settings.SITE_URL}/login/{token}/"}
+        send_mail(_("Your sign-in link"), body, None, [email])
+
+
+def resident_login(token: str) -> m.Resident | None:
+    row = token_use("login", token)
+    if row is None:
+        return None
+    resident, _c = m.Resident.objects.get_or_create(email=row.email)
+    resident.last_login_at = timezone.now()
+    resident.save(update_fields=["last_login_at"])
+    return resident
+
+
+def draft_resume_link_send(draft: m.Draft, email: str, language: str) -> None:
+    token = token_create("resume", email, draft=draft)
+    with override(language):
+        body = _(
+            "Your application is saved. Open this link to continue where you left off "
+            "(valid for 30 days, once):\n\n%(url)s\n"
+        ) % {"url": f"{settings.SITE_URL}/resume/{token}/"}
+        send_mail(_("Continue your application"), body, None, [email])
+
+
+def draft_resume(token: str) -> m.Draft | None:
+    row = token_use("resume", token)
+    if row is None or row.draft is None or row.draft.status != m.Draft.Status.OPEN:
+        return None
+    return row.draft

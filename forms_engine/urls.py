@@ -1,0 +1,25 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("p/<slug:org>/<slug:slug>/", views.procedure_start, name="procedure_start"),
+    path("b/<slug:org>/<slug:slug>/", views.bundle_start, name="bundle_start"),
+    path(
+        "f/<uuid:draft_id>/<int:position>/<str:page_id>/",
+        views.filing_page,
+        name="filing_page",
+    ),
+    path("f/<uuid:draft_id>/confirm/", views.filing_confirm, name="filing_confirm"),
+    path("f/<uuid:draft_id>/done/", views.filing_done, name="filing_done"),
+    path("f/<uuid:draft_id>/save/", views.filing_save, name="filing_save"),
+    path("f/<uuid:draft_id>/restart/", views.filing_restart, name="filing_restart"),
+    path("resume/<str:token>/", views.resume, name="resume"),
+    path("login/", views.login_request, name="login"),
+    path("login/<str:token>/", views.login_confirm, name="login_confirm"),
+    path("logout/", views.logout, name="logout"),
+    path("status/", views.status, name="status"),
+    path("api/postal/", views.postal_lookup, name="postal_lookup"),
+    path("healthz", views.healthz, name="healthz"),
+]

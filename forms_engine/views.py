@@ -1,0 +1,796 @@
+"""Resident-facing views: thin; the work is in forms_engine.filing and forms_engine.services."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import filekinds, normalize, postal, services
+from . import models as m
+from .fields import Ctx, FieldInvalid, text_of
+from .filing import FilingView, Step, display_rows, fee_lines, process_page, render_fields
+from .ratelimit import ratelimit
+
+SESSION_DRAFTS = "drafts"
+SESSION_RESIDENT = "resident"
+SESSION_DONE = "done"
+
+
+def _lang() -> str:
+    return (get_language() or "ja").split("-")[0]
+
+
+def _resident(request: HttpRequest) -> m.Resident | None:
+    rid = request.session.get(SESSION_RESIDENT)
+    if not rid:
+        return None
+    return m.Resident.objects.filter(pk=rid).first()
+
+
+def _remember_draft(request: HttpRequest, draft: m.Draft) -> None:
+    drafts = [d for d in request.session.get(SESSION_DRAFTS, []) if d != str(draft.pk)]
+    drafts.append(str(draft.pk))
+    request.session[SESSION_DRAFTS] = drafts[-20:]
+
+
+def _draft_for(request: HttpRequest, draft_id) -> m.Draft:
+    """A draft this browser may open: one it started or resumed, or its resident's."""
+    draft = m.Draft.objects.select_related("resident", "organization").filter(pk=draft_id).first()
+    if draft is None:
+        raise Http404
+    allowed = str(draft.pk) in request.session.get(SESSION_DRAFTS, [])
+    if not allowed and draft.resident_id:
+        allowed = draft.resident_id == request.session.get(SESSION_RESIDENT)
+    if not allowed:
+        raise Http404
+    return draft
+
+
+def _error(request, title: str, message: str, status: int = 400) -> HttpResponse:
+    return render(
+        request, "forms_engine/error.html", {"title": title, "message": message}, status=status
+    )
+
+
+ACCEPTANCE_MESSAGES = {
+    "not_open": lambda: _("This procedure is not accepting applications yet."),
+    "closed": lambda: _("This procedure is no longer accepting applications."),
+    "full": lambda: _("This procedure has reached its capacity and accepts no more applications."),
+}
+
+
+# ---- home and start pages ---------------------------------------------------------------
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    lang = _lang()
+    organizations = []
+    for org in m.Organization.objects.all():
+        procedures = []
+        for proc in org.procedures.select_related("live_version").filter(
+            live_version__isnull=False
+        ):
+            spec = services.version_spec(proc.live_version)
+            if services.procedure_acceptance(spec, proc) != "open":
+                continue
+            procedures.append(
+                {
+                    "title": spec.title.get(lang),
+                    "url": reverse("procedure_start", args=[org.slug, proc.slug]),
+                }
+            )
+        bundles = [
+            {
+                "title": b.live_version.display_title,
+                "url": reverse("bundle_start", args=[org.slug, b.slug]),
+            }
+            for b in org.bundles.select_related("live_version").filter(live_version__isnull=False)
+        ]
+        if procedures or bundles:
+            organizations.append({"org": org, "procedures": procedures, "bundles": bundles})
+    return render(request, "forms_engine/home.html", {"organizations": organizations})
+
+
+def _fee_summary(spec, lang):
+    if spec.fee is None:
+        return None
+    return {
+        "timing": spec.fee.timing,
+        "methods": spec.fee.methods,
+        "items": [
+            {
+                "label": i.label.get(lang),
+                "amount": i.amount,
+                "conditional": i.when is not None or i.quantity is not None,
+            }
+            for i in spec.fee.items
+        ],
+    }
+
+
+def _start_info(version: m.ProcedureVersion, lang: str) -> dict:
+    spec = services.version_spec(version)
+    return {
+        "title": spec.title.get(lang),
+        "description": text_of(spec.description, lang),
+        "department": version.department,
+        "accepting": spec.accepting,
+        "fee": _fee_summary(spec, lang),
+        "login": spec.login,
+        "state": services.procedure_acceptance(spec, version.procedure),
+        "pages": len(spec.pages),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def procedure_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
+    procedure = get_object_or_404(
+        m.Procedure.objects.select_related("organization", "live_version__department"),
+        organization__slug=org,
+        slug=slug,
+        live_version__isnull=False,
+    )
+    return _start(request, procedure.organization, [procedure.live_version], None)
+
+
+@require_http_methods(["GET", "POST"])
+def bundle_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
+    bundle = get_object_or_404(
+        m.Bundle.objects.select_related("organization", "live_version"),
+        organization__slug=org,
+        slug=slug,
+        live_version__isnull=False,
+    )
+    versions = []
+    for proc_slug in bundle.live_version.procedure_slugs:
+        proc = get_object_or_404(
+            m.Procedure.objects.select_related("live_version__department"),
+            organization=bundle.organization,
+            slug=proc_slug,
+            live_version__isnull=False,
+        )
+        versions.append(proc.live_version)
+    return _start(request, bundle.organization, versions, bundle.live_version)
+
+
+def _start(request, org, versions, bundle_version) -> HttpResponse:
+    lang = _lang()
+    infos = [_start_info(v, lang) for v in versions]
+    resident = _resident(request)
+    needs_login = any(i["login"] == "required" for i in infos) and resident is None
+    closed = next((i["state"] for i in infos if i["state"] != "open"), None)
+    if request.method == "POST" and not closed and not needs_login:
+        try:
+            draft = services.draft_start(versions, bundle_version=bundle_version, resident=resident)
+        except services.FilingError as exc:
+            closed = exc.code
+        else:
+            _remember_draft(request, draft)
+            return redirect(_first_step_url(draft))
+    context = {
+        "org": org,
+        "bundle": bundle_version,
+        "title": bundle_version.display_title if bundle_version else infos[0]["title"],
+        "description": m.localized(bundle_version.description, lang)
+        if bundle_version
+        else infos[0]["description"],
+        "infos": infos,
+        "closed": closed,
+        "closed_message": ACCEPTANCE_MESSAGES[closed]() if closed else "",
+        "needs_login": needs_login,
+        "resident": resident,
+    }
+    return render(request, "forms_engine/start.html", context)
+
+
+def _step_url(draft: m.Draft, step: Step) -> str:
+    return reverse("filing_page", args=[draft.pk, step.position, step.page.id])
+
+
+def _first_step_url(draft: m.Draft) -> str:
+    view = services.draft_view(draft)
+    return _step_url(draft, view.steps()[0])
+
+
+# ---- pages ------------------------------------------------------------------------------
+
+
+def _ctx(request, draft: m.Draft, step: Step | None = None) -> Ctx:
+    files: dict[str, list[dict]] = {}
+    if step is not None:
+        answers = draft.answers.get(str(step.position), {})
+        for f in step.page.fields:
+            if f.type == "file":
+                files[f"f-{f.id}"] = list(answers.get(f.id) or [])
+            if f.type == "group":
+                for i, entry in enumerate(answers.get(f.id) or []):
+                    for c in f.fields:
+                        if c.type == "file":
+                            files[f"f-{f.id}-{i}-{c.id}"] = list((entry or {}).get(c.id) or [])
+    uploads = (
+        {k: request.FILES.getlist(k) for k in request.FILES} if request.method == "POST" else {}
+    )
+    ctx = Ctx(lang=_lang(), today=timezone.localdate(), files=files, uploads=uploads)
+    if request.method == "GET":
+        ctx.notices = request.session.pop("postal_notice", None) or {}
+    if step is not None:
+        ctx.store_upload = lambda f, upload: _store_upload(draft, step, f, upload)
+    return ctx
+
+
+def _store_upload(draft: m.Draft, step: Step, f, upload) -> dict:
+    """First cut of attachments: through the server into the default storage, checked by
+    size and by content. The direct-to-storage issue replaces the transport, not this shape."""
+    max_size = f.param("max_size", 10 * 1024 * 1024)
+    if upload.size > max_size:
+        raise FieldInvalid(
+            _("%(name)s is larger than %(size)s.")
+            % {"name": upload.name, "size": filekinds.format_size(max_size)}
+        )
+    if upload.size == 0:
+        raise FieldInvalid(_("%(name)s is empty.") % {"name": upload.name})
+    head = upload.read(8192)
+    upload.seek(0)
+    zip_names = None
+    if head.startswith(b"PK"):
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(upload) as zf:
+                zip_names = zf.namelist()[:2000]
+        except zipfile.BadZipFile:
+            zip_names = []
+        upload.seek(0)
+    kind = normalize.sniff_file_kind(head, upload.name, zip_names)
+    accept = f.param("accept") or ()
+    if kind is None or (accept and not normalize.file_matches_accept(kind, accept)):
+        raise FieldInvalid(
+            _("%(name)s is not one of the accepted file types (%(kinds)s).")
+            % {"name": upload.name, "kinds": ", ".join(k.upper() for k in accept) or "-"}
+        )
+    total_max = services.version_spec(
+        services.draft_versions(draft)[step.position]
+    ).attachments_total_max
+    if total_max:
+        used = sum(a.size for a in draft.attachments.all())
+        if used + upload.size > total_max:
+            raise FieldInvalid(
+                _("The files of this application may be %(size)s in all.")
+                % {"size": filekinds.format_size(total_max)}
+            )
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    attachment = m.Attachment(
+        draft=draft,
+        field_key=f"{step.position}.{f.id}",
+        original_name=upload.name[:255],
+        size=upload.size,
+        kind=kind,
+        content_type=filekinds.CONTENT_TYPES.get(kind, "application/octet-stream"),
+        sha256=digest.hexdigest(),
+    )
+    attachment.file.save(str(attachment.id), upload, save=False)
+    attachment.save()
+    return {
+        "id": str(attachment.id),
+        "name": attachment.original_name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+    }
+
+
+def _progress(view: FilingView, step: Step) -> dict:
+    steps = view.steps()
+    keys = [s.key for s in steps]
+    index = keys.index(step.key) if step.key in keys else 0
+    return {"current": index + 1, "total": len(steps) + 1, "steps": steps, "index": index}
+
+
+def _page_context(request, draft, view, step, raw, errors, error_fields, ctx) -> dict:
+    lang = _lang()
+    spec = view.specs[step.position]
+    progress = _progress(view, step)
+    steps = progress["steps"]
+    index = progress["index"]
+    return {
+        "draft": draft,
+        "spec_title": spec.title.get(lang),
+        "bundle_title": draft.bundle_version.display_title if draft.bundle_version else "",
+        "page_title": step.page.title.get(lang),
+        "fields_html": render_fields(view, step, raw, errors, ctx),
+        "errors": error_fields,
+        "progress": progress,
+        "back_url": _step_url(draft, steps[index - 1]) if index > 0 else "",
+        "multipart": any(
+            f.type == "file" or any(c.type == "file" for c in f.fields) for f in step.page.fields
+        ),
+        "return_to_confirm": request.GET.get("return") == "confirm"
+        or request.POST.get("_return") == "confirm",
+        "organization": draft.organization,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponse:
+    draft = _draft_for(request, draft_id)
+    if draft.status != m.Draft.Status.OPEN:
+        return redirect("filing_done", draft_id=draft.pk)
+    view = services.draft_view(draft)
+    step = view.step(position, page_id)
+    if step is None:
+        raise Http404
+    steps = view.steps()
+    if step.key not in [s.key for s in steps]:
+        # A page hidden by earlier answers: go to the first visible one after it.
+        return redirect(_step_url(draft, steps[0]))
+    ctx = _ctx(request, draft, step)
+
+    if request.method == "GET":
+        raw = draft.pending.get(step.key)
+        if raw is None:
+            raw = _raw_from_answers(view, step)
+        context = _page_context(request, draft, view, step, raw, {}, [], ctx)
+        return render(request, "forms_engine/page.html", context)
+
+    action = request.POST.get("_action", "next")
+    if action == "next":
+        result = process_page(view, step, request.POST, ctx)
+        if result.errors:
+            services.draft_save_pending(draft, step.key, result.raw)
+            context = _page_context(
+                request, draft, view, step, result.raw, result.errors, result.error_fields, ctx
+            )
+            return render(request, "forms_engine/page.html", context, status=200)
+        services.draft_save_page(
+            draft, step.key, step.position, result.values, [f.id for f in step.page.fields]
+        )
+        view = services.draft_view(draft)
+        view.apply_shared()
+        if request.POST.get("_return") == "confirm":
+            return redirect("filing_confirm", draft_id=draft.pk)
+        steps = view.steps()
+        keys = [s.key for s in steps]
+        index = keys.index(step.key) if step.key in keys else -1
+        if index + 1 < len(steps):
+            return redirect(_step_url(draft, steps[index + 1]))
+        return redirect("filing_confirm", draft_id=draft.pk)
+
+    # Every other action keeps what was typed without validating it.
+    result = process_page(view, step, request.POST, ctx, validate=False)
+    raw = result.raw
+    anchor = ""
+    if action == "back":
+        services.draft_save_pending(draft, step.key, raw)
+        index = [s.key for s in steps].index(step.key)
+        target = (
+            _step_url(draft, steps[index - 1])
+            if index > 0
+            else reverse("filing_restart", args=[draft.pk])
+        )
+        return redirect(target)
+    if action == "save":
+        services.draft_save_pending(draft, step.key, raw)
+        return redirect("filing_save", draft_id=draft.pk)
+    if action.startswith("add:") or action.startswith("remove:"):
+        anchor = _group_action(step, raw, action)
+    elif action.startswith("postal:"):
+        anchor = _postal_action(request, step, raw, action[len("postal:") :])
+    elif action.startswith("remove-file:"):
+        anchor = _remove_file_action(draft, step, raw, action[len("remove-file:") :])
+    services.draft_save_pending(draft, step.key, raw)
+    url = _step_url(draft, step)
+    if request.POST.get("_return") == "confirm":
+        url += "?return=confirm"
+    return redirect(url + (f"#{anchor}" if anchor else ""))
+
+
+def _raw_from_answers(view: FilingView, step: Step) -> dict:
+    from .fields import FIELD_TYPES
+
+    answers = view.answers_of(step.position)
+    raw = {}
+    for f in step.page.fields:
+        value = answers.get(f.id)
+        if f.type == "group" and value is None:
+            value = [{} for _i in range(f.param("repeat_min", 0) or (1 if f.required else 0))]
+        raw[f.id] = FIELD_TYPES[f.type].to_raw(f, value)
+    return raw
+
+
+def _find_group(step: Step, name: str):
+    for f in step.page.fields:
+        if f.type == "group" and f"f-{f.id}" == name:
+            return f
+    return None
+
+
+def _group_action(step: Step, raw: dict, action: str) -> str:
+    parts = action.split(":")
+    group = _find_group(step, parts[1])
+    if group is None:
+        return ""
+    entries = list(raw.get(group.id) or [])
+    if parts[0] == "add" and len(entries) < group.param("repeat_max", 10):
+        entries.append({})
+        raw[group.id] = entries
+        return f"{parts[1]}-{len(entries) - 1}"
+    if parts[0] == "remove" and len(parts) == 3 and parts[2].isdigit():
+        i = int(parts[2])
+        if 0 <= i < len(entries) and len(entries) > group.param("repeat_min", 0):
+            entries.pop(i)
+            raw[group.id] = entries
+    return f"{parts[1]}-field"
+
+
+def _postal_action(request, step: Step, raw: dict, name: str) -> str:
+    """Fill the address from the postal code without JavaScript."""
+    if not _postal_allowed(request):
+        return f"{name}-field"
+    scope, postal_field = _postal_scope(step, raw, name)
+    if scope is None:
+        return ""
+    code_raw = scope.get(postal_field.id, "")
+    try:
+        code = normalize.normalize_postal_code(code_raw if isinstance(code_raw, str) else "")
+        found = postal.lookup(code)
+    except normalize.Invalid:
+        found = []
+    request.session["postal_notice"] = {
+        name: (
+            _("Address filled in from the postal code. Add the block number.")
+            if found
+            else _("No address was found for this postal code. Enter the address yourself.")
+        )
+    }
+    target = postal_field.param("fills")
+    if found and target:
+        address = dict(scope.get(target) or {})
+        address.update({k: found[0][k] for k in ("prefecture", "city", "town")})
+        scope[target] = address
+    return f"{name}-field"
+
+
+def _postal_scope(step: Step, raw: dict, name: str):
+    """(dict of raw values holding the postal code and its address, the postal field) for
+    an input name: `f-<id>` at the top level, `f-<group>-<i>-<id>` in a group entry."""
+    for f in step.page.fields:
+        if f.type == "postal_code" and name == f"f-{f.id}":
+            return raw, f
+        if f.type == "group":
+            for c in f.fields:
+                if c.type != "postal_code":
+                    continue
+                prefix = f"f-{f.id}-"
+                suffix = f"-{c.id}"
+                if name.startswith(prefix) and name.endswith(suffix):
+                    index = name[len(prefix) : -len(suffix)]
+                    entries = raw.get(f.id) or []
+                    if index.isdigit() and int(index) < len(entries):
+                        return entries[int(index)], c
+    return None, None
+
+
+def _remove_file_action(draft: m.Draft, step: Step, raw: dict, arg: str) -> str:
+    name, _sep, file_id = arg.rpartition(":")
+    for f in step.page.fields:
+        if f"f-{f.id}" == name and f.type == "file":
+            current = raw.get(f.id) or {}
+            kept = [x for x in current.get("kept", []) if x.get("id") != file_id]
+            raw[f.id] = {"kept": kept, "new": []}
+            answers = draft.answers.get(str(step.position), {})
+            if f.id in answers:
+                answers[f.id] = kept or None
+                if not kept:
+                    answers.pop(f.id)
+                draft.save(update_fields=["answers"])
+            attachment = m.Attachment.objects.filter(draft=draft, pk=file_id).first()
+            if attachment:
+                attachment.file.delete(save=False)
+                attachment.delete()
+            return f"{name}-field"
+    return ""
+
+
+def _postal_allowed(request) -> bool:
+    from .ratelimit import hit
+
+    return hit(request, "postal")
+
+
+@require_POST
+def postal_lookup(request: HttpRequest) -> JsonResponse:
+    """Postal code -> address candidates for the JavaScript enhancement (POST: a postal code
+    is part of an address and stays out of URLs and logs)."""
+    from .ratelimit import hit
+
+    if not hit(request, "postal"):
+        return JsonResponse({"error": "rate_limited"}, status=429)
+    try:
+        code = normalize.normalize_postal_code(request.POST.get("code", ""))
+    except normalize.Invalid:
+        return JsonResponse({"results": [], "error": "invalid"}, status=400)
+    return JsonResponse({"results": postal.lookup(code)})
+
+
+# ---- confirmation and completion --------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def filing_confirm(request: HttpRequest, draft_id) -> HttpResponse:
+    draft = _draft_for(request, draft_id)
+    if draft.status != m.Draft.Status.OPEN:
+        return redirect("filing_done", draft_id=draft.pk)
+    view = services.draft_view(draft)
+    view.apply_shared()
+    lang = _lang()
+    ctx = Ctx(lang=lang, today=timezone.localdate())
+    problems = services.view_problems(services.draft_view(draft))
+    sections = []
+    total = 0
+    for position, spec in enumerate(view.specs):
+        answers = view.visible_answers(position)
+        lines = fee_lines(spec, answers, lang)
+        subtotal = sum(line["subtotal"] for line in lines)
+        total += subtotal
+        sections.append(
+            {
+                "title": spec.title.get(lang),
+                "pages": [
+                    dict(p, url=_step_url(draft, p["step"]) + "?return=confirm")
+                    for p in display_rows(view, position, ctx)
+                ],
+                "fee_lines": lines,
+                "fee_total": subtotal,
+                "fee": spec.fee,
+            }
+        )
+    steps = view.steps()
+    context = {
+        "draft": draft,
+        "sections": sections,
+        "total": total,
+        "problems": problems,
+        "back_url": _step_url(draft, steps[-1]) if steps else "",
+        "resident": _resident(request),
+        "title": draft.bundle_version.display_title
+        if draft.bundle_version
+        else view.specs[0].title.get(lang),
+        "organization": draft.organization,
+        "progress": {"current": len(steps) + 1, "total": len(steps) + 1},
+    }
+    if request.method == "POST":
+        if problems:
+            first = problems[0].split(":")[0]
+            position, _dot, page_id = first.partition(".")
+            return redirect(reverse("filing_page", args=[draft.pk, int(position), page_id]))
+        return _submit(request, draft, context)
+    return render(request, "forms_engine/confirm.html", context)
+
+
+@ratelimit("submit")
+def _submit(request, draft, context) -> HttpResponse:
+    try:
+        completion = services.submission_complete(
+            draft.pk, save_to_profile=request.POST.get("save_to_profile") == "1"
+        )
+    except services.FilingError as exc:
+        message = ACCEPTANCE_MESSAGES.get(exc.code, lambda: _("Check your answers."))()
+        context["submit_error"] = message
+        return render(request, "forms_engine/confirm.html", context, status=409)
+    if completion.status_code:
+        # Shown once on the completion page; only its hash is stored.
+        request.session[SESSION_DONE] = {
+            "draft": str(draft.pk),
+            "code": completion.status_code,
+        }
+    return redirect("filing_done", draft_id=draft.pk)
+
+
+def filing_done(request: HttpRequest, draft_id) -> HttpResponse:
+    draft = _draft_for(request, draft_id)
+    if draft.status != m.Draft.Status.SUBMITTED or draft.receipt is None:
+        return redirect("filing_confirm", draft_id=draft.pk)
+    done = request.session.get(SESSION_DONE) or {}
+    code = done.get("code") if done.get("draft") == str(draft.pk) else None
+    lang = _lang()
+    submissions = list(
+        draft.receipt.submissions.select_related("procedure_version", "department").order_by(
+            "number"
+        )
+    )
+    return render(
+        request,
+        "forms_engine/done.html",
+        {
+            "receipt": draft.receipt,
+            "status_code": code,
+            "submissions": [
+                {
+                    "number": s.number,
+                    "title": m.localized(s.procedure_version.title, lang),
+                    "department": m.localized(s.department.name, lang),
+                    "status": s.get_status_display(),
+                    "awaiting_payment": s.status == m.Submission.Status.AWAITING_PAYMENT,
+                    "fee_total": s.fee_total,
+                }
+                for s in submissions
+            ],
+            "organization": draft.organization,
+        },
+    )
+
+
+def filing_restart(request: HttpRequest, draft_id) -> HttpResponse:
+    """Back from the first page: the start page of the procedure or bundle."""
+    draft = _draft_for(request, draft_id)
+    if draft.bundle_version:
+        bundle = draft.bundle_version.bundle
+        return redirect("bundle_start", org=draft.organization.slug, slug=bundle.slug)
+    version = services.draft_versions(draft)[0]
+    return redirect("procedure_start", org=draft.organization.slug, slug=version.procedure.slug)
+
+
+# ---- save for later, resume, sign-in ----------------------------------------------------
+
+
+def _contact_email(draft: m.Draft) -> str:
+    view = services.draft_view(draft)
+    for position, spec in enumerate(view.specs):
+        value = view.answers_of(position).get(spec.contact_email)
+        if isinstance(value, str):
+            return value
+    return draft.resident.email if draft.resident_id else ""
+
+
+@require_http_methods(["GET", "POST"])
+def filing_save(request: HttpRequest, draft_id) -> HttpResponse:
+    draft = _draft_for(request, draft_id)
+    email = request.POST.get("email", "") if request.method == "POST" else _contact_email(draft)
+    error = ""
+    if request.method == "POST":
+        email = normalize.normalize_text(email)
+        try:
+            validate_email(email)
+        except ValidationError:
+            error = _("Enter an email address such as name@example.jp.")
+        else:
+            from .ratelimit import hit
+
+            if not hit(request, "resume_link"):
+                error = _("Too many links were sent. Wait a few minutes and try again.")
+            else:
+                services.draft_resume_link_send(draft, email, _lang())
+                return render(
+                    request,
+                    "forms_engine/saved.html",
+                    {"draft": draft, "organization": draft.organization},
+                )
+    view = services.draft_view(draft)
+    steps = view.steps()
+    return render(
+        request,
+        "forms_engine/save.html",
+        {
+            "draft": draft,
+            "email": email,
+            "error": error,
+            "continue_url": _step_url(draft, steps[0]) if steps else "/",
+            "organization": draft.organization,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def resume(request: HttpRequest, token: str) -> HttpResponse:
+    # GET only shows a button: mail scanners that open links must not use up the token.
+    if request.method == "GET":
+        return render(request, "forms_engine/resume.html", {})
+    draft = services.draft_resume(token)
+    if draft is None:
+        return _error(
+            request,
+            _("This link cannot be used"),
+            _(
+                "The link has expired or was already used. Start again from the procedure list, or ask for a new link."
+            ),
+        )
+    _remember_draft(request, draft)
+    view = services.draft_view(draft)
+    keys_with_answers = [s for s in view.steps() if view.answers_of(s.position)]
+    target = keys_with_answers[-1] if keys_with_answers else view.steps()[0]
+    return redirect(_step_url(draft, target))
+
+
+@ratelimit("login_link")
+@require_http_methods(["GET", "POST"])
+def login_request(request: HttpRequest) -> HttpResponse:
+    error = ""
+    email = ""
+    if request.method == "POST":
+        email = normalize.normalize_text(request.POST.get("email", ""))
+        try:
+            validate_email(email)
+        except ValidationError:
+            error = _("Enter an email address such as name@example.jp.")
+        else:
+            services.resident_login_link_send(email, _lang())
+            return render(request, "forms_engine/login_sent.html", {})
+    next_url = request.GET.get("next") or request.POST.get("next") or ""
+    if not next_url.startswith("/") or next_url.startswith("//"):
+        next_url = ""
+    request.session["login_next"] = next_url
+    return render(request, "forms_engine/login.html", {"email": email, "error": error})
+
+
+@require_http_methods(["GET", "POST"])
+def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "forms_engine/login_confirm.html", {})
+    resident = services.resident_login(token)
+    if resident is None:
+        return _error(
+            request,
+            _("This link cannot be used"),
+            _("The sign-in link has expired or was already used. Ask for a new one."),
+        )
+    request.session.cycle_key()
+    request.session[SESSION_RESIDENT] = resident.pk
+    for draft in m.Draft.objects.filter(
+        pk__in=request.session.get(SESSION_DRAFTS, []),
+        status=m.Draft.Status.OPEN,
+        resident__isnull=True,
+    ):
+        services.draft_prefill(draft, resident)
+    return redirect(request.session.pop("login_next", "") or "home")
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    request.session.pop(SESSION_RESIDENT, None)
+    request.session.pop(SESSION_DRAFTS, None)
+    return redirect("home")
+
+
+# ---- status -----------------------------------------------------------------------------
+
+
+@ratelimit("status")
+@require_http_methods(["GET", "POST"])
+def status(request: HttpRequest) -> HttpResponse:
+    context: dict = {"number": "", "error": ""}
+    if request.method == "POST":
+        number = request.POST.get("number", "")
+        code = request.POST.get("code", "")
+        context["number"] = number
+        receipt = services.receipt_lookup(number, code)
+        if receipt is None:
+            context["error"] = _("No application matches this receipt number and status code.")
+        else:
+            lang = _lang()
+            context["receipt"] = receipt
+            context["submissions"] = [
+                {
+                    "number": s.number,
+                    "title": m.localized(s.procedure_version.title, lang),
+                    "status": s.get_status_display(),
+                    "submitted_at": s.submitted_at,
+                }
+                for s in receipt.submissions.select_related("procedure_version").order_by("number")
+            ]
+    return render(request, "forms_engine/status.html", context)
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(json.dumps({"ok": True}), content_type="application/json")

@@ -1,0 +1,345 @@
+"""What a resident relies on: nothing typed is lost, a filing stays on its version, a double
+tap files once, hidden answers are never kept, and the acceptance window holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+
+from django.conf import settings
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from forms_engine import models as m
+from forms_engine import services
+from tests.factories import page_post
+
+from .conftest import file_completely, page_spec, walk_to_confirm
+
+DOG = ("sample-city", "dog-registration")
+
+
+def start(client, org_slug=DOG):
+    response = client.post(reverse("procedure_start", args=list(org_slug)))
+    assert response.status_code == 302
+    return response["Location"]
+
+
+def test_back_keeps_what_was_typed_even_when_it_does_not_validate_yet(client, loaded):
+    url = start(client)
+    response = client.post(url, {"_action": "back", "f-name-family": "山田", "f-phone": "06-12"})
+    assert response.status_code == 302
+    page = client.get(url).content.decode()
+    assert 'value="山田"' in page
+    assert 'value="06-12"' in page
+
+
+def test_the_previous_page_shows_its_saved_answers(client, loaded):
+    first = start(client)
+    _d, _p, page = page_spec(first)
+    second = client.post(first, page_post(page))["Location"]
+    assert second != first
+    html = client.get(first).content.decode()
+    assert 'value="山田"' in html and 'value="taro@example.jp"' in html
+
+
+def test_an_invalid_page_shows_errors_and_keeps_the_input(client, loaded):
+    url = start(client)
+    _d, _p, page = page_spec(url)
+    data = page_post(page)
+    data["f-phone"] = "12345"
+    response = client.post(url, data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="error-summary"' in html
+    assert 'href="#f-phone-field"' in html
+    assert 'value="12345"' in html
+    assert 'aria-invalid="true"' in html
+
+
+def test_hidden_answers_are_never_kept(client, loaded):
+    def tweak(position, page, data):
+        if page.id == "dog":
+            data["f-breed"] = "shiba"
+            data["f-breed_other"] = "秘密の犬種"  # posted, but hidden by breed != 'other'
+            data["f-vaccinated"] = "no"
+        return data
+
+    draft, _done = file_completely(client, reverse("procedure_start", args=list(DOG)), tweak)
+    answers = draft.receipt.submissions.get().answers
+    assert answers["breed"] == "shiba"
+    assert "breed_other" not in answers
+    assert "vaccination_certificate" not in answers
+
+
+def test_a_shown_conditional_field_is_validated_on_the_server(client, loaded):
+    url = start(client)
+    _d, _p, page = page_spec(url)
+    url = client.post(url, page_post(page))["Location"]
+    _d, _p, page = page_spec(url)
+    data = page_post(page, skip={"breed_other"})
+    data["f-breed"] = "other"
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "f-breed_other-error" in response.content.decode()
+
+
+def test_a_double_tap_on_submit_files_once(client, loaded):
+    confirm = walk_to_confirm(client, reverse("procedure_start", args=list(DOG)))
+    first = client.post(confirm)
+    second = client.post(confirm)
+    assert first.status_code == second.status_code == 302
+    assert m.Submission.objects.count() == 1
+    assert m.Receipt.objects.count() == 1
+    assert m.OutboxEvent.objects.count() == 1
+    # Calling the service again returns the same receipt, without a second status code.
+    draft_id = confirm.split("/")[2]
+    again = services.submission_complete(draft_id)
+    assert again.status_code is None
+    assert again.receipt.submissions.count() == 1
+
+
+def test_receipt_numbers_use_unambiguous_characters_and_the_status_needs_the_code(client, loaded):
+    draft, done = file_completely(client, reverse("procedure_start", args=list(DOG)))
+    number = draft.receipt.number
+    assert re.fullmatch(
+        r"[ACEFHJKMNPRTWXY34679]{4}-[ACEFHJKMNPRTWXY34679]{4}-[ACEFHJKMNPRTWXY34679]{4}", number
+    )
+    code = re.search(r'class="status-code">([A-Z0-9]+)<', done.content.decode())[1]
+    assert services.receipt_lookup(number, code) == draft.receipt
+    assert services.receipt_lookup(number, "AAAAAAAA") is None
+    page = client.post(reverse("status"), {"number": number, "code": "AAAAAAAA"})
+    assert "dog" not in page.content.decode().lower() or "犬の登録申請" not in page.content.decode()
+    page = client.post(reverse("status"), {"number": number.lower().replace("-", ""), "code": code})
+    assert "犬の登録申請" in page.content.decode()
+    # The code is shown once: the done page no longer shows it after a new session.
+    client.logout()
+
+
+def test_a_filing_stays_on_the_version_it_started_with(client, loaded, tmp_path, settings):
+    url = start(client)
+    draft, _p, _page = page_spec(url)
+    old_version = services.draft_versions(draft)[0]
+
+    tree = tmp_path / "procedures"
+    shutil.copytree(settings.PROCEDURES_DIR, tree)
+    path = tree / "sample-city" / "dog-registration.yaml"
+    text = path.read_text(encoding="utf-8").replace("犬の名前", "犬の呼び名")
+    path.write_text(text, encoding="utf-8")
+    report = services.procedures_load(tree)
+    assert "sample-city/dog-registration" in report.created
+
+    procedure = old_version.procedure
+    procedure.refresh_from_db()
+    assert procedure.live_version.number == old_version.number + 1
+    # The draft still renders and completes with version 1.
+    draft.refresh_from_db()
+    assert services.draft_versions(draft)[0].pk == old_version.pk
+    _d, _p, page = page_spec(url)
+    second = client.post(url, page_post(page))["Location"]
+    assert "犬の名前" in client.get(second).content.decode()
+    # A new filing gets the new version.
+    new_url = start(client)
+    new_draft, _p, _page = page_spec(new_url)
+    assert services.draft_versions(new_draft)[0].pk == procedure.live_version_id
+
+
+def test_an_unchanged_tree_creates_no_version_and_a_broken_file_keeps_the_live_one(
+    loaded, tmp_path, settings
+):
+    again = services.procedures_load(settings.PROCEDURES_DIR)
+    assert again.created == []
+    tree = tmp_path / "procedures"
+    shutil.copytree(settings.PROCEDURES_DIR, tree)
+    path = tree / "sample-city" / "dog-registration.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("type: yes_no", "type: yesno"))
+    report = services.procedures_load(tree)
+    assert any("dog-registration.yaml" in e for e in report.errors)
+    procedure = m.Procedure.objects.get(slug="dog-registration")
+    assert procedure.versions.count() == 1
+    assert procedure.live_version.number == 1
+
+
+def _set_window(opens=None, closes=None, capacity=None, slug="dx-seminar", tmp_path=None):
+    tree = tmp_path / "procedures"
+    shutil.copytree(settings.PROCEDURES_DIR, tree, dirs_exist_ok=True)
+    path = tree / "osaka-pref" / f"{slug}.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"  opens: .*\n", f"  opens: {opens}\n" if opens else "", text)
+    text = re.sub(r"  closes: .*\n", f"  closes: {closes}\n" if closes else "", text)
+    text = re.sub(r"  capacity: .*\n", f"  capacity: {capacity}\n" if capacity else "", text)
+    path.write_text(text, encoding="utf-8")
+    report = services.procedures_load(tree)
+    assert report.errors == []
+
+
+def iso(delta_days: int) -> str:
+    return (timezone.now() + dt.timedelta(days=delta_days)).isoformat(timespec="seconds")
+
+
+def test_a_procedure_before_it_opens_cannot_be_started(client, loaded, tmp_path):
+    _set_window(opens=iso(1), closes=iso(10), tmp_path=tmp_path)
+    url = reverse("procedure_start", args=["osaka-pref", "dx-seminar"])
+    response = client.post(url)
+    assert response.status_code == 200
+    assert "受付" in response.content.decode()
+    assert m.Draft.objects.count() == 0
+    assert "dx-seminar" not in client.get(reverse("home")).content.decode()
+
+
+def test_a_filing_started_before_closing_cannot_complete_after_it(client, loaded, tmp_path):
+    # The window is the procedure's rule now (read from its live version), while the
+    # pages stay those of the version the filing started with.
+    confirm = walk_to_confirm(client, reverse("procedure_start", args=["osaka-pref", "dx-seminar"]))
+    _set_window(opens=iso(-10), closes=iso(-1), tmp_path=tmp_path)
+    response = client.post(confirm)
+    assert response.status_code == 409
+    assert (
+        "受け付けていません" in response.content.decode()
+        or "no longer" in response.content.decode()
+    )
+    assert m.Submission.objects.count() == 0
+
+
+def test_capacity_refuses_the_filing_after_the_last_place(client, loaded, tmp_path):
+    _set_window(opens=iso(-1), closes=iso(10), capacity=1, tmp_path=tmp_path)
+    file_completely(client, reverse("procedure_start", args=["osaka-pref", "dx-seminar"]))
+    client.cookies.clear()
+    response = client.post(reverse("procedure_start", args=["osaka-pref", "dx-seminar"]))
+    assert response.status_code == 200
+    assert "定員" in response.content.decode()
+
+
+def test_save_and_continue_later_mails_a_link_that_resumes_in_another_browser(
+    client, loaded, django_user_model
+):
+    from django.test import Client
+
+    url = start(client)
+    client.post(url, {"_action": "save", "f-name-family": "鈴木"})
+    response = client.post(
+        reverse("filing_save", args=[url.split("/")[2]]), {"email": "a@example.jp"}
+    )
+    assert response.status_code == 200
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://\S+/resume/(\S+)/", mail.outbox[0].body)
+    assert link
+    token = link[1]
+    assert "鈴木" not in mail.outbox[0].body
+
+    other = Client()
+    assert other.get(url).status_code == 404  # another browser cannot open the draft
+    assert other.get(f"/resume/{token}/").status_code == 200  # GET does not use the token
+    resumed = other.post(f"/resume/{token}/")
+    assert resumed.status_code == 302
+    assert 'value="鈴木"' in other.get(url).content.decode()
+    # The link works once.
+    assert Client().post(f"/resume/{token}/").status_code == 400
+
+
+def test_group_entries_can_be_added_and_removed_without_javascript(client, loaded):
+    url = client.post(reverse("procedure_start", args=["osaka-pref", "dx-seminar"]))["Location"]
+    html = client.get(url).content.decode()
+    assert 'name="f-colleagues-count" value="0"' in html
+    client.post(url, {"_action": "add:f-colleagues", "f-colleagues-count": "0"})
+    html = client.get(url).content.decode()
+    assert 'name="f-colleagues-0-colleague_email"' in html
+    client.post(
+        url,
+        {
+            "_action": "add:f-colleagues",
+            "f-colleagues-count": "1",
+            "f-colleagues-0-colleague_email": "b@example.jp",
+        },
+    )
+    html = client.get(url).content.decode()
+    assert 'value="b@example.jp"' in html and 'name="f-colleagues-1-colleague_email"' in html
+    client.post(
+        url,
+        {
+            "_action": "remove:f-colleagues:0",
+            "f-colleagues-count": "2",
+            "f-colleagues-0-colleague_email": "b@example.jp",
+            "f-colleagues-1-colleague_email": "c@example.jp",
+        },
+    )
+    html = client.get(url).content.decode()
+    assert 'value="c@example.jp"' in html and "b@example.jp" not in html
+
+
+def test_the_postal_code_fills_the_address_without_javascript(client, loaded):
+    url = start(client)
+    response = client.post(
+        url, {"_action": "postal:f-postal_code", "f-postal_code": "５４０－０００８"}
+    )
+    assert response.status_code == 302
+    html = client.get(url).content.decode()
+    assert '<option value="大阪府" selected>' in html
+    assert 'value="大阪市中央区"' in html
+    assert 'value="大手前"' in html
+
+
+def test_the_postal_lookup_api_answers_json_for_the_enhancement(client, loaded):
+    response = client.post(reverse("postal_lookup"), {"code": "540-0008"})
+    assert response.status_code == 200
+    assert response.json()["results"][0]["city"] == "大阪市中央区"
+    assert client.post(reverse("postal_lookup"), {"code": "12"}).status_code == 400
+
+
+def test_sign_in_by_mail_link_prefills_profile_fields_and_saves_them_back(client, loaded):
+    response = client.post(reverse("login"), {"email": "hanako@example.jp"})
+    assert response.status_code == 200
+    token = re.search(r"/login/(\S+)/", mail.outbox[-1].body)[1]
+    assert client.post(f"/login/{token}/").status_code == 302
+    resident = m.Resident.objects.get(email="hanako@example.jp")
+
+    confirm = walk_to_confirm(client, reverse("procedure_start", args=list(DOG)))
+    assert 'name="save_to_profile"' in client.get(confirm).content.decode()
+    client.post(confirm, {"save_to_profile": "1"})
+    resident.refresh_from_db()
+    assert resident.profile["name"]["family"] == "山田"
+    assert resident.profile["postal_code"] == "5400008"
+
+    # Next filing: the profile fields start filled in.
+    url = client.post(reverse("procedure_start", args=["sample-city", "child-allowance"]))[
+        "Location"
+    ]
+    html = client.get(url).content.decode()
+    assert 'value="山田"' in html
+    assert 'value="5400008"' in html
+
+
+def test_a_used_or_unknown_sign_in_link_is_refused(client, loaded):
+    assert client.post("/login/nonsense/").status_code == 400
+
+
+def test_pages_send_a_content_security_policy(client, loaded):
+    response = client.get(reverse("home"))
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert "unsafe-inline" not in response["Content-Security-Policy"]
+
+
+def test_the_language_switch_shows_english_and_falls_back_to_japanese(client, loaded):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    html = client.get(reverse("procedure_start", args=list(DOG))).content.decode()
+    assert "Dog registration" in html
+    assert '<html lang="en">' in html
+    client.post(reverse("set_language"), {"language": "ja", "next": "/"})
+    html = client.get(reverse("procedure_start", args=list(DOG))).content.decode()
+    assert "犬の登録申請" in html
+
+
+def test_final_submit_is_rate_limited(client, loaded, settings):
+    settings.RATE_LIMIT_ENABLED = True
+    settings.RATE_LIMITS = dict(settings.RATE_LIMITS, submit="1/600")
+    from django.core.cache import cache
+
+    cache.clear()
+    confirm = walk_to_confirm(client, reverse("procedure_start", args=list(DOG)))
+    assert client.post(confirm).status_code == 302
+    other = walk_to_confirm(client, reverse("procedure_start", args=list(DOG)))
+    response = client.post(other)
+    assert response.status_code == 429
+    assert response["Retry-After"] == "600"

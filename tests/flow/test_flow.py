@@ -1,0 +1,93 @@
+"""The whole filing flow through the Django test client, for every sample procedure and
+the bundle."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from forms_engine import models as m
+from forms_engine import services
+
+from .conftest import file_completely
+
+SAMPLES = [
+    ("sample-city", "dog-registration"),
+    ("sample-city", "child-allowance"),
+    ("sample-city", "resident-moving-in"),
+    ("osaka-pref", "dx-seminar"),
+    ("osaka-pref", "records-disclosure"),
+]
+
+
+@pytest.mark.parametrize(("org", "slug"), SAMPLES)
+def test_every_sample_procedure_files_end_to_end(client, loaded, org, slug):
+    draft, done = file_completely(client, reverse("procedure_start", args=[org, slug]))
+
+    receipt = draft.receipt
+    assert receipt is not None
+    assert receipt.number in done.content.decode()
+    sub = receipt.submissions.get()
+    assert sub.procedure.slug == slug
+    spec = services.version_spec(sub.procedure_version)
+    assert sub.department.slug == spec.department
+    assert sub.contact_email == "taro@example.jp"
+    assert sub.events.filter(topic="submission.completed").count() == 1
+    # The receipt mail goes to the applicant, with the number.
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["taro@example.jp"]
+    assert receipt.number in mail.outbox[0].body
+
+
+def test_a_fee_before_review_completes_into_awaiting_payment_with_the_total(client, loaded):
+    draft, done = file_completely(
+        client, reverse("procedure_start", args=["sample-city", "dog-registration"])
+    )
+    sub = draft.receipt.submissions.get()
+    assert sub.status == m.Submission.Status.AWAITING_PAYMENT
+    assert sub.fee_total == 3000
+    assert "3,000" in done.content.decode()
+
+
+def test_a_fee_after_review_is_submitted_for_review_first(client, loaded):
+    draft, _done = file_completely(
+        client, reverse("procedure_start", args=["osaka-pref", "records-disclosure"])
+    )
+    sub = draft.receipt.submissions.get()
+    assert sub.status == m.Submission.Status.SUBMITTED
+
+
+def test_the_bundle_asks_shared_profile_fields_once_and_routes_each_submission(client, loaded):
+    asked: dict[int, set[str]] = {}
+
+    def tweak(position, page, data):
+        asked.setdefault(position, set()).update(f.id for f in page.fields)
+        return data
+
+    from .conftest import walk_to_confirm
+
+    start = reverse("bundle_start", args=["sample-city", "moving-in"])
+    confirm = walk_to_confirm(client, start, tweak)
+    draft_id = confirm.split("/")[2]
+    # The child allowance's pages that hold only shared fields are still shown, but the
+    # shared fields themselves are not rendered: check the rendered HTML instead.
+    draft = m.Draft.objects.get(pk=draft_id)
+    view = services.draft_view(draft)
+    rendered = client.get(reverse("filing_page", args=[draft.pk, 1, "claimant"])).content.decode()
+    for shared in ("f-name-family", "f-birth_date-year", "f-email", "f-postal_code"):
+        assert f'name="{shared}"' not in rendered
+    assert len(view.specs) == 2
+
+    response = client.post(confirm)
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    subs = list(draft.receipt.submissions.order_by("number"))
+    assert [s.procedure.slug for s in subs] == ["resident-moving-in", "child-allowance"]
+    assert [s.department.slug for s in subs] == ["citizens", "child-care"]
+    assert subs[0].number.startswith(draft.receipt.number)
+    assert {s.receipt_id for s in subs} == {draft.receipt.pk}
+    # The shared answers reach the second procedure unchanged.
+    assert subs[1].answers["name"] == subs[0].answers["name"]
+    assert subs[1].answers["email"] == subs[0].answers["email"]
+    assert subs[1].answers["address"] == subs[0].answers["address"]
