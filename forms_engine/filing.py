@@ -32,13 +32,9 @@ class Step:
 
 
 def _to_eval(f: FieldSpec, value: Any) -> Any:
+    # Dates stay ISO text: the expression language orders them as text, as the browser does.
     if value is None:
         return None
-    if f.type == "date" and isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
     if f.type == "group" and isinstance(value, list):
         return [
             {c.id: _to_eval(c, (e or {}).get(c.id)) for c in f.fields}
@@ -49,7 +45,7 @@ def _to_eval(f: FieldSpec, value: Any) -> Any:
 
 
 def eval_env(spec: ProcedureSpec, answers: Mapping[str, Any]) -> dict[str, Any]:
-    """Answers as expressions see them (dates as date objects)."""
+    """Answers as expressions see them (group entries reduced to their children)."""
     env: dict[str, Any] = {}
     for page in spec.pages:
         for f in page.fields:

@@ -249,8 +249,11 @@ def _store_upload(draft: m.Draft, step: Step, f, upload) -> dict:
             with zipfile.ZipFile(upload) as zf:
                 zip_names = zf.namelist()[:2000]
         except zipfile.BadZipFile:
-            zip_names = []
-        upload.seek(0)
+            raise FieldInvalid(
+                _("%(name)s is damaged and cannot be opened.") % {"name": upload.name}
+            ) from None
+        finally:
+            upload.seek(0)
     kind = normalize.sniff_file_kind(head, upload.name, zip_names)
     accept = f.param("accept") or ()
     if kind is None or (accept and not normalize.file_matches_accept(kind, accept)):
@@ -319,6 +322,7 @@ def _page_context(request, draft, view, step, raw, errors, error_fields, ctx) ->
         "return_to_confirm": request.GET.get("return") == "confirm"
         or request.POST.get("_return") == "confirm",
         "organization": draft.organization,
+        "today_iso": ctx.today.isoformat(),
     }
 
 
