@@ -392,7 +392,7 @@ def render_group(f: FieldSpec, entries: list, name: str, errors: Mapping, ctx: C
 
 
 def display_rows(view: FilingView, position: int, ctx: Ctx) -> list[dict[str, Any]]:
-    """Confirmation rows per visible page: [{step, title, rows: [(label, html)]}]."""
+    """Confirmation rows per visible page: [{step, title, rows: [(label, html, anchor)]}]."""
     spec = view.specs[position]
     answers = view.visible_answers(position)
     env = view.env(position)
@@ -411,7 +411,7 @@ def display_rows(view: FilingView, position: int, ctx: Ctx) -> list[dict[str, An
                 html = display_group(f, value or [], ctx)
             else:
                 html = FIELD_TYPES[f.type].display(f, value, ctx)
-            rows.append((text_of(f.label, ctx.lang), html))
+            rows.append((text_of(f.label, ctx.lang), html, f"{field_name(f)}-field"))
         if rows:
             pages.append(
                 {"step": Step(position, page), "title": page.title.get(ctx.lang), "rows": rows}

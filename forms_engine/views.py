@@ -208,15 +208,25 @@ def _first_step_url(draft: m.Draft) -> str:
 def _ctx(request, draft: m.Draft, step: Step | None = None) -> Ctx:
     files: dict[str, list[dict]] = {}
     if step is not None:
+        # Files already stored for this page: from what was last posted on it (a page that
+        # did not validate yet keeps its uploads), else from its saved answers.
+        pending = draft.pending.get(step.key)
         answers = draft.answers.get(str(step.position), {})
+
+        def stored(value) -> list[dict]:
+            if isinstance(value, dict):
+                value = value.get("kept")
+            return [v for v in (value or []) if isinstance(v, dict)]
+
         for f in step.page.fields:
+            source = pending if pending is not None else answers
             if f.type == "file":
-                files[f"f-{f.id}"] = list(answers.get(f.id) or [])
+                files[f"f-{f.id}"] = stored(source.get(f.id))
             if f.type == "group":
-                for i, entry in enumerate(answers.get(f.id) or []):
+                for i, entry in enumerate(source.get(f.id) or []):
                     for c in f.fields:
                         if c.type == "file":
-                            files[f"f-{f.id}-{i}-{c.id}"] = list((entry or {}).get(c.id) or [])
+                            files[f"f-{f.id}-{i}-{c.id}"] = stored((entry or {}).get(c.id))
     uploads = (
         {k: request.FILES.getlist(k) for k in request.FILES} if request.method == "POST" else {}
     )

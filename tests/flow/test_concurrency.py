@@ -61,7 +61,9 @@ def test_capacity_holds_when_filings_complete_at_the_same_moment(tmp_path, setti
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, confirms, strict=True)]
+    threads = [
+        threading.Thread(target=submit, args=pair) for pair in zip(clients, confirms, strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -78,7 +80,9 @@ def test_a_failing_outbox_write_leaves_no_submission_behind(tmp_path, settings, 
     settings.RATE_LIMIT_ENABLED = False
     services.procedures_load(settings.PROCEDURES_DIR)
     client = Client()
-    confirm = walk_to_confirm(client, reverse("procedure_start", args=["sample-city", "dog-registration"]))
+    confirm = walk_to_confirm(
+        client, reverse("procedure_start", args=["sample-city", "dog-registration"])
+    )
 
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")

@@ -343,3 +343,82 @@ def test_final_submit_is_rate_limited(client, loaded, settings):
     response = client.post(other)
     assert response.status_code == 429
     assert response["Retry-After"] == "600"
+
+
+def test_each_answer_has_a_change_link_that_returns_to_the_check_page(client, loaded):
+    confirm = walk_to_confirm(client, reverse("procedure_start", args=list(DOG)))
+    html = client.get(confirm).content.decode()
+    link = re.search(r'href="([^"]+\?return=confirm)#f-phone-field"', html)
+    assert link, "no change link for the phone answer"
+    page = client.get(link[1])
+    assert 'name="_return" value="confirm"' in page.content.decode()
+    _d, _p, spec_page = page_spec(link[1])
+    data = page_post(spec_page)
+    data.update({"f-phone": "06-6941-0351", "_return": "confirm"})
+    response = client.post(link[1].split("?")[0], data)
+    assert response["Location"].endswith("/confirm/")
+    assert "06-6941-0351" in client.get(confirm).content.decode()
+
+
+def _dog_page(client):
+    url = start(client)
+    _d, _p, page = page_spec(url)
+    return client.post(url, page_post(page))["Location"]
+
+
+def test_an_attachment_is_checked_by_its_content_not_its_name(client, loaded):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = _dog_page(client)
+    _d, _p, page = page_spec(url)
+    data = page_post(page)
+    data["f-vaccination_certificate"] = SimpleUploadedFile("photo.png", b"MZ\x90\x00 not an image")
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "f-vaccination_certificate-error" in response.content.decode()
+    assert m.Attachment.objects.count() == 0
+
+
+def test_a_too_large_attachment_is_refused_and_stores_nothing(client, loaded, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import png_bytes
+
+    url = _dog_page(client)
+    _d, _p, page = page_spec(url)
+    data = page_post(page)
+    big = png_bytes() + b"\x00" * (20 * 1024 * 1024 + 1)
+    data["f-vaccination_certificate"] = SimpleUploadedFile("big.png", big)
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "20MB" in response.content.decode()
+    assert m.Attachment.objects.count() == 0
+
+
+def test_an_uploaded_file_is_kept_when_another_field_on_the_page_is_wrong(client, loaded):
+    url = _dog_page(client)
+    _d, _p, page = page_spec(url)
+    data = page_post(page)
+    data["f-dog_name"] = ""
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert m.Attachment.objects.count() == 1
+    assert "photo.png" in response.content.decode()
+    # Posting again without choosing the file again completes the page.
+    data = page_post(page, skip={"vaccination_certificate"})
+    assert client.post(url, data).status_code == 302
+    draft = m.Draft.objects.get(pk=url.split("/")[2])
+    assert len(draft.answers["0"]["vaccination_certificate"]) == 1
+
+
+def test_an_attached_file_can_be_removed_without_javascript(client, loaded):
+    url = _dog_page(client)
+    _d, _p, page = page_spec(url)
+    client.post(url, page_post(page))
+    attachment = m.Attachment.objects.get()
+    response = client.post(
+        url, {"_action": f"remove-file:f-vaccination_certificate:{attachment.pk}"}
+    )
+    assert response.status_code == 302
+    assert m.Attachment.objects.count() == 0
+    assert "photo.png" not in client.get(url).content.decode()

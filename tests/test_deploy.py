@@ -1,0 +1,96 @@
+"""Production settings: `check --deploy` is clean, secrets come only from the environment,
+the procedures directory is checked at start, and costly endpoints are rate-limited."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "EMBEDDED")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION = {
+    "EMBEDDED": "0",
+    "DEBUG": "0",
+    "SECRET_KEY": "x7Hq9-production-like-secret-key-for-the-deploy-check-0123456789abcdef",
+    "ALLOWED_HOSTS": "shinsei.example.lg.jp",
+}
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key():
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_a_broken_procedures_directory_fails_the_system_check(tmp_path):
+    tree = tmp_path / "procedures"
+    shutil.copytree(REPO / "procedures", tree)
+    path = tree / "sample-city" / "dog-registration.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("show_if: vaccinated", "show_if: vacinated")
+    )
+    result = manage("check", env={"PROCEDURES_DIR": str(tree)})
+    assert result.returncode != 0
+    assert "sample-city/dog-registration.yaml:101" in result.stderr
+    assert "unknown field 'vacinated'" in result.stderr
+
+
+@pytest.fixture
+def limited(settings):
+    settings.RATE_LIMIT_ENABLED = True
+    cache.clear()
+    yield settings
+    cache.clear()
+
+
+def test_the_postal_lookup_is_rate_limited(client, limited):
+    limited.RATE_LIMITS = dict(limited.RATE_LIMITS, postal="3/60")
+    codes = [
+        client.post(reverse("postal_lookup"), {"code": "5400008"}).status_code for _ in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_the_sign_in_link_is_rate_limited(client, limited, mailoutbox):
+    limited.RATE_LIMITS = dict(limited.RATE_LIMITS, login_link="2/600")
+    codes = [
+        client.post(reverse("login"), {"email": f"r{i}@example.jp"}).status_code for i in range(3)
+    ]
+    assert codes == [200, 200, 429]
+    assert len(mailoutbox) == 2
+
+
+def test_the_rate_limit_counts_each_client_address_separately(client, limited):
+    limited.RATE_LIMITS = dict(limited.RATE_LIMITS, postal="1/60")
+    first = client.post(reverse("postal_lookup"), {"code": "5400008"}, REMOTE_ADDR="10.0.0.1")
+    other = client.post(reverse("postal_lookup"), {"code": "5400008"}, REMOTE_ADDR="10.0.0.2")
+    again = client.post(reverse("postal_lookup"), {"code": "5400008"}, REMOTE_ADDR="10.0.0.1")
+    assert (first.status_code, other.status_code, again.status_code) == (200, 200, 429)
