@@ -422,3 +422,16 @@ def test_an_attached_file_can_be_removed_without_javascript(client, loaded):
     assert response.status_code == 302
     assert m.Attachment.objects.count() == 0
     assert "photo.png" not in client.get(url).content.decode()
+
+
+def test_a_procedure_that_requires_sign_in_asks_for_it_before_starting(client, loaded, tmp_path):
+    tree = tmp_path / "procedures"
+    shutil.copytree(settings.PROCEDURES_DIR, tree)
+    path = tree / "sample-city" / "dog-registration.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("login: optional", "login: required"))
+    assert services.procedures_load(tree).errors == []
+    url = reverse("procedure_start", args=list(DOG))
+    html = client.get(url).content.decode()
+    assert "/login/?next=" in html
+    assert client.post(url).status_code == 200
+    assert m.Draft.objects.count() == 0
