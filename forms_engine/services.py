@@ -37,8 +37,9 @@ RECEIPT_ALPHABET = "ACEFHJKMNPRTWXY34679"
 class FilingError(Exception):
     """A filing cannot go on; `code` says why (closed, full, not_open, ...)."""
 
-    def __init__(self, code: str, message: str = ""):
+    def __init__(self, code: str, message: str = "", step_key: str = ""):
         self.code = code
+        self.step_key = step_key  # for "incomplete": the page to show ("0.owner")
         super().__init__(message or code)
 
 
@@ -315,7 +316,7 @@ def submission_complete(draft_id, *, save_to_profile: bool = False) -> Completio
         view.apply_shared()
         problems = view_problems(view)
         if problems:
-            raise FilingError("incomplete", problems[0])
+            raise FilingError("incomplete", problems[0], step_key=problems[0].split(":")[0])
         for version in versions:
             # The acceptance window and capacity are the procedure's rules now, read from
             # its live version; the pages stay those of the version the filing started on.

@@ -546,6 +546,12 @@ def filing_confirm(request: HttpRequest, draft_id) -> HttpResponse:
     draft = _draft_for(request, draft_id)
     if draft.status != m.Draft.Status.OPEN:
         return redirect("filing_done", draft_id=draft.pk)
+    if request.method == "POST":
+        return _submit(request, draft)
+    return render(request, "forms_engine/confirm.html", _confirm_context(request, draft))
+
+
+def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
     view = services.draft_view(draft)
     view.apply_shared()
     lang = _lang()
@@ -571,7 +577,7 @@ def filing_confirm(request: HttpRequest, draft_id) -> HttpResponse:
             }
         )
     steps = view.steps()
-    context = {
+    return {
         "draft": draft,
         "sections": sections,
         "total": total,
@@ -584,31 +590,27 @@ def filing_confirm(request: HttpRequest, draft_id) -> HttpResponse:
         "organization": draft.organization,
         "progress": {"current": len(steps) + 1, "total": len(steps) + 1},
     }
-    if request.method == "POST":
-        if problems:
-            first = problems[0].split(":")[0]
-            position, _dot, page_id = first.partition(".")
-            return redirect(reverse("filing_page", args=[draft.pk, int(position), page_id]))
-        return _submit(request, draft, context)
-    return render(request, "forms_engine/confirm.html", context)
 
 
 @ratelimit("submit")
-def _submit(request, draft, context) -> HttpResponse:
+def _submit(request: HttpRequest, draft: m.Draft) -> HttpResponse:
     try:
         completion = services.submission_complete(
             draft.pk, save_to_profile=request.POST.get("save_to_profile") == "1"
         )
     except services.FilingError as exc:
-        message = ACCEPTANCE_MESSAGES.get(exc.code, lambda: _("Check your answers."))()
-        context["submit_error"] = message
+        if exc.code == "incomplete" and exc.step_key:
+            # Something is missing (a page skipped, a rule that changed): show that page.
+            position, _dot, page_id = exc.step_key.partition(".")
+            return redirect(reverse("filing_page", args=[draft.pk, int(position), page_id]))
+        context = _confirm_context(request, draft)
+        context["submit_error"] = ACCEPTANCE_MESSAGES.get(
+            exc.code, lambda: _("Check your answers.")
+        )()
         return render(request, "forms_engine/confirm.html", context, status=409)
     if completion.status_code:
         # Shown once on the completion page; only its hash is stored.
-        request.session[SESSION_DONE] = {
-            "draft": str(draft.pk),
-            "code": completion.status_code,
-        }
+        request.session[SESSION_DONE] = {"draft": str(draft.pk), "code": completion.status_code}
     return redirect("filing_done", draft_id=draft.pk)
 
 

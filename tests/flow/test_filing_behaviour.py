@@ -435,3 +435,14 @@ def test_a_procedure_that_requires_sign_in_asks_for_it_before_starting(client, l
     assert "/login/?next=" in html
     assert client.post(url).status_code == 200
     assert m.Draft.objects.count() == 0
+
+
+def test_submitting_with_a_page_left_unanswered_goes_to_that_page(client, loaded):
+    confirm = walk_to_confirm(client, reverse("procedure_start", args=list(DOG)))
+    draft = m.Draft.objects.get(pk=confirm.split("/")[2])
+    del draft.answers["0"]["declaration"]
+    draft.save()
+    response = client.post(confirm)
+    assert response.status_code == 302
+    assert response["Location"].endswith("/0/agreement/")
+    assert m.Submission.objects.count() == 0
