@@ -85,9 +85,18 @@ class FilingView:
         for position, spec in enumerate(self.specs):
             env = self.env(position)
             for page in spec.pages:
-                if holds(page.show_if, env, self.today):
+                if holds(page.show_if, env, self.today) and self._asks_something(position, page):
                     out.append(Step(position, page))
         return out
+
+    def _asks_something(self, position: int, page: PageSpec) -> bool:
+        """False for a page of a bundle whose every question was asked by an earlier
+        procedure: it is skipped rather than shown empty."""
+        if position == 0:
+            return True
+        return any(
+            f.type != "static" and self.shared_source(position, f) is None for f in page.fields
+        )
 
     def step(self, position: int, page_id: str) -> Step | None:
         if not 0 <= position < len(self.specs):
@@ -319,7 +328,7 @@ def render_fields(
                 continue
             cond = None
         if f.type == "group":
-            html = render_group(f, raw.get(f.id) or [], name, errors, ctx)
+            html = render_group(f, raw.get(f.id) or [], name, errors, ctx, env, page_ids)
         else:
             html = FIELD_TYPES[f.type].render(f, raw.get(f.id), name, errors, ctx)
         if cond is not None:
@@ -332,7 +341,15 @@ def render_fields(
     return "".join(out)
 
 
-def render_group(f: FieldSpec, entries: list, name: str, errors: Mapping, ctx: Ctx) -> str:
+def render_group(
+    f: FieldSpec,
+    entries: list,
+    name: str,
+    errors: Mapping,
+    ctx: Ctx,
+    env: Mapping[str, Any] | None = None,
+    page_ids: frozenset[str] | set[str] = frozenset(),
+) -> str:
     lo = f.param("repeat_min", 0)
     hi = f.param("repeat_max", 10)
     label = text_of(f.label, ctx.lang)
@@ -343,8 +360,12 @@ def render_group(f: FieldSpec, entries: list, name: str, errors: Mapping, ctx: C
         inner = []
         for c in f.fields:
             cname = f"{name}-{i}-{c.id}"
+            if c.show_if is not None and not (c.show_if.names & (child_ids | page_ids)):
+                # Decided by other pages' answers: the server settles it here.
+                if not holds(c.show_if, env or {}, ctx.today):
+                    continue
             html = FIELD_TYPES[c.type].render(c, (entry or {}).get(c.id), cname, errors, ctx)
-            if c.show_if is not None and c.show_if.names & child_ids:
+            if c.show_if is not None and c.show_if.names & (child_ids | page_ids):
                 html = (
                     f'<div class="conditional" data-scope="{name}-{i}" '
                     f'data-show-if="{escape(condition_json(c.show_if))}">{html}</div>'

@@ -364,7 +364,9 @@ def submission_complete(draft_id, *, save_to_profile: bool = False) -> Completio
                 fee_total=total,
                 fee_lines=lines,
             )
-            m.Attachment.objects.filter(draft=draft, field_key__startswith=f"{position}.").update(
+            # Only files that are part of the answers go with the submission: a file
+            # uploaded for a field that later became hidden is dropped with its answer.
+            m.Attachment.objects.filter(draft=draft, pk__in=_file_ids(spec, answers)).update(
                 submission=sub
             )
             m.OutboxEvent.objects.create(
@@ -375,12 +377,32 @@ def submission_complete(draft_id, *, save_to_profile: bool = False) -> Completio
             submissions.append(sub)
         if save_to_profile and draft.resident_id:
             _profile_save(draft.resident, view)
+        orphans = list(m.Attachment.objects.filter(draft=draft, submission__isnull=True))
+        for orphan in orphans:
+            orphan.delete()
+        transaction.on_commit(lambda: [o.file.delete(save=False) for o in orphans])
         draft.status = m.Draft.Status.SUBMITTED
         draft.receipt = receipt
         draft.pending = {}
         draft.save(update_fields=["status", "receipt", "pending", "updated_at"])
         transaction.on_commit(lambda: _mail_receipt(receipt.pk, status_code))
     return Completion(receipt, status_code, submissions)
+
+
+def _file_ids(spec: ProcedureSpec, answers: dict[str, Any]) -> list[str]:
+    ids: list[str] = []
+    for page in spec.pages:
+        for f in page.fields:
+            value = answers.get(f.id)
+            if f.type == "file":
+                ids.extend(v["id"] for v in value or [] if isinstance(v, dict) and "id" in v)
+            elif f.type == "group":
+                for entry in value or []:
+                    for c in f.fields:
+                        if c.type == "file":
+                            items = (entry or {}).get(c.id) or []
+                            ids.extend(v["id"] for v in items if isinstance(v, dict) and "id" in v)
+    return ids
 
 
 def _receipt_create(draft: m.Draft, status_code: str) -> m.Receipt:

@@ -446,3 +446,34 @@ def test_submitting_with_a_page_left_unanswered_goes_to_that_page(client, loaded
     assert response.status_code == 302
     assert response["Location"].endswith("/0/agreement/")
     assert m.Submission.objects.count() == 0
+
+
+def test_a_file_for_a_field_that_became_hidden_is_not_handed_over(client, loaded):
+    from django.test import TestCase
+
+    url = _dog_page(client)
+    _d, _p, page = page_spec(url)
+    client.post(url, page_post(page))  # vaccinated: yes, certificate uploaded
+    assert m.Attachment.objects.count() == 1
+    data = page_post(page, skip={"vaccination_certificate"})
+    data["f-vaccinated"] = "no"
+    client.post(url, data)
+    confirm = walk_to_confirm_from(client, url)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(confirm)
+    sub = m.Submission.objects.get()
+    assert "vaccination_certificate" not in sub.answers
+    assert sub.attachments.count() == 0
+    assert m.Attachment.objects.count() == 0
+
+
+def walk_to_confirm_from(client, url):
+    response = client.get(url)
+    while not url.endswith("/confirm/"):
+        _d, _p, page = page_spec(url)
+        data = page_post(page, skip={"vaccination_certificate", "vaccinated"})
+        data["f-vaccinated"] = "no"
+        response = client.post(url, data)
+        assert response.status_code == 302
+        url = response["Location"]
+    return url
