@@ -21,7 +21,7 @@ PORT ?= 8000
 TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/denshi_test)
 PYTEST_ARGS ?=
 
-.PHONY: help install run test bench lint fmt messages clean
+.PHONY: help install run test bench lint fmt messages messages-update clean
 
 help:
 	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
@@ -69,6 +69,15 @@ bench:
 
 # gettext catalogues -> .mo. compilemessages walks the whole tree, so keep it out of the venv
 # and node_modules; with no .po file anywhere there is nothing to do (and Django would error).
+## Refresh locale/*/django.po from the source, compile, and check every Japanese entry is done.
+messages-update: install
+	command -v msgfmt >/dev/null || scripts/apt-ensure.sh gettext
+	$(MANAGE) makemessages -l ja -l en --no-location --no-obsolete \
+		--ignore='.venv/*' --ignore='node_modules/*' --ignore='var/*' \
+		--ignore='tests/*' --ignore='benchmarks/*'
+	$(MANAGE) compilemessages --ignore=.venv --ignore=node_modules --ignore=var --ignore=.git
+	$(VENV)/bin/pytest tests/test_i18n.py -q
+
 messages: install
 	@if find . \( -path ./.venv -o -path ./node_modules -o -path ./.git -o -path ./var \) -prune \
 		-o -name '*.po' -print | grep -q .; then \

@@ -19,7 +19,7 @@ from html import escape
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import ngettext, pgettext
 
 from . import filekinds, markdown, normalize
 from .spec.model import FieldSpec, Text
@@ -127,8 +127,10 @@ def _error_html(name: str, messages: list[str]) -> str:
 
 def _mark(required: bool) -> str:
     if required:
-        return f' <span class="mark mark--required">{esc(_("Required"))}</span>'
-    return f' <span class="mark mark--optional">{esc(_("Optional"))}</span>'
+        text = _("Required")
+        return f' <span class="mark mark--required">{esc(text)}</span>'
+    text = _("Optional")
+    return f' <span class="mark mark--optional">{esc(text)}</span>'
 
 
 def _input(
@@ -233,7 +235,8 @@ class FieldType:
     def display(self, f: FieldSpec, value: Any, ctx: Ctx) -> str:
         """Escaped HTML for the confirmation page and receipts."""
         if value is None or value == "" or value == []:
-            return f'<span class="muted">{esc(_("(not entered)"))}</span>'
+            text = _("(not entered)")
+            return f'<span class="muted">{esc(text)}</span>'
         return esc(value)
 
 
@@ -460,7 +463,8 @@ class SelectType(FieldType):
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         inv = ' aria-invalid="true"' if invalid else ""
-        opts = [f'<option value="">{esc(_("Please choose"))}</option>']
+        please = _("Please choose")
+        opts = [f'<option value="">{esc(please)}</option>']
         for opt in f.options:
             sel = " selected" if opt.value == raw else ""
             opts.append(
@@ -542,7 +546,7 @@ class YesNoType(FieldType):
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         out = []
-        for value, label in (("yes", _("Yes")), ("no", _("No"))):
+        for value, label in (("yes", pgettext("answer", "Yes")), ("no", pgettext("answer", "No"))):
             checked = " checked" if raw == value else ""
             out.append(
                 f'<div class="choice"><input class="choice__input" type="radio" '
@@ -554,7 +558,7 @@ class YesNoType(FieldType):
     def display(self, f, value, ctx):
         if value is None:
             return super().display(f, value, ctx)
-        return esc(_("Yes") if value else _("No"))
+        return esc(pgettext("answer", "Yes") if value else pgettext("answer", "No"))
 
 
 class ConsentType(FieldType):
@@ -580,10 +584,11 @@ class ConsentType(FieldType):
             else ""
         )
         checked = " checked" if raw == "yes" else ""
+        agree = _("I agree")
         return (
             f'{body}<div class="choice"><input class="choice__input" type="checkbox" '
             f'id="{name}" name="{name}" value="yes"{checked}>'
-            f'<label class="choice__label" for="{name}">{esc(_("I agree"))}</label></div>'
+            f'<label class="choice__label" for="{name}">{esc(agree)}</label></div>'
         )
 
     def display(self, f, value, ctx):
@@ -712,14 +717,16 @@ class AddressType(CompoundType):
         out = []
         pname = f"{name}-prefecture"
         perr = errors.get(pname, [])
-        opts = [f'<option value="">{esc(_("Please choose"))}</option>']
+        please = _("Please choose")
+        opts = [f'<option value="">{esc(please)}</option>']
         current = raw.get("prefecture", "")
         for pref in PREFECTURES:
             sel = " selected" if pref == current else ""
             opts.append(f'<option value="{pref}"{sel}>{pref}</option>')
         inv = ' aria-invalid="true"' if perr else ""
+        prefecture = _("Prefecture")
         out.append(
-            f'<div class="subfield">{_label(_("Prefecture"), pname)}{_error_html(pname, perr)}'
+            f'<div class="subfield">{_label(prefecture, pname)}{_error_html(pname, perr)}'
             f'<select class="select" id="{pname}" name="{pname}" '
             f'autocomplete="address-level1"{inv}>{"".join(opts)}</select></div>'
         )
@@ -775,11 +782,12 @@ class PostalCodeType(FieldType):
             return control
         target = name.rsplit("-", 1)[0] + "-" + fills if "-" in name[2:] else f"f-{fills}"
         notice = ctx.notices.get(name, "")
+        find = _("Find the address")
         return (
             f'<div class="postal">{control}'
             f'<button class="button button--secondary" type="submit" name="_action" '
             f'value="postal:{name}" formnovalidate data-postal-target="{target}">'
-            f"{esc(_('Find the address'))}</button></div>"
+            f"{esc(find)}</button></div>"
             f'<p class="postal__status" id="{name}-status" role="status">{esc(notice)}</p>'
         )
 
@@ -920,8 +928,9 @@ class BankAccountType(CompoundType):
                 f'name="{pname}" value="{value}"{checked}>'
                 f'<label class="choice__label" for="{pname}-{value}">{esc(label)}</label></div>'
             )
+        account_type = _("Account type")
         out.append(
-            f'<fieldset class="subfield"><legend class="field__sublabel">{esc(_("Account type"))}</legend>'
+            f'<fieldset class="subfield"><legend class="field__sublabel">{esc(account_type)}</legend>'
             f'{_error_html(pname, perr)}<div class="choices choices--inline">{"".join(radios)}</div></fieldset>'
         )
         for part, label, cls, mode in (
@@ -945,7 +954,11 @@ class BankAccountType(CompoundType):
     def display(self, f, value, ctx):
         if not value:
             return super().display(f, value, ctx)
-        kind = _("Ordinary") if value.get("account_type") == "ordinary" else _("Checking")
+        kind = (
+            pgettext("bank account type", "Ordinary")
+            if value.get("account_type") == "ordinary"
+            else pgettext("bank account type", "Checking")
+        )
         return esc(
             f"{value.get('bank_code')}-{value.get('branch_code')} {kind} "
             f"{value.get('number')} {value.get('holder')}"
@@ -988,7 +1001,12 @@ class FileType(FieldType):
     def hint(self, f, ctx):
         kinds = ", ".join(k.upper() for k in f.param("accept", ()) or ()) or _("any")
         size = filekinds.format_size(f.param("max_size", 10 * 1024 * 1024))
-        return _("File types: %(kinds)s. Up to %(size)s each, %(n)s file(s) at most.") % {
+        n = f.param("max_files", 1)
+        return ngettext(
+            "File types: %(kinds)s. Up to %(size)s, %(n)s file.",
+            "File types: %(kinds)s. Up to %(size)s each, %(n)s files at most.",
+            n,
+        ) % {
             "kinds": kinds,
             "size": size,
             "n": f.param("max_files", 1),
@@ -1001,7 +1019,14 @@ class FileType(FieldType):
         max_files = f.param("max_files", 1)
         for upload in raw.get("new", []):
             if len(kept) + len(stored) >= max_files:
-                errors.append(_("You can attach %(n)s file(s) at most.") % {"n": max_files})
+                errors.append(
+                    ngettext(
+                        "You can attach %(n)s file only.",
+                        "You can attach %(n)s files at most.",
+                        max_files,
+                    )
+                    % {"n": max_files}
+                )
                 break
             try:
                 stored.append(ctx.store_upload(f, upload))
@@ -1016,13 +1041,14 @@ class FileType(FieldType):
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         raw = raw if isinstance(raw, dict) else {"kept": raw or []}
         items = []
+        remove = _("Remove")
         for item in raw.get("kept", []):
             items.append(
                 f'<li class="files__item"><span class="files__name">{esc(item.get("name"))}</span> '
                 f'<span class="muted">({esc(filekinds.format_size(item.get("size", 0)))})</span> '
                 f'<button class="button button--text" type="submit" name="_action" '
                 f'value="remove-file:{name}:{esc(item.get("id"))}" formnovalidate>'
-                f'{esc(_("Remove"))}<span class="visually-hidden"> {esc(item.get("name"))}</span>'
+                f'{esc(remove)}<span class="visually-hidden"> {esc(item.get("name"))}</span>'
                 f"</button></li>"
             )
         listing = f'<ul class="files">{"".join(items)}</ul>' if items else ""
@@ -1031,8 +1057,9 @@ class FileType(FieldType):
         inv = ' aria-invalid="true"' if invalid else ""
         resize = f.param("resize_images")
         data = f' data-resize="{int(resize)}"' if resize else ""
+        choose = _("Choose a file")
         pick = (
-            f'<label class="field__sublabel" for="{name}">{esc(_("Choose a file"))}</label>'
+            f'<label class="field__sublabel" for="{name}">{esc(choose)}</label>'
             f'<input class="file-input" type="file" id="{name}" name="{name}"'
             f"{' accept=' + chr(34) + esc(accept) + chr(34) if accept else ''}{multiple}{inv}{data}>"
         )

@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .fields import FIELD_TYPES, Ctx, FieldInvalid, esc, text_of
 from .spec import expr
@@ -293,9 +294,14 @@ def _process_group(f, entries, name, env, ctx, validate):
                     out[c.id] = exc.errors["__kept__"] or None
         values.append(out)
     if validate and len(entries) < lo:
-        errors.setdefault(name, []).append(_("Add at least %(n)s entries.") % {"n": lo})
+        errors.setdefault(name, []).append(
+            ngettext("Add at least %(n)s entry.", "Add at least %(n)s entries.", lo) % {"n": lo}
+        )
     if len(entries) > hi:
-        errors.setdefault(name, []).append(_("You can add %(n)s entries at most.") % {"n": hi})
+        errors.setdefault(name, []).append(
+            ngettext("You can add %(n)s entry only.", "You can add %(n)s entries at most.", hi)
+            % {"n": hi}
+        )
     return values, errors
 
 
@@ -373,9 +379,10 @@ def render_group(
             inner.append(html)
         remove = ""
         if count > lo:
+            remove_text = _("Remove")
             remove = (
                 f'<button class="button button--text" type="submit" name="_action" '
-                f'value="remove:{name}:{i}" formnovalidate>{esc(_("Remove"))}'
+                f'value="remove:{name}:{i}" formnovalidate>{esc(remove_text)}'
                 f'<span class="visually-hidden"> {esc(label)} {i + 1}</span></button>'
             )
         parts.append(
@@ -404,7 +411,8 @@ def render_group(
         help_html = f'<div class="field__help">{markdown.render(f.help.get(ctx.lang))}</div>'
     hint = ""
     if hi:
-        hint = f'<p class="field__help">{esc(_("Up to %(n)s entries.") % {"n": hi})}</p>'
+        up_to = ngettext("Up to %(n)s entry.", "Up to %(n)s entries.", hi) % {"n": hi}
+        hint = f'<p class="field__help">{esc(up_to)}</p>'
     cls = "field field--group group" + (" field--error" if own else "")
     return (
         f'<fieldset class="{cls}" id="{name}-field"><legend class="field__label">{esc(label)}</legend>'
@@ -442,7 +450,8 @@ def display_rows(view: FilingView, position: int, ctx: Ctx) -> list[dict[str, An
 
 def display_group(f: FieldSpec, entries: list, ctx: Ctx) -> str:
     if not entries:
-        return f'<span class="muted">{esc(_("None"))}</span>'
+        none = _("None")
+        return f'<span class="muted">{esc(none)}</span>'
     label = text_of(f.label, ctx.lang)
     out = []
     for i, entry in enumerate(entries):

@@ -303,7 +303,9 @@ class Completion:
     submissions: list[m.Submission]
 
 
-def submission_complete(draft_id, *, save_to_profile: bool = False) -> Completion:
+def submission_complete(
+    draft_id, *, save_to_profile: bool = False, language: str = "ja"
+) -> Completion:
     """Complete a draft: one receipt, one submission per procedure, each with an outbox
     event, all in one transaction. Idempotent: a double tap returns the first result."""
     with transaction.atomic():
@@ -385,7 +387,7 @@ def submission_complete(draft_id, *, save_to_profile: bool = False) -> Completio
         draft.receipt = receipt
         draft.pending = {}
         draft.save(update_fields=["status", "receipt", "pending", "updated_at"])
-        transaction.on_commit(lambda: _mail_receipt(receipt.pk, status_code))
+        transaction.on_commit(lambda: _mail_receipt(receipt.pk, status_code, language))
     return Completion(receipt, status_code, submissions)
 
 
@@ -485,13 +487,15 @@ def _profile_save(resident: m.Resident, view: FilingView) -> None:
     resident.save(update_fields=["profile"])
 
 
-def _mail_receipt(receipt_id: int, status_code: str) -> None:
+def _mail_receipt(receipt_id: int, status_code: str, language: str = "ja") -> None:
     receipt = m.Receipt.objects.get(pk=receipt_id)
     subs = list(receipt.submissions.select_related("procedure_version").order_by("number"))
     if not subs or not subs[0].contact_email:
         return
-    with override("ja"):
-        titles = "\n".join(f"- {s.procedure_version.title.get('ja')} ({s.number})" for s in subs)
+    with override(language):
+        titles = "\n".join(
+            f"- {m.localized(s.procedure_version.title, language)} ({s.number})" for s in subs
+        )
         body = _(
             "Thank you. We received your application.\n\n"
             "Receipt number: %(number)s\nStatus code: %(code)s\n\n%(titles)s\n\n"

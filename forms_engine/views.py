@@ -589,6 +589,8 @@ def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
         else view.specs[0].title.get(lang),
         "organization": draft.organization,
         "progress": {"current": len(steps) + 1, "total": len(steps) + 1},
+        # Page titles sit under the procedure's h2 in a bundle, right under the h1 otherwise.
+        "heading": 3 if len(sections) > 1 else 2,
     }
 
 
@@ -596,7 +598,9 @@ def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
 def _submit(request: HttpRequest, draft: m.Draft) -> HttpResponse:
     try:
         completion = services.submission_complete(
-            draft.pk, save_to_profile=request.POST.get("save_to_profile") == "1"
+            draft.pk,
+            save_to_profile=request.POST.get("save_to_profile") == "1",
+            language=_lang(),
         )
     except services.FilingError as exc:
         if exc.code == "incomplete" and exc.step_key:

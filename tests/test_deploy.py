@@ -17,7 +17,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "EMBEDDED")}
+    # A fresh process as an operator would start it: none of this test run's settings
+    # (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright in this process).
+    dropped = ("SECRET_KEY", "DEBUG", "EMBEDDED", "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL")
+    base = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=REPO,
