@@ -336,6 +336,10 @@ class NumberType(FieldType):
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         unit = f.param("unit")
+        if unit:
+            # The unit is part of what the number means: screen readers hear it too.
+            ids = describedby.partition('"')[2].rstrip('"')
+            describedby = f' aria-describedby="{(ids + " " if ids else "") + name}-unit"'
         control = _input(
             name,
             raw,
@@ -345,7 +349,7 @@ class NumberType(FieldType):
             extra=' inputmode="decimal"',
         )
         if unit:
-            control += f' <span class="unit">{esc(unit.get(ctx.lang))}</span>'
+            control += f' <span class="unit" id="{name}-unit">{esc(unit.get(ctx.lang))}</span>'
         return control
 
     def display(self, f, value, ctx):
@@ -579,7 +583,9 @@ class ConsentType(FieldType):
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         content = f.param("content")
         body = (
-            f'<div class="consent__content">{markdown.render(content.get(ctx.lang))}</div>'
+            f'<div class="consent__content" tabindex="0" role="region" '
+            f'aria-label="{esc(text_of(f.label, ctx.lang))}">'
+            f"{markdown.render(content.get(ctx.lang))}</div>"
             if content
             else ""
         )

@@ -33,7 +33,7 @@ def procedures(transactional_db, settings):
 
 def _next(page):
     with page.expect_navigation():
-        page.click('button[name="_action"][value="next"]')
+        page.click('.actions button[name="_action"][value="next"]')
 
 
 def _fill_owner(page, *, javascript: bool):
