@@ -828,6 +828,9 @@ class DateType(FieldType):
         return hint
 
     def clean_value(self, f, raw, ctx):
+        missing = [p for p in ("year", "month", "day") if not str(raw.get(p, "")).strip()]
+        if missing:
+            raise FieldInvalid(_("Enter the year, the month and the day."))
         try:
             value = normalize.parse_date_parts(raw["year"], raw["month"], raw["day"])
         except normalize.Invalid as exc:

@@ -474,3 +474,8 @@ def walk_to_confirm_from(client, url):
         assert response.status_code == 302
         url = response["Location"]
     return url
+
+
+def test_japanese_is_the_default_whatever_the_browser_prefers(client, loaded):
+    html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="ja">' in html
