@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -22,10 +23,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from . import filekinds, normalize
 from . import models as m
+from .fields import FieldInvalid
 from .filing import FilingView, fee_lines
 from .spec import loader
-from .spec.model import OrganizationSpec, ProcedureSpec
+from .spec.model import FieldSpec, OrganizationSpec, ProcedureSpec
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +274,87 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return None
+
+
+def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dict:
+    """Store one uploaded file of a draft, checked by size and by content (not by name);
+    returns the file value kept in the answers. First cut: through the server into the
+    default storage; the direct-to-storage issue replaces the transport, not this shape."""
+    max_size = f.param("max_size", 10 * 1024 * 1024)
+    if upload.size > max_size:
+        raise FieldInvalid(
+            _("%(name)s is larger than %(size)s.")
+            % {"name": upload.name, "size": filekinds.format_size(max_size)}
+        )
+    if upload.size == 0:
+        raise FieldInvalid(_("%(name)s is empty.") % {"name": upload.name})
+    head = upload.read(8192)
+    upload.seek(0)
+    zip_names = None
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(upload) as zf:
+                zip_names = zf.namelist()[:2000]
+        except zipfile.BadZipFile:
+            raise FieldInvalid(
+                _("%(name)s is damaged and cannot be opened.") % {"name": upload.name}
+            ) from None
+        finally:
+            upload.seek(0)
+    kind = normalize.sniff_file_kind(head, upload.name, zip_names)
+    accept = f.param("accept") or ()
+    if kind is None or (accept and not normalize.file_matches_accept(kind, accept)):
+        raise FieldInvalid(
+            _("%(name)s is not one of the accepted file types (%(kinds)s).")
+            % {"name": upload.name, "kinds": ", ".join(k.upper() for k in accept) or "-"}
+        )
+    total_max = version_spec(draft_versions(draft)[position]).attachments_total_max
+    if total_max:
+        used = sum(a.size for a in draft.attachments.all())
+        if used + upload.size > total_max:
+            raise FieldInvalid(
+                _("The files of this application may be %(size)s in all.")
+                % {"size": filekinds.format_size(total_max)}
+            )
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    attachment = m.Attachment(
+        draft=draft,
+        field_key=f"{position}.{f.id}",
+        original_name=upload.name[:255],
+        size=upload.size,
+        kind=kind,
+        content_type=filekinds.CONTENT_TYPES.get(kind, "application/octet-stream"),
+        sha256=digest.hexdigest(),
+    )
+    attachment.file.save(str(attachment.id), upload, save=False)
+    attachment.save()
+    return {
+        "id": str(attachment.id),
+        "name": attachment.original_name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+    }
+
+
+def attachment_remove(draft: m.Draft, position: int, field_id: str, attachment_id: str) -> None:
+    """Remove a file the resident took back: from the saved answers and from storage."""
+    answers = draft.answers.get(str(position), {})
+    if isinstance(answers.get(field_id), list):
+        kept = [v for v in answers[field_id] if v.get("id") != attachment_id]
+        if kept:
+            answers[field_id] = kept
+        else:
+            answers.pop(field_id)
+        draft.save(update_fields=["answers"])
+    attachment = m.Attachment.objects.filter(
+        draft=draft, pk=attachment_id, submission__isnull=True
+    ).first()
+    if attachment:
+        attachment.file.delete(save=False)
+        attachment.delete()
 
 
 # ---- receipts and completion ------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from django.core.exceptions import ValidationError
@@ -15,9 +14,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import filekinds, normalize, postal, services
 from . import models as m
-from .fields import Ctx, FieldInvalid, text_of
+from . import normalize, postal, services
+from .fields import Ctx, text_of
 from .filing import FilingView, Step, display_rows, fee_lines, process_page, render_fields
 from .ratelimit import ratelimit
 
@@ -77,12 +76,14 @@ def home(request: HttpRequest) -> HttpResponse:
     organizations = []
     for org in m.Organization.objects.all():
         procedures = []
+        open_slugs = set()
         for proc in org.procedures.select_related("live_version").filter(
             live_version__isnull=False
         ):
             spec = services.version_spec(proc.live_version)
             if services.procedure_acceptance(spec, proc) != "open":
                 continue
+            open_slugs.add(proc.slug)
             procedures.append(
                 {
                     "title": spec.title.get(lang),
@@ -95,6 +96,8 @@ def home(request: HttpRequest) -> HttpResponse:
                 "url": reverse("bundle_start", args=[org.slug, b.slug]),
             }
             for b in org.bundles.select_related("live_version").filter(live_version__isnull=False)
+            # A bundle is offered only while every procedure in it accepts filings.
+            if set(b.live_version.procedure_slugs) <= open_slugs
         ]
         if procedures or bundles:
             organizations.append({"org": org, "procedures": procedures, "bundles": bundles})
@@ -234,74 +237,10 @@ def _ctx(request, draft: m.Draft, step: Step | None = None) -> Ctx:
     if request.method == "GET":
         ctx.notices = request.session.pop("postal_notice", None) or {}
     if step is not None:
-        ctx.store_upload = lambda f, upload: _store_upload(draft, step, f, upload)
+        ctx.store_upload = lambda f, upload: services.attachment_store(
+            draft, step.position, f, upload
+        )
     return ctx
-
-
-def _store_upload(draft: m.Draft, step: Step, f, upload) -> dict:
-    """First cut of attachments: through the server into the default storage, checked by
-    size and by content. The direct-to-storage issue replaces the transport, not this shape."""
-    max_size = f.param("max_size", 10 * 1024 * 1024)
-    if upload.size > max_size:
-        raise FieldInvalid(
-            _("%(name)s is larger than %(size)s.")
-            % {"name": upload.name, "size": filekinds.format_size(max_size)}
-        )
-    if upload.size == 0:
-        raise FieldInvalid(_("%(name)s is empty.") % {"name": upload.name})
-    head = upload.read(8192)
-    upload.seek(0)
-    zip_names = None
-    if head.startswith(b"PK"):
-        import zipfile
-
-        try:
-            with zipfile.ZipFile(upload) as zf:
-                zip_names = zf.namelist()[:2000]
-        except zipfile.BadZipFile:
-            raise FieldInvalid(
-                _("%(name)s is damaged and cannot be opened.") % {"name": upload.name}
-            ) from None
-        finally:
-            upload.seek(0)
-    kind = normalize.sniff_file_kind(head, upload.name, zip_names)
-    accept = f.param("accept") or ()
-    if kind is None or (accept and not normalize.file_matches_accept(kind, accept)):
-        raise FieldInvalid(
-            _("%(name)s is not one of the accepted file types (%(kinds)s).")
-            % {"name": upload.name, "kinds": ", ".join(k.upper() for k in accept) or "-"}
-        )
-    total_max = services.version_spec(
-        services.draft_versions(draft)[step.position]
-    ).attachments_total_max
-    if total_max:
-        used = sum(a.size for a in draft.attachments.all())
-        if used + upload.size > total_max:
-            raise FieldInvalid(
-                _("The files of this application may be %(size)s in all.")
-                % {"size": filekinds.format_size(total_max)}
-            )
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
-    attachment = m.Attachment(
-        draft=draft,
-        field_key=f"{step.position}.{f.id}",
-        original_name=upload.name[:255],
-        size=upload.size,
-        kind=kind,
-        content_type=filekinds.CONTENT_TYPES.get(kind, "application/octet-stream"),
-        sha256=digest.hexdigest(),
-    )
-    attachment.file.save(str(attachment.id), upload, save=False)
-    attachment.save()
-    return {
-        "id": str(attachment.id),
-        "name": attachment.original_name,
-        "size": attachment.size,
-        "content_type": attachment.content_type,
-    }
 
 
 def _progress(view: FilingView, step: Step) -> dict:
@@ -501,18 +440,11 @@ def _remove_file_action(draft: m.Draft, step: Step, raw: dict, arg: str) -> str:
     for f in step.page.fields:
         if f"f-{f.id}" == name and f.type == "file":
             current = raw.get(f.id) or {}
-            kept = [x for x in current.get("kept", []) if x.get("id") != file_id]
-            raw[f.id] = {"kept": kept, "new": []}
-            answers = draft.answers.get(str(step.position), {})
-            if f.id in answers:
-                answers[f.id] = kept or None
-                if not kept:
-                    answers.pop(f.id)
-                draft.save(update_fields=["answers"])
-            attachment = m.Attachment.objects.filter(draft=draft, pk=file_id).first()
-            if attachment:
-                attachment.file.delete(save=False)
-                attachment.delete()
+            raw[f.id] = {
+                "kept": [x for x in current.get("kept", []) if x.get("id") != file_id],
+                "new": [],
+            }
+            services.attachment_remove(draft, step.position, f.id, file_id)
             return f"{name}-field"
     return ""
 
