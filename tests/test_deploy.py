@@ -97,3 +97,15 @@ def test_the_rate_limit_counts_each_client_address_separately(client, limited):
     other = client.post(reverse("postal_lookup"), {"code": "5400008"}, REMOTE_ADDR="10.0.0.2")
     again = client.post(reverse("postal_lookup"), {"code": "5400008"}, REMOTE_ADDR="10.0.0.1")
     assert (first.status_code, other.status_code, again.status_code) == (200, 200, 429)
+
+
+@pytest.mark.django_db
+def test_the_demo_admin_sees_loaded_procedures_and_submissions(client, django_user_model):
+    from django.core.management import call_command
+
+    call_command("load_procedures", str(REPO / "procedures"))
+    call_command("ensure_demo_admin")
+    assert client.login(username="admin", password="demo-admin-2026")
+    for url in ("/admin/forms_engine/procedure/", "/admin/forms_engine/submission/"):
+        assert client.get(url).status_code == 200
+    assert "dog-registration" in client.get("/admin/forms_engine/procedure/").content.decode()

@@ -1,0 +1,61 @@
+"""Django admin for operators of the embedded default: read-mostly views of what the
+YAML loaded and what was filed. Procedures change through YAML (load_procedures), never
+here; the staff inbox with per-department access is a separate issue."""
+
+from django.contrib import admin
+
+from . import models as m
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(m.Organization)
+class OrganizationAdmin(ReadOnlyAdmin):
+    list_display = ("slug", "display_name", "payment_account")
+
+
+@admin.register(m.Department)
+class DepartmentAdmin(ReadOnlyAdmin):
+    list_display = ("organization", "slug", "email")
+    list_filter = ("organization",)
+
+
+class VersionInline(admin.TabularInline):
+    model = m.ProcedureVersion
+    fields = ("number", "content_hash", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(m.Procedure)
+class ProcedureAdmin(ReadOnlyAdmin):
+    list_display = ("organization", "slug", "live_version", "filed_count")
+    list_filter = ("organization",)
+    inlines = [VersionInline]
+
+
+@admin.register(m.ProcedureVersion)
+class ProcedureVersionAdmin(ReadOnlyAdmin):
+    list_display = ("procedure", "number", "content_hash", "created_at")
+    list_filter = ("procedure__organization",)
+
+
+@admin.register(m.Submission)
+class SubmissionAdmin(ReadOnlyAdmin):
+    list_display = ("number", "procedure", "department", "status", "fee_total", "submitted_at")
+    list_filter = ("status", "organization", "department")
+    search_fields = ("number",)
+    date_hierarchy = "submitted_at"
+
+
+@admin.register(m.OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "topic", "submission", "created_at", "processed_at", "attempts")
+    list_filter = ("topic",)
