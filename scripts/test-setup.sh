@@ -40,6 +40,7 @@ APT_PACKAGES=(
     postgresql
     redis-server
     clamav-daemon       # virus scanning of uploads (tests run clamd with a local signature)
+    wrk                 # load generator of the benchmark smoke test
 )
 
 log() { printf '\n== test-setup: %s\n' "$*"; }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# What `make bench` needs, safe to run again and again (each step checks first):
+#   1. the virtualenv (make install)
+#   2. wrk, the load generator (and PostgreSQL's server package)
+#   3. PostgreSQL answering passwordless as user postgres on 127.0.0.1:$PG_PORT
+# benchmarks/run.py then makes its own database there and drops it when done.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+scripts/test-setup.sh venv
+scripts/apt-ensure.sh wrk postgresql
+scripts/test-setup.sh postgres

@@ -1,0 +1,44 @@
+"""`make bench` end to end on tiny data (2 connections, 2 s per run): both benchmarks
+run against gunicorn and PostgreSQL, the database agrees with what wrk counted, and each
+prints its JSON line. The figures themselves mean nothing at this size."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.bench
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYS = {"bench", "value", "unit", "baseline", "ratio", "target", "ok"}
+
+
+def test_both_benchmarks_run_and_report():
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (scripts/apt-ensure.sh wrk)")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    output = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    # --smoke never fails on a target: exit 1 means a run was not valid (errors, or the
+    # database disagrees with wrk), or the harness itself failed.
+    assert proc.returncode == 0, output
+
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    assert [x["bench"] for x in lines] == ["filing_throughput", "page_render"], output
+    for line in lines:
+        assert set(line) == KEYS, line
+        for key in ("value", "baseline", "ratio", "target"):
+            assert isinstance(line[key], int | float) and not isinstance(line[key], bool), line
+        assert line["value"] > 0 and line["baseline"] > 0, line
+        assert isinstance(line["ok"], bool), line
+    assert "INVALID" not in proc.stdout, output
