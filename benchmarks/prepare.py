@@ -121,6 +121,7 @@ def filing_drafts(template: m.Draft, count: int) -> list[tuple[str, str]]:
                     id=uuid.uuid4(),
                     organization_id=template.organization_id,
                     answers=template.answers,
+                    version_ids=template.version_ids,
                     created_at=now,
                     updated_at=now,
                 )

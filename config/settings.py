@@ -158,6 +158,14 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With a broker, run `celery -A config worker` and `celery -A config beat`: beat polls for
+# work the requests left behind (receipt mails are sent within RECEIPT_MAIL_POLL_SECONDS).
+CELERY_BEAT_SCHEDULE = {
+    "receipt-mails": {
+        "task": "forms_engine.tasks.receipt_mails_send",
+        "schedule": env.float("RECEIPT_MAIL_POLL_SECONDS", default=10.0),
+    },
+}
 
 # Procedures: the YAML tree loaded by `manage.py load_procedures` and checked by a system check.
 PROCEDURES_DIR = Path(env.str("PROCEDURES_DIR", default=str(BASE_DIR / "procedures")))

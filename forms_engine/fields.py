@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import lru_cache, wraps
 from html import escape
 from typing import Any
 
-from django.utils.translation import gettext as _
+from django.utils import translation
 from django.utils.translation import ngettext, pgettext
 
 from . import filekinds, markdown, normalize
@@ -38,6 +40,39 @@ AUTOCOMPLETE = {
     "postal_code": "postal-code",
     "organization_name": "organization",
 }
+
+
+@lru_cache(maxsize=4096)
+def _translated(language: str, message: str) -> str:
+    with translation.override(language):
+        return translation.gettext(message)
+
+
+# The language of the page being rendered or validated, set once per entry point
+# (`in_language`): Django's get_language() goes through asgiref's Local, and a 40-field
+# page asks for the same few labels (Required, Optional, Error:) over a hundred times.
+_LANGUAGE: ContextVar[str | None] = ContextVar("forms_engine_language", default=None)
+
+
+def _(message: str) -> str:
+    """gettext, remembered per language."""
+    return _translated(_LANGUAGE.get() or translation.get_language() or "ja", message)
+
+
+def in_language(function):
+    """Decorator for entry points taking a Ctx (as `ctx` or positionally): field code
+    below them translates into ctx.lang."""
+
+    @wraps(function)
+    def wrapper(*args, **kwargs):
+        ctx = kwargs.get("ctx") or next(a for a in args if isinstance(a, Ctx))
+        token = _LANGUAGE.set(ctx.lang)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _LANGUAGE.reset(token)
+
+    return wrapper
 
 
 def esc(value: Any) -> str:

@@ -14,10 +14,9 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .fields import FIELD_TYPES, Ctx, FieldInvalid, esc, text_of
+from .fields import FIELD_TYPES, Ctx, FieldInvalid, _, esc, in_language, text_of
 from .spec import expr
 from .spec.model import FieldSpec, PageSpec, ProcedureSpec
 
@@ -194,6 +193,7 @@ class PageResult:
     error_fields: list[tuple[str, str]]  # (input name, label) for the error summary
 
 
+@in_language
 def process_page(
     view: FilingView, step: Step, data: Mapping, ctx: Ctx, *, validate: bool = True
 ) -> PageResult:
@@ -308,6 +308,7 @@ def _process_group(f, entries, name, env, ctx, validate):
 # ---- rendering ------------------------------------------------------------------------
 
 
+@in_language
 def render_fields(
     view: FilingView,
     step: Step,
@@ -420,6 +421,7 @@ def render_group(
     )
 
 
+@in_language
 def display_rows(view: FilingView, position: int, ctx: Ctx) -> list[dict[str, Any]]:
     """Confirmation rows per visible page: [{step, title, rows: [(label, html, anchor)]}]."""
     spec = view.specs[position]

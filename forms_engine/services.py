@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -201,6 +202,7 @@ def draft_start(
             organization=versions[0].procedure.organization,
             bundle_version=bundle_version,
             resident=resident,
+            version_ids=[v.pk for v in versions],
         )
         m.DraftVersion.objects.bulk_create(
             [m.DraftVersion(draft=draft, version=v, position=i) for i, v in enumerate(versions)]
@@ -210,17 +212,47 @@ def draft_start(
     return draft
 
 
+_VERSION_CACHE: dict[int, m.ProcedureVersion] = {}
+
+
+def procedure_version_get(pk: int) -> m.ProcedureVersion:
+    """A procedure version, loaded once per process: versions never change once loaded.
+    Read only its own fields through it (ids, source, title): the related procedure's
+    live version and count are mutable and must be read fresh."""
+    version = _VERSION_CACHE.get(pk)
+    if version is None:
+        version = m.ProcedureVersion.objects.select_related(
+            "procedure__organization", "department"
+        ).get(pk=pk)
+        _VERSION_CACHE[pk] = version
+    return version
+
+
+_ORGANIZATION_CACHE: dict[int, tuple[float, m.Organization]] = {}
+ORGANIZATION_CACHE_SECONDS = 60
+
+
+def organization_get(pk: int) -> m.Organization:
+    """An organization for page chrome (name, footer contact), cached for a minute per
+    process: a reloaded organization.yaml shows within that minute on every worker."""
+    now = time.monotonic()
+    hit = _ORGANIZATION_CACHE.get(pk)
+    if hit is None or now - hit[0] > ORGANIZATION_CACHE_SECONDS:
+        hit = (now, m.Organization.objects.defer("source").get(pk=pk))
+        _ORGANIZATION_CACHE[pk] = hit
+    return hit[1]
+
+
+def caches_clear() -> None:
+    """Forget the per-process caches (tests: a rolled-back database reuses ids)."""
+    _VERSION_CACHE.clear()
+    _SPEC_CACHE.clear()
+    _ORGANIZATION_CACHE.clear()
+
+
 def draft_versions(draft: m.Draft) -> list[m.ProcedureVersion]:
-    cached = getattr(draft, "_versions_cache", None)
-    if cached is None:
-        cached = [
-            dv.version
-            for dv in draft.draft_versions.select_related(
-                "version__procedure__organization", "version__department"
-            ).order_by("position")
-        ]
-        draft._versions_cache = cached
-    return cached
+    """The versions a draft is pinned to, in order."""
+    return [procedure_version_get(pk) for pk in draft.version_ids]
 
 
 def draft_view(draft: m.Draft) -> FilingView:
@@ -392,6 +424,18 @@ def submission_complete(
 ) -> Completion:
     """Complete a draft: one receipt, one submission per procedure, each with an outbox
     event, all in one transaction. Idempotent: a double tap returns the first result."""
+    for attempt in range(3):
+        try:
+            return _complete(draft_id, save_to_profile, language)
+        except IntegrityError:
+            # A receipt number already taken (one in 20^12): the whole transaction rolled
+            # back, so drawing a new number and trying again files exactly once.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
     with transaction.atomic():
         draft = m.Draft.objects.select_for_update().get(pk=draft_id)
         if draft.status == m.Draft.Status.SUBMITTED:
@@ -403,29 +447,18 @@ def submission_complete(
         problems = view_problems(view)
         if problems:
             raise FilingError("incomplete", problems[0], step_key=problems[0].split(":")[0])
-        for version in versions:
-            # The acceptance window and capacity are the procedure's rules now, read from
-            # its live version; the pages stay those of the version the filing started on.
-            procedure = m.Procedure.objects.select_related("live_version").get(
-                pk=version.procedure_id
-            )
-            spec = version_spec(procedure.live_version or version)
-            state = procedure_acceptance(spec)
-            if state != "open":
-                raise FilingError(state)
-            if spec.accepting.capacity is not None:
-                # The row lock serialises concurrent completions of this procedure; the
-                # count is checked and raised under it.
-                procedure = m.Procedure.objects.select_for_update().get(pk=version.procedure_id)
-                if procedure.filed_count >= spec.accepting.capacity:
-                    raise FilingError("full")
-                m.Procedure.objects.filter(pk=procedure.pk).update(
-                    filed_count=procedure.filed_count + 1
-                )
+        _acceptance_claim(versions)
 
-        status_code = _random_code(8)
-        receipt = _receipt_create(draft, status_code)
+        number = _receipt_number()
+        status_code = status_code_for(number)
+        receipt = m.Receipt.objects.create(
+            number=number,
+            status_code_hash=status_code_hash(status_code),
+            bundle_version_id=draft.bundle_version_id,
+            language=language,
+        )
         submissions = []
+        file_ids: list[str] = []
         for position, version in enumerate(versions):
             spec = version_spec(version)
             answers = view.visible_answers(position)
@@ -443,7 +476,7 @@ def submission_complete(
                 organization_id=version.procedure.organization_id,
                 department_id=version.department_id,
                 procedure_id=version.procedure_id,
-                procedure_version=version,
+                procedure_version_id=version.pk,
                 status=status,
                 answers=answers,
                 contact_email=answers.get(spec.contact_email, ""),
@@ -452,9 +485,10 @@ def submission_complete(
             )
             # Only files that are part of the answers go with the submission: a file
             # uploaded for a field that later became hidden is dropped with its answer.
-            m.Attachment.objects.filter(draft=draft, pk__in=_file_ids(spec, answers)).update(
-                submission=sub
-            )
+            ids = _file_ids(spec, answers)
+            if ids:
+                m.Attachment.objects.filter(draft=draft, pk__in=ids).update(submission=sub)
+                file_ids.extend(ids)
             m.OutboxEvent.objects.create(
                 topic="submission.completed",
                 submission=sub,
@@ -463,16 +497,55 @@ def submission_complete(
             submissions.append(sub)
         if save_to_profile and draft.resident_id:
             _profile_save(draft.resident, view)
-        orphans = list(m.Attachment.objects.filter(draft=draft, submission__isnull=True))
-        for orphan in orphans:
-            orphan.delete()
-        transaction.on_commit(lambda: [o.file.delete(save=False) for o in orphans])
-        draft.status = m.Draft.Status.SUBMITTED
-        draft.receipt = receipt
-        draft.pending = {}
-        draft.save(update_fields=["status", "receipt", "pending", "updated_at"])
-        transaction.on_commit(lambda: _mail_receipt(receipt.pk, status_code, language))
+        if any(f.type == "file" for v in versions for f in version_spec(v).iter_fields()):
+            orphans = list(m.Attachment.objects.filter(draft=draft).exclude(pk__in=file_ids))
+            for orphan in orphans:
+                orphan.delete()
+            transaction.on_commit(lambda: [o.file.delete(save=False) for o in orphans])
+        m.Draft.objects.filter(pk=draft.pk).update(
+            status=m.Draft.Status.SUBMITTED, receipt=receipt, pending={}, updated_at=timezone.now()
+        )
+        draft.status, draft.receipt = m.Draft.Status.SUBMITTED, receipt
+        # The receipt mail leaves the request: a polling task sends it (see receipt_mails_send).
+        transaction.on_commit(_receipt_mails_kick)
     return Completion(receipt, status_code, submissions)
+
+
+def _acceptance_claim(versions: list[m.ProcedureVersion]) -> None:
+    """Check the acceptance window of each procedure now and take a place where it has a
+    capacity. The window and capacity are the procedure's rules now, read from its live
+    version; the pages stay those of the version the filing started on."""
+    live = dict(
+        m.Procedure.objects.filter(pk__in=[v.procedure_id for v in versions]).values_list(
+            "pk", "live_version_id"
+        )
+    )
+    for version in versions:
+        live_id = live.get(version.procedure_id) or version.pk
+        spec = version_spec(procedure_version_get(live_id))
+        state = procedure_acceptance(spec)
+        if state != "open":
+            raise FilingError(state)
+        if spec.accepting.capacity is not None:
+            # The row lock serialises concurrent completions of this procedure; the count
+            # is checked and raised under it.
+            procedure = m.Procedure.objects.select_for_update().get(pk=version.procedure_id)
+            if procedure.filed_count >= spec.accepting.capacity:
+                raise FilingError("full")
+            m.Procedure.objects.filter(pk=procedure.pk).update(
+                filed_count=procedure.filed_count + 1
+            )
+
+
+def _receipt_mails_kick() -> None:
+    """Embedded default (tasks in-process): send the mail now. With a broker, Celery beat
+    runs the task every few seconds (CELERY_BEAT_SCHEDULE) and the request does nothing."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    try:
+        receipt_mails_send()
+    except Exception:  # the filing is committed; the next run sends what is left
+        log.exception("receipt mails failed")
 
 
 def _file_ids(spec: ProcedureSpec, answers: dict[str, Any]) -> list[str]:
@@ -491,19 +564,23 @@ def _file_ids(spec: ProcedureSpec, answers: dict[str, Any]) -> list[str]:
     return ids
 
 
-def _receipt_create(draft: m.Draft, status_code: str) -> m.Receipt:
-    for _attempt in range(8):
-        number = receipt_format(_random_code(12))
-        try:
-            with transaction.atomic():
-                return m.Receipt.objects.create(
-                    number=number,
-                    status_code_hash=status_code_hash(status_code),
-                    bundle_version=draft.bundle_version,
-                )
-        except IntegrityError:  # pragma: no cover - 20^12 numbers; a clash is rare
-            continue
-    raise RuntimeError("could not allocate a unique receipt number")
+def _receipt_number() -> str:
+    return receipt_format(_random_code(12))
+
+
+def status_code_for(receipt_number: str) -> str:
+    """The status code of a receipt, derived from the number with the server's secret:
+    the completion page shows it and the mail task can compute it again, so the code never
+    travels through the task broker and only its hash is stored."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), b"status-code:" + receipt_number.encode(), hashlib.sha256
+    ).digest()
+    n = int.from_bytes(digest, "big")
+    out = []
+    for _i in range(8):
+        n, digit = divmod(n, len(RECEIPT_ALPHABET))
+        out.append(RECEIPT_ALPHABET[digit])
+    return "".join(out)
 
 
 def view_problems(view: FilingView) -> list[str]:
@@ -571,8 +648,39 @@ def _profile_save(resident: m.Resident, view: FilingView) -> None:
     resident.save(update_fields=["profile"])
 
 
-def _mail_receipt(receipt_id: int, status_code: str, language: str = "ja") -> None:
-    receipt = m.Receipt.objects.get(pk=receipt_id)
+def receipt_mails_send(limit: int = 200) -> int:
+    """Send the receipt mails not sent yet; returns how many went out. Safe to run in
+    parallel (rows are locked, others skipped) and again after a failure: a receipt is
+    marked only once its mail was handed to the mail server (at least once, in order)."""
+    sent = 0
+    pending = list(
+        m.Receipt.objects.filter(mailed_at__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    for receipt_id in pending:
+        try:
+            with transaction.atomic():
+                receipt = (
+                    m.Receipt.objects.select_for_update(skip_locked=True)
+                    .filter(pk=receipt_id, mailed_at__isnull=True)
+                    .first()
+                )
+                if receipt is None:
+                    continue
+                _receipt_mail(receipt)
+                m.Receipt.objects.filter(pk=receipt.pk).update(mailed_at=timezone.now())
+        except OSError:  # smtplib errors are OSErrors: leave it for the next run
+            log.warning("receipt mail of receipt %s not sent; will retry", receipt_id)
+            continue
+        sent += 1
+    return sent
+
+
+def _receipt_mail(receipt: m.Receipt) -> None:
+    """Mail the applicant the receipt number and status code, in their language."""
+    language = receipt.language or "ja"
+    status_code = status_code_for(receipt.number)
     subs = list(receipt.submissions.select_related("procedure_version").order_by("number"))
     if not subs or not subs[0].contact_email:
         return
@@ -591,10 +699,7 @@ def _mail_receipt(receipt_id: int, status_code: str, language: str = "ja") -> No
             "url": f"{settings.SITE_URL}/status/",
         }
         subject = _("Application received (%(number)s)") % {"number": receipt.number}
-    try:
-        send_mail(subject, body, None, [subs[0].contact_email])
-    except Exception:  # mail trouble must not undo a completed filing
-        log.exception("receipt mail failed for receipt %s", receipt.pk)
+    send_mail(subject, body, None, [subs[0].contact_email])
 
 
 def receipt_lookup(number: str, code: str) -> m.Receipt | None:

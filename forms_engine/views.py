@@ -44,9 +44,10 @@ def _remember_draft(request: HttpRequest, draft: m.Draft) -> None:
 
 def _draft_for(request: HttpRequest, draft_id) -> m.Draft:
     """A draft this browser may open: one it started or resumed, or its resident's."""
-    draft = m.Draft.objects.select_related("resident", "organization").filter(pk=draft_id).first()
-    if draft is None:
-        raise Http404
+    try:
+        draft = m.Draft.objects.get(pk=draft_id)
+    except m.Draft.DoesNotExist:
+        raise Http404 from None
     allowed = str(draft.pk) in request.session.get(SESSION_DRAFTS, [])
     if not allowed and draft.resident_id:
         allowed = draft.resident_id == request.session.get(SESSION_RESIDENT)
@@ -270,7 +271,7 @@ def _page_context(request, draft, view, step, raw, errors, error_fields, ctx) ->
         ),
         "return_to_confirm": request.GET.get("return") == "confirm"
         or request.POST.get("_return") == "confirm",
-        "organization": draft.organization,
+        "organization": services.organization_get(draft.organization_id),
         "today_iso": ctx.today.isoformat(),
     }
 
@@ -475,11 +476,15 @@ def postal_lookup(request: HttpRequest) -> JsonResponse:
 
 @require_http_methods(["GET", "POST"])
 def filing_confirm(request: HttpRequest, draft_id) -> HttpResponse:
+    if request.method == "POST" and str(draft_id) in request.session.get(SESSION_DRAFTS, []):
+        # The browser that holds the filing: the service reads and locks the draft itself
+        # (and answers a second tap with the first result).
+        return _submit(request, draft_id)
     draft = _draft_for(request, draft_id)
     if draft.status != m.Draft.Status.OPEN:
         return redirect("filing_done", draft_id=draft.pk)
     if request.method == "POST":
-        return _submit(request, draft)
+        return _submit(request, draft.pk)
     return render(request, "forms_engine/confirm.html", _confirm_context(request, draft))
 
 
@@ -519,7 +524,7 @@ def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
         "title": draft.bundle_version.display_title
         if draft.bundle_version
         else view.specs[0].title.get(lang),
-        "organization": draft.organization,
+        "organization": services.organization_get(draft.organization_id),
         "progress": {"current": len(steps) + 1, "total": len(steps) + 1},
         # Page titles sit under the procedure's h2 in a bundle, right under the h1 otherwise.
         "heading": 3 if len(sections) > 1 else 2,
@@ -527,18 +532,21 @@ def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
 
 
 @ratelimit("submit")
-def _submit(request: HttpRequest, draft: m.Draft) -> HttpResponse:
+def _submit(request: HttpRequest, draft_id) -> HttpResponse:
     try:
         completion = services.submission_complete(
-            draft.pk,
+            draft_id,
             save_to_profile=request.POST.get("save_to_profile") == "1",
             language=_lang(),
         )
+    except m.Draft.DoesNotExist:
+        raise Http404 from None
     except services.FilingError as exc:
         if exc.code == "incomplete" and exc.step_key:
             # Something is missing (a page skipped, a rule that changed): show that page.
             position, _dot, page_id = exc.step_key.partition(".")
-            return redirect(reverse("filing_page", args=[draft.pk, int(position), page_id]))
+            return redirect(reverse("filing_page", args=[draft_id, int(position), page_id]))
+        draft = _draft_for(request, draft_id)
         context = _confirm_context(request, draft)
         context["submit_error"] = ACCEPTANCE_MESSAGES.get(
             exc.code, lambda: _("Check your answers.")
@@ -546,8 +554,8 @@ def _submit(request: HttpRequest, draft: m.Draft) -> HttpResponse:
         return render(request, "forms_engine/confirm.html", context, status=409)
     if completion.status_code:
         # Shown once on the completion page; only its hash is stored.
-        request.session[SESSION_DONE] = {"draft": str(draft.pk), "code": completion.status_code}
-    return redirect("filing_done", draft_id=draft.pk)
+        request.session[SESSION_DONE] = {"draft": str(draft_id), "code": completion.status_code}
+    return redirect("filing_done", draft_id=draft_id)
 
 
 def filing_done(request: HttpRequest, draft_id) -> HttpResponse:
@@ -579,7 +587,7 @@ def filing_done(request: HttpRequest, draft_id) -> HttpResponse:
                 }
                 for s in submissions
             ],
-            "organization": draft.organization,
+            "organization": services.organization_get(draft.organization_id),
         },
     )
 
@@ -589,9 +597,17 @@ def filing_restart(request: HttpRequest, draft_id) -> HttpResponse:
     draft = _draft_for(request, draft_id)
     if draft.bundle_version:
         bundle = draft.bundle_version.bundle
-        return redirect("bundle_start", org=draft.organization.slug, slug=bundle.slug)
+        return redirect(
+            "bundle_start",
+            org=services.organization_get(draft.organization_id).slug,
+            slug=bundle.slug,
+        )
     version = services.draft_versions(draft)[0]
-    return redirect("procedure_start", org=draft.organization.slug, slug=version.procedure.slug)
+    return redirect(
+        "procedure_start",
+        org=services.organization_get(draft.organization_id).slug,
+        slug=version.procedure.slug,
+    )
 
 
 # ---- save for later, resume, sign-in ----------------------------------------------------
@@ -639,7 +655,7 @@ def filing_save(request: HttpRequest, draft_id) -> HttpResponse:
             "email": email,
             "error": error,
             "continue_url": _step_url(draft, steps[0]) if steps else "/",
-            "organization": draft.organization,
+            "organization": services.organization_get(draft.organization_id),
         },
     )
 

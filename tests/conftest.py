@@ -63,3 +63,14 @@ def procedures_root() -> Path:
 # =========================================================================================
 # Domain fixtures (personas, procedures, submissions)
 # =========================================================================================
+
+
+@pytest.fixture(autouse=True)
+def _fresh_engine_caches():
+    """Procedure versions are cached per process (they never change in production, where
+    ids are never reused); a rolled-back test database hands the same ids out again."""
+    from forms_engine import services
+
+    services.caches_clear()
+    yield
+    services.caches_clear()
