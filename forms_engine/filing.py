@@ -293,6 +293,8 @@ def _process_group(f, entries, name, env, ctx, validate):
                 if "__kept__" in exc.errors:
                     out[c.id] = exc.errors["__kept__"] or None
         values.append(out)
+    # `required` on a group means at least one entry, whatever repeat.min says.
+    lo = max(lo, 1 if f.required else 0)
     if validate and len(entries) < lo:
         errors.setdefault(name, []).append(
             ngettext("Add at least %(n)s entry.", "Add at least %(n)s entries.", lo) % {"n": lo}

@@ -30,8 +30,8 @@ Rules this loader adds where the format page leaves a choice:
   `methods` offers card and konbini. A csv integration without `encoding` gets utf-8.
 - Ids: field ids follow the page id pattern `[a-z][a-z0-9_]*`, since conditions name
   them, and may not be a keyword of the condition language (`and`, `true`, ...).
-- A profile key is used by at most one field of a file, and not inside a group (a group
-  has many entries, a profile one value). A postal code `fills` an address field of its
+- A profile key is not used inside a group (a group has many entries, a profile one
+  value); several fields may share one. A postal code `fills` an address field of its
   own scope (both outside groups, or both in the same group).
 - Files of an organization whose organization.yaml is missing or broken are refused,
   but still checked, so that their own errors are reported in the same run.
@@ -829,14 +829,9 @@ class _ProcedureCheck:
         if draft.group is not None:
             c.error(path, "a field inside a group cannot carry a profile key (it has many entries)")
             return
-        first = self.profiles.get(key)
-        if first is not None:
-            c.error(
-                path,
-                f"profile {key!r} is already used by field {first.id!r} (line {first.line})",
-            )
-            return
-        self.profiles[key] = draft
+        # Several fields may share a key (a form may ask for the applicant's and a contact's
+        # phone, both prefilled from the profile): the format does not forbid it.
+        self.profiles.setdefault(key, draft)
         draft.profile = key
 
     def type_params(self, entry: dict, path: KeyPath, draft: _FieldDraft) -> None:

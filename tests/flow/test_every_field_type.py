@@ -114,3 +114,28 @@ def walk_to_page(client, page_id):
         if page.id == page_id:
             return url
         url = client.post(url, tweak(position, page, page_post(page)))["Location"]
+
+
+def test_a_required_group_needs_one_entry_even_with_repeat_min_zero(client, db, tmp_path, settings):
+    import shutil
+
+    settings.RATE_LIMIT_ENABLED = False
+    tree = tmp_path / "procedures"
+    shutil.copytree(TREE, tree)
+    path = tree / "test-town" / "every-field.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "repeat: {min: 1, max: 3}", "required: true\n        repeat: {min: 0, max: 3}"
+    )
+    path.write_text(text, encoding="utf-8")
+    assert services.procedures_load(tree).errors == []
+    from tests.factories import page_post
+
+    from .conftest import page_spec
+
+    url = walk_to_page(client, "people")
+    _d, _p, page = page_spec(url)
+    data = page_post(page)
+    data["f-helpers-count"] = "0"
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "f-helpers-error" in response.content.decode()

@@ -871,3 +871,25 @@ def test_loading_a_mutated_file_never_raises(text):
         assert 1 <= error.line <= line_count
         assert error.message
         assert str(error).startswith(f"{DOG}:{error.line} ")
+
+
+def test_two_fields_may_share_a_profile_key(tmp_path):
+    from forms_engine.spec.loader import parse_procedure
+
+    text = """
+title: 連絡先
+department: general
+contact_email: email
+pages:
+  - id: p
+    title: 連絡先
+    fields:
+      - {id: email, type: email, label: メール, profile: email}
+      - {id: phone, type: tel, label: 電話, profile: phone}
+      - {id: daytime_phone, type: tel, label: 日中の電話, profile: phone}
+"""
+    spec, errors = parse_procedure(
+        text, organization=None, org_slug="test-town", slug="contact", rel_path="t/c.yaml"
+    )
+    assert errors == []
+    assert [f.profile for f in spec.iter_fields()] == ["email", "phone", "phone"]
