@@ -39,7 +39,6 @@ APT_PACKAGES=(
     libharfbuzz-subset0 # WeasyPrint font subsetting
     postgresql
     redis-server
-    clamav-daemon       # virus scanning of uploads (tests run clamd with a local signature)
     wrk                 # load generator of the benchmark smoke test
 )
 
