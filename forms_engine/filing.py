@@ -44,13 +44,29 @@ def _to_eval(f: FieldSpec, value: Any) -> Any:
     return value
 
 
-def eval_env(spec: ProcedureSpec, answers: Mapping[str, Any]) -> dict[str, Any]:
-    """Answers as expressions see them (group entries reduced to their children)."""
+def eval_env(
+    spec: ProcedureSpec, answers: Mapping[str, Any], today: dt.date | None = None
+) -> dict[str, Any]:
+    """The answers conditions see: those of visible fields on visible pages only, so a
+    field hidden by another answer counts as null everywhere, even if an old answer to it
+    is still stored (the resident went back and changed their mind).
+
+    Pages are decided in order (a page condition names earlier pages only); within a
+    page, field conditions may name each other, so their visibility is settled to a fixed
+    point (the loader refuses circles)."""
     env: dict[str, Any] = {}
     for page in spec.pages:
-        for f in page.fields:
-            if f.id in answers:
-                env[f.id] = _to_eval(f, answers[f.id])
+        if not holds(page.show_if, env, today):
+            continue
+        values = {f.id: _to_eval(f, answers[f.id]) for f in page.fields if f.id in answers}
+        shown = set(values)
+        for _round in range(len(page.fields) + 1):
+            trial = {**env, **{k: v for k, v in values.items() if k in shown}}
+            now = {f.id for f in page.fields if f.id in values and holds(f.show_if, trial, today)}
+            if now == shown:
+                break
+            shown = now
+        env.update({k: v for k, v in values.items() if k in shown})
     return env
 
 
@@ -77,7 +93,7 @@ class FilingView:
         return self.answers.setdefault(str(position), {})
 
     def env(self, position: int) -> dict[str, Any]:
-        return eval_env(self.specs[position], self.answers_of(position))
+        return eval_env(self.specs[position], self.answers_of(position), self.today)
 
     # ---- steps -------------------------------------------------------------------------
     def steps(self) -> list[Step]:
@@ -147,13 +163,11 @@ class FilingView:
     def visible_answers(self, position: int) -> dict[str, Any]:
         spec = self.specs[position]
         answers = self.answers_of(position)
-        env = self.env(position)
+        env = self.env(position)  # holds exactly the visible, answered fields
         kept: dict[str, Any] = {}
         for page in spec.pages:
-            if not holds(page.show_if, env, self.today):
-                continue
             for f in page.fields:
-                if f.id not in answers or not holds(f.show_if, env, self.today):
+                if f.id not in env:
                     continue
                 value = answers[f.id]
                 if f.type == "group" and isinstance(value, list):
@@ -223,7 +237,7 @@ def process_page(
             ]
     answers = dict(view.answers_of(position))
     answers.update(tentative)
-    env = eval_env(spec, answers)
+    env = eval_env(spec, answers, ctx.today)
 
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
@@ -474,7 +488,7 @@ def fee_lines(spec: ProcedureSpec, answers: Mapping[str, Any], lang: str, today=
     """The fee items that apply, with quantity and subtotal (yen)."""
     if spec.fee is None:
         return []
-    env = eval_env(spec, answers)
+    env = eval_env(spec, answers, today)
     lines = []
     for item in spec.fee.items:
         if item.when is not None and not holds(item.when, env, today):
