@@ -123,12 +123,9 @@ class FilingView:
         return None
 
     # ---- once-only across a bundle -----------------------------------------------------
-    def shared_source(self, position: int, f: FieldSpec) -> tuple[int, str] | None:
-        """Where a bundle already asked this profile field: (position, field id), or None.
-
-        A field with the same `profile` key (and type) in an earlier procedure of the
-        filing, on a visible page and itself visible, is asked once; later procedures
-        reuse its answer."""
+    def profile_twin(self, position: int, f: FieldSpec) -> tuple[int, FieldSpec] | None:
+        """The field of an earlier procedure of the filing that asks the same profile key
+        (same type, on a visible page, itself visible), or None."""
         if not f.profile or position == 0:
             return None
         for earlier in range(position):
@@ -143,8 +140,30 @@ class FilingView:
                         and other.type == f.type
                         and holds(other.show_if, env, self.today)
                     ):
-                        return earlier, other.id
+                        return earlier, other
         return None
+
+    def shared_source(self, position: int, f: FieldSpec) -> tuple[int, str] | None:
+        """Where a bundle already asked this profile field: (position, field id), or None.
+
+        The field is asked once when an earlier procedure's twin asked it and that answer
+        also meets this field's own rules (a later procedure may require what the earlier
+        one left optional, or want the kana reading): otherwise it is asked again, starting
+        from the earlier answer."""
+        twin = self.profile_twin(position, f)
+        if twin is None:
+            return None
+        earlier, other = twin
+        value = self.answers_of(earlier).get(other.id)
+        if value is None:
+            return None if f.required else (earlier, other.id)
+        try:
+            FIELD_TYPES[f.type].clean(
+                f, FIELD_TYPES[f.type].to_raw(f, value), Ctx(today=self.today)
+            )
+        except FieldInvalid:
+            return None
+        return earlier, other.id
 
     def apply_shared(self) -> None:
         """Copy the answers of fields asked once into the later procedures that share them."""

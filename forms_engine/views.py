@@ -357,6 +357,12 @@ def _raw_from_answers(view: FilingView, step: Step) -> dict:
     raw = {}
     for f in step.page.fields:
         value = answers.get(f.id)
+        if value is None and f.profile:
+            # Once-only in a bundle: asked again (stricter rules here), it starts from the
+            # answer given to the earlier procedure.
+            twin = view.profile_twin(step.position, f)
+            if twin is not None:
+                value = view.answers_of(twin[0]).get(twin[1].id)
         if f.type == "group" and value is None:
             value = [{} for _i in range(f.param("repeat_min", 0) or (1 if f.required else 0))]
         raw[f.id] = FIELD_TYPES[f.type].to_raw(f, value)

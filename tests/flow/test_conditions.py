@@ -52,3 +52,34 @@ def test_the_fee_counts_what_is_shown(client, survey):
     confirm = client.post(notes, {"_action": "next", "f-dog_note": "x"})["Location"]
     client.post(confirm)
     assert m.Submission.objects.get().fee_total == 300
+
+
+def test_a_bundle_asks_a_shared_field_again_where_its_rules_are_stricter(client, survey):
+    from tests.factories import page_post
+
+    from .conftest import page_spec
+    from .test_every_field_type import tweak
+
+    url = client.post(reverse("bundle_start", args=["test-town", "strict"]))["Location"]
+    while "/1/" not in url:
+        _d, position, page = page_spec(url)
+        data = tweak(position, page, page_post(page))
+        if page.id == "basics":
+            data["f-tel"] = ""  # optional in the first procedure
+        if page.id == "people":
+            data["f-who-kana_family"] = data["f-who-kana_given"] = ""  # kana optional there
+        response = client.post(url, data)
+        assert response.status_code == 302
+        url = response["Location"]
+
+    # The e-mail meets the second procedure's rules: asked once. The phone (required
+    # here) and the name (kana required here) are asked again, starting from the answers.
+    assert url.endswith("/1/contact/")
+    html = client.get(url).content.decode()
+    assert 'name="f-mail"' not in html
+    assert 'name="f-tel"' in html
+    assert 'name="f-who-kana_family"' in html and 'value="山田"' in html
+    response = client.post(url, {"_action": "next", "f-who-family": "山田", "f-who-given": "太郎"})
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "f-tel-error" in text and "f-who-kana_family-error" in text
