@@ -730,6 +730,17 @@ def token_create(purpose: str, email: str, *, draft: m.Draft | None = None) -> s
     return token
 
 
+def token_email(purpose: str, token: str) -> str | None:
+    """The address a still valid token was sent to, without using it up."""
+    row = m.OneTimeToken.objects.filter(
+        token_hash=_token_hash(token),
+        purpose=purpose,
+        used_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).first()
+    return row.email if row else None
+
+
 def token_use(purpose: str, token: str) -> m.OneTimeToken | None:
     """Consume a one-time token: valid once, before it expires."""
     with transaction.atomic():

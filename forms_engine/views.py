@@ -495,6 +495,7 @@ def filing_confirm(request: HttpRequest, draft_id) -> HttpResponse:
 
 
 def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
+    resident = _resident(request)
     view = services.draft_view(draft)
     view.apply_shared()
     lang = _lang()
@@ -526,7 +527,7 @@ def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
         "total": total,
         "problems": problems,
         "back_url": _step_url(draft, steps[-1]) if steps else "",
-        "resident": _resident(request),
+        "resident": resident if resident and draft.resident_id == resident.pk else None,
         "title": draft.bundle_version.display_title
         if draft.bundle_version
         else view.specs[0].title.get(lang),
@@ -711,7 +712,9 @@ def login_request(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
-        return render(request, "forms_engine/login_confirm.html", {})
+        # Say whose account this is: a link someone else forwarded signs in as them.
+        email = services.token_email("login", token)
+        return render(request, "forms_engine/login_confirm.html", {"email": email})
     resident = services.resident_login(token)
     if resident is None:
         return _error(
@@ -721,12 +724,8 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
         )
     request.session.cycle_key()
     request.session[SESSION_RESIDENT] = resident.pk
-    for draft in m.Draft.objects.filter(
-        pk__in=request.session.get(SESSION_DRAFTS, []),
-        status=m.Draft.Status.OPEN,
-        resident__isnull=True,
-    ):
-        services.draft_prefill(draft, resident)
+    # Filings started before signing in stay with this browser only: signing in never
+    # hands them to an account (the link may be someone else's). New ones are prefilled.
     return redirect(request.session.pop("login_next", "") or "home")
 
 

@@ -310,6 +310,32 @@ def test_sign_in_by_mail_link_prefills_profile_fields_and_saves_them_back(client
 
 def test_a_used_or_unknown_sign_in_link_is_refused(client, loaded):
     assert client.post("/login/nonsense/").status_code == 400
+    client.post(reverse("login"), {"email": "hanako@example.jp"})
+    token = re.search(r"/login/(\S+)/", mail.outbox[-1].body)[1]
+    assert "hanako@example.jp" in client.get(f"/login/{token}/").content.decode()
+    assert client.post(f"/login/{token}/").status_code == 302
+    assert client.post(f"/login/{token}/").status_code == 400  # once only
+    assert "hanako@example.jp" not in client.get(f"/login/{token}/").content.decode()
+
+
+def test_signing_in_with_someone_elses_link_hands_them_no_filing(client, loaded):
+    from django.test import Client
+
+    # A resident starts a filing without signing in and types their address.
+    url = start(client)
+    client.post(url, {"_action": "save", "f-email": "victim@example.jp"})
+    # Someone forwards them a sign-in link of their own account, and they use it.
+    attacker = Client()
+    attacker.post(reverse("login"), {"email": "attacker@example.jp"})
+    token = re.search(r"/login/(\S+)/", mail.outbox[-1].body)[1]
+    assert "attacker@example.jp" in client.get(f"/login/{token}/").content.decode()
+    client.post(f"/login/{token}/")
+    # The filing stays with the resident's browser; the account holder cannot open it.
+    draft = m.Draft.objects.get(pk=url.split("/")[2])
+    assert draft.resident_id is None
+    attacker.post(f"/login/{services.token_create('login', 'attacker@example.jp')}/")
+    assert attacker.get(url).status_code == 404
+    assert client.get(url).status_code == 200
 
 
 def test_pages_send_a_content_security_policy(client, loaded):
