@@ -8,6 +8,14 @@ from . import models as m
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    # Superusers only: submissions of every organization are here, and staff of one
+    # organization must never see another's (the staff inbox scopes them by department).
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -106,6 +106,7 @@ def invalid_message(exc: normalize.Invalid) -> str:
         "kana_only": _("Enter this in katakana (hiragana is converted for you)."),
         "number_invalid": _("Enter a number."),
         "number_not_integer": _("Enter a whole number."),
+        "number_too_large": _("Enter a number with at most 15 digits."),
         "date_invalid": _("Enter a real date."),
         "email_invalid": _("Enter an email address such as name@example.jp."),
     }

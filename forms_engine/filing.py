@@ -515,7 +515,8 @@ def fee_lines(spec: ProcedureSpec, answers: Mapping[str, Any], lang: str, today=
         quantity = 1
         if item.quantity is not None:
             q = expr.evaluate(item.quantity, env, today)
-            quantity = int(q) if isinstance(q, int | float) and q > 0 else 0
+            # Whole units only; numbers are at most 15 digits (normalize.NUMBER_LIMIT).
+            quantity = int(q) if isinstance(q, int | float) and 0 < q < 10**15 else 0
         if quantity <= 0:
             continue
         lines.append(

@@ -268,7 +268,7 @@ class Submission(models.Model):
     status = models.CharField(max_length=24, choices=Status.choices)
     answers = models.JSONField()
     contact_email = models.EmailField()
-    fee_total = models.PositiveIntegerField(default=0)
+    fee_total = models.PositiveBigIntegerField(default=0)
     fee_lines = models.JSONField(default=list, blank=True)
     submitted_at = models.DateTimeField(default=timezone.now)
 

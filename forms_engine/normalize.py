@@ -58,6 +58,7 @@ MESSAGES: dict[str, str] = {
     ),
     "number_invalid": "Enter a number.",
     "number_not_integer": "Enter a whole number.",
+    "number_too_large": "Enter a number with at most 15 digits.",
     "date_invalid": "Enter a valid date.",
     "email_invalid": "Enter a valid email address, for example name@example.jp.",
 }
@@ -408,6 +409,9 @@ def normalize_bank_account(
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?(?:\.[0-9]*)?")
 
 
+NUMBER_LIMIT = Decimal(10) ** 15
+
+
 def normalize_number(s: str, integer: bool = True) -> int | float:
     """Half/full-width digits, thousands commas ("1,234" only: "1,5" is refused rather
     than read as 15), full-width minus; "3.0" counts as the integer 3."""
@@ -418,6 +422,10 @@ def normalize_number(s: str, integer: bool = True) -> int | float:
         value = Decimal(text.replace(",", ""))
     except InvalidOperation as exc:  # pragma: no cover - the pattern excludes these
         raise Invalid("number_invalid") from exc
+    # Beyond 15 digits a number is a typo, and no longer exact in a browser (2^53) or a
+    # float; it also keeps fee arithmetic far from the database's integer limits.
+    if abs(value) >= NUMBER_LIMIT:
+        raise Invalid("number_too_large")
     if integer:
         if value != value.to_integral_value():
             raise Invalid("number_not_integer")

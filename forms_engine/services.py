@@ -11,6 +11,7 @@ import hmac
 import logging
 import secrets
 import time
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -278,29 +279,41 @@ def draft_save_page(
     draft: m.Draft, step_key: str, position: int, values: dict[str, Any], page_field_ids: list[str]
 ) -> None:
     """Store the cleaned answers of one page: fields of the page not in `values` (hidden
-    ones) are removed, so a hidden answer is never kept."""
-    answers = draft.answers.setdefault(str(position), {})
-    for fid in page_field_ids:
-        if fid in values and values[fid] is not None:
-            answers[fid] = values[fid]
-        else:
-            answers.pop(fid, None)
-    draft.pending.pop(step_key, None)
-    draft.updated_at = timezone.now()
-    draft.save(update_fields=["answers", "pending", "updated_at"])
+    ones) are removed, so a hidden answer is never kept. The draft is re-read under its
+    lock, so two tabs saving different pages do not overwrite each other."""
+    with transaction.atomic():
+        locked = m.Draft.objects.select_for_update().only("answers", "pending").get(pk=draft.pk)
+        answers = locked.answers.setdefault(str(position), {})
+        for fid in page_field_ids:
+            if fid in values and values[fid] is not None:
+                answers[fid] = values[fid]
+            else:
+                answers.pop(fid, None)
+        locked.pending.pop(step_key, None)
+        m.Draft.objects.filter(pk=draft.pk).update(
+            answers=locked.answers, pending=locked.pending, updated_at=timezone.now()
+        )
+    draft.answers, draft.pending = locked.answers, locked.pending
 
 
 def draft_save_pending(draft: m.Draft, step_key: str, raw: dict[str, Any]) -> None:
     """Keep what was typed on a page that is not valid yet (Back, save for later, add an
     entry): nothing typed is lost."""
-    draft.pending[step_key] = _jsonable(raw)
-    draft.updated_at = timezone.now()
-    draft.save(update_fields=["pending", "updated_at"])
+    with transaction.atomic():
+        locked = m.Draft.objects.select_for_update().only("pending").get(pk=draft.pk)
+        locked.pending[step_key] = _jsonable(raw)
+        m.Draft.objects.filter(pk=draft.pk).update(
+            pending=locked.pending, updated_at=timezone.now()
+        )
+    draft.pending = locked.pending
 
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items() if k != "new"}
+        # A file input's raw value is {"kept": [...], "new": [uploads]}: the uploads are
+        # stored already (kept), the file objects themselves cannot be kept.
+        is_file = "kept" in value
+        return {k: _jsonable(v) for k, v in value.items() if not (is_file and k == "new")}
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
@@ -326,7 +339,10 @@ def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dic
     if head.startswith(b"PK"):
         try:
             with zipfile.ZipFile(upload) as zf:
-                zip_names = zf.namelist()[:2000]
+                infos = zf.infolist()
+                if len(infos) > 10_000:  # a listing that large is a zip bomb, not a document
+                    raise zipfile.BadZipFile("too many entries")
+                zip_names = [i.filename for i in infos]
         except zipfile.BadZipFile:
             raise FieldInvalid(
                 _("%(name)s is damaged and cannot be opened.") % {"name": upload.name}
@@ -342,7 +358,7 @@ def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dic
         )
     total_max = version_spec(draft_versions(draft)[position]).attachments_total_max
     if total_max:
-        used = sum(a.size for a in draft.attachments.all())
+        used = sum(a.size for a in draft.attachments.filter(field_key__startswith=f"{position}."))
         if used + upload.size > total_max:
             raise FieldInvalid(
                 _("The files of this application may be %(size)s in all.")
@@ -371,22 +387,36 @@ def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dic
     }
 
 
-def attachment_remove(draft: m.Draft, position: int, field_id: str, attachment_id: str) -> None:
-    """Remove a file the resident took back: from the saved answers and from storage."""
-    answers = draft.answers.get(str(position), {})
-    if isinstance(answers.get(field_id), list):
-        kept = [v for v in answers[field_id] if v.get("id") != attachment_id]
-        if kept:
-            answers[field_id] = kept
-        else:
-            answers.pop(field_id)
-        draft.save(update_fields=["answers"])
-    attachment = m.Attachment.objects.filter(
-        draft=draft, pk=attachment_id, submission__isnull=True
-    ).first()
-    if attachment:
-        attachment.file.delete(save=False)
-        attachment.delete()
+def attachment_remove(draft: m.Draft, attachment_id: str) -> None:
+    """Remove a file the resident took back, wherever it is in the answers (a file field
+    or a file field of a group entry), and from storage."""
+    try:
+        attachment_id = str(uuid.UUID(str(attachment_id)))
+    except ValueError:
+        return
+    with transaction.atomic():
+        locked = m.Draft.objects.select_for_update().get(pk=draft.pk)
+        locked.answers = _without_file(locked.answers, attachment_id)
+        locked.save(update_fields=["answers"])
+        draft.answers = locked.answers
+        attachment = m.Attachment.objects.filter(
+            draft=draft, pk=attachment_id, submission__isnull=True
+        ).first()
+        if attachment:
+            attachment.delete()
+            transaction.on_commit(lambda: attachment.file.delete(save=False))
+
+
+def _without_file(value: Any, attachment_id: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_file(v, attachment_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [
+            _without_file(v, attachment_id)
+            for v in value
+            if not (isinstance(v, dict) and v.get("id") == attachment_id and "size" in v)
+        ]
+    return value
 
 
 # ---- receipts and completion ------------------------------------------------------------
@@ -520,7 +550,9 @@ def _acceptance_claim(versions: list[m.ProcedureVersion]) -> None:
             "pk", "live_version_id"
         )
     )
-    for version in versions:
+    # Rows are locked in procedure order, so two bundles naming the same procedures in
+    # another order cannot deadlock.
+    for version in sorted(versions, key=lambda v: v.procedure_id):
         live_id = live.get(version.procedure_id) or version.pk
         spec = version_spec(procedure_version_get(live_id))
         state = procedure_acceptance(spec)
@@ -639,11 +671,15 @@ class _MultiDict(dict):
 
 def _profile_save(resident: m.Resident, view: FilingView) -> None:
     profile = dict(resident.profile or {})
+    saved: set[str] = set()
     for position, spec in enumerate(view.specs):
         answers = view.visible_answers(position)
         for f in spec.iter_fields(include_group_children=False):
-            if f.profile and answers.get(f.id) is not None:
+            # The first field asking a key speaks for the resident (a later one sharing the
+            # key may be a contact person's): it alone is saved back.
+            if f.profile and f.profile not in saved and answers.get(f.id) is not None:
                 profile[f.profile] = answers[f.id]
+                saved.add(f.profile)
     resident.profile = profile
     resident.save(update_fields=["profile"])
 
@@ -672,6 +708,9 @@ def receipt_mails_send(limit: int = 200) -> int:
                 m.Receipt.objects.filter(pk=receipt.pk).update(mailed_at=timezone.now())
         except OSError:  # smtplib errors are OSErrors: leave it for the next run
             log.warning("receipt mail of receipt %s not sent; will retry", receipt_id)
+            continue
+        except Exception:  # one broken receipt must not hold back the others
+            log.exception("receipt mail of receipt %s failed; will retry", receipt_id)
             continue
         sent += 1
     return sent

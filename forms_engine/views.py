@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -19,6 +20,9 @@ from . import normalize, postal, services
 from .fields import Ctx, text_of
 from .filing import FilingView, Step, display_rows, fee_lines, process_page, render_fields
 from .ratelimit import ratelimit
+
+# An entry index in an action value: ASCII digits only ("²".isdigit() is true).
+_INDEX = re.compile(r"[0-9]{1,4}")
 
 SESSION_DRAFTS = "drafts"
 SESSION_RESIDENT = "resident"
@@ -386,7 +390,7 @@ def _group_action(step: Step, raw: dict, action: str) -> str:
         entries.append({})
         raw[group.id] = entries
         return f"{parts[1]}-{len(entries) - 1}"
-    if parts[0] == "remove" and len(parts) == 3 and parts[2].isdigit():
+    if parts[0] == "remove" and len(parts) == 3 and _INDEX.fullmatch(parts[2]):
         i = int(parts[2])
         if 0 <= i < len(entries) and len(entries) > group.param("repeat_min", 0):
             entries.pop(i)
@@ -423,37 +427,41 @@ def _postal_action(request, step: Step, raw: dict, name: str) -> str:
 
 
 def _postal_scope(step: Step, raw: dict, name: str):
-    """(dict of raw values holding the postal code and its address, the postal field) for
-    an input name: `f-<id>` at the top level, `f-<group>-<i>-<id>` in a group entry."""
+    """(dict of raw values holding the postal code and its address, the postal field)."""
+    return _input_scope(step, raw, name, "postal_code")
+
+
+def _input_scope(step: Step, raw: dict, name: str, field_type: str):
+    """(dict of raw values holding the input, its field spec) for an input name:
+    `f-<id>` at the top level, `f-<group>-<i>-<id>` in a group entry; (None, None) when the
+    name is not a field of that type on this page."""
     for f in step.page.fields:
-        if f.type == "postal_code" and name == f"f-{f.id}":
+        if f.type == field_type and name == f"f-{f.id}":
             return raw, f
         if f.type == "group":
             for c in f.fields:
-                if c.type != "postal_code":
+                if c.type != field_type:
                     continue
                 prefix = f"f-{f.id}-"
                 suffix = f"-{c.id}"
                 if name.startswith(prefix) and name.endswith(suffix):
                     index = name[len(prefix) : -len(suffix)]
                     entries = raw.get(f.id) or []
-                    if index.isdigit() and int(index) < len(entries):
+                    if _INDEX.fullmatch(index) and int(index) < len(entries):
                         return entries[int(index)], c
     return None, None
 
 
 def _remove_file_action(draft: m.Draft, step: Step, raw: dict, arg: str) -> str:
     name, _sep, file_id = arg.rpartition(":")
-    for f in step.page.fields:
-        if f"f-{f.id}" == name and f.type == "file":
-            current = raw.get(f.id) or {}
-            raw[f.id] = {
-                "kept": [x for x in current.get("kept", []) if x.get("id") != file_id],
-                "new": [],
-            }
-            services.attachment_remove(draft, step.position, f.id, file_id)
-            return f"{name}-field"
-    return ""
+    scope, f = _input_scope(step, raw, name, "file")
+    if scope is None:
+        return ""
+    current = scope.get(f.id) or {}
+    kept = current.get("kept", []) if isinstance(current, dict) else []
+    scope[f.id] = {"kept": [x for x in kept if x.get("id") != file_id], "new": []}
+    services.attachment_remove(draft, file_id)
+    return f"{name}-field"
 
 
 def _postal_allowed(request) -> bool:
@@ -570,7 +578,10 @@ def filing_done(request: HttpRequest, draft_id) -> HttpResponse:
     if draft.status != m.Draft.Status.SUBMITTED or draft.receipt is None:
         return redirect("filing_confirm", draft_id=draft.pk)
     done = request.session.get(SESSION_DONE) or {}
-    code = done.get("code") if done.get("draft") == str(draft.pk) else None
+    code = None
+    if done.get("draft") == str(draft.pk):
+        code = done.get("code")
+        del request.session[SESSION_DONE]  # shown once; the mail has it too
     lang = _lang()
     submissions = list(
         draft.receipt.submissions.select_related("procedure_version", "department").order_by(

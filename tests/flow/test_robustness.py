@@ -1,0 +1,134 @@
+"""Odd input never becomes a server error, and one bad record never blocks the others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from forms_engine import models as m
+from forms_engine import services
+from tests.factories import page_post
+
+from .conftest import file_completely, page_spec
+from .test_every_field_type import tweak, walk_to_page
+
+TREE = Path(__file__).resolve().parent.parent / "fixtures" / "procedures"
+
+
+@pytest.fixture
+def town(db, settings):
+    settings.RATE_LIMIT_ENABLED = False
+    assert services.procedures_load(TREE).errors == []
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "remove-file:f-docs:not-a-uuid",
+        "remove:f-helpers:\u00b2",  # "²".isdigit() is true
+        "postal:f-helpers-\u00b2-helper_zip",
+        "remove:f-helpers:99999999999999999999",
+        "add:f-nothing",
+        "something-else",
+    ],
+)
+def test_a_malformed_action_is_ignored_not_a_server_error(client, town, action):
+    url = walk_to_page(client, "people")
+    response = client.post(url, {"_action": action, "f-helpers-count": "1"})
+    assert response.status_code == 302
+
+
+def test_a_number_too_long_to_be_exact_is_refused_politely(client, town):
+    url = client.post(reverse("procedure_start", args=["test-town", "every-field"]))["Location"]
+    _d, _p, page = page_spec(url)
+    data = tweak(0, page, page_post(page))
+    data["f-copies"] = "9" * 5000
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "f-copies-error" in response.content.decode()
+
+
+def test_a_file_inside_a_group_entry_can_be_removed(client, town):
+    url = walk_to_page(client, "people")
+    _d, _p, page = page_spec(url)
+    client.post(url, tweak(0, page, page_post(page)))
+    attachment = m.Attachment.objects.get(field_key__endswith=".helper_doc")
+    response = client.post(
+        url,
+        {"_action": f"remove-file:f-helpers-0-helper_doc:{attachment.pk}", "f-helpers-count": "1"},
+    )
+    assert response.status_code == 302
+    assert not m.Attachment.objects.filter(pk=attachment.pk).exists()
+    draft = m.Draft.objects.get(pk=url.split("/")[2])
+    assert not draft.answers["0"]["helpers"][0].get("helper_doc")
+
+
+def test_a_field_named_new_keeps_what_was_typed(client, db, tmp_path, settings):
+    settings.RATE_LIMIT_ENABLED = False
+    tree = tmp_path / "procedures"
+    (tree / "test-town").mkdir(parents=True)
+    (tree / "test-town" / "organization.yaml").write_text(
+        (TREE / "test-town" / "organization.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tree / "test-town" / "news.yaml").write_text(
+        "title: お知らせ\ndepartment: general\ncontact_email: mail\npages:\n"
+        "  - id: p\n    title: P\n    fields:\n"
+        "      - {id: mail, type: email, label: メール}\n"
+        "      - {id: new, type: text, label: 新しい住所の町名}\n",
+        encoding="utf-8",
+    )
+    assert services.procedures_load(tree).errors == []
+    url = client.post(reverse("procedure_start", args=["test-town", "news"]))["Location"]
+    client.post(url, {"_action": "save", "f-new": "大手前"})
+    assert 'value="大手前"' in client.get(url).content.decode()
+
+
+def test_one_receipt_that_cannot_be_mailed_does_not_hold_back_the_others(
+    client, town, settings, monkeypatch
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    first, _ = file_completely(
+        client, reverse("procedure_start", args=["test-town", "every-field"]), tweak
+    )
+    client.cookies.clear()
+    second, _ = file_completely(
+        client, reverse("procedure_start", args=["test-town", "every-field"]), tweak
+    )
+    real = services._receipt_mail
+
+    def broken_for_the_first(receipt):
+        if receipt.pk == first.receipt_id:
+            raise ValueError("a record this code cannot handle")
+        real(receipt)
+
+    monkeypatch.setattr(services, "_receipt_mail", broken_for_the_first)
+    assert services.receipt_mails_send() == 1
+    assert len(mail.outbox) == 1 and second.receipt.number in mail.outbox[0].body
+    second.receipt.refresh_from_db()
+    assert second.receipt.mailed_at is not None
+
+
+def test_only_the_first_field_of_a_profile_key_is_saved_back(db):
+    from forms_engine.filing import FilingView
+    from forms_engine.spec.loader import parse_procedure
+
+    spec, errors = parse_procedure(
+        "title: T\ndepartment: general\ncontact_email: mail\npages:\n  - id: p\n    title: P\n"
+        "    fields:\n      - {id: mail, type: email, label: M}\n"
+        "      - {id: phone, type: tel, label: 本人, profile: phone}\n"
+        "      - {id: agent_phone, type: tel, label: 代理人, profile: phone}\n",
+        organization=None,
+        org_slug="test-town",
+        slug="t",
+        rel_path="t.yaml",
+    )
+    assert errors == []
+    resident = m.Resident.objects.create(email="r@example.jp")
+    view = FilingView(
+        specs=[spec], answers={"0": {"phone": "090-1111-1111", "agent_phone": "090-9999-9999"}}
+    )
+    services._profile_save(resident, view)
+    assert resident.profile["phone"] == "090-1111-1111"
