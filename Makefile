@@ -46,6 +46,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "install: done ($$($(PY) --version))"
 
+# Links in mails (resume, sign-in, status) point at the server make run starts.
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install
 	scripts/apt-ensure.sh gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 	mkdir -p "$${VAR_DIR:-var}"

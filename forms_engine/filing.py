@@ -376,11 +376,30 @@ def render_fields(
         if cond is not None:
             html = (
                 f'<div class="conditional" data-show-if="{escape(condition_json(cond))}">'
-                f"{html}</div>"
+                f"{_condition_note(step, cond, ctx)}{html}</div>"
             )
         out.append(html)
     del spec
     return "".join(out)
+
+
+def _condition_note(step: Step, cond: Any, ctx: Ctx) -> str:
+    """Without JavaScript a conditional field is always shown: say what it depends on.
+    (The script hides the note, since it shows and hides the field itself.)"""
+    labels = [
+        text_of(f.label, ctx.lang) for f in step.page.fields if f.id in cond.names and f.label
+    ]
+    if not labels:
+        return ""
+    quoted = (
+        "、".join(f"「{label}」" for label in labels)
+        if ctx.lang == "ja"
+        else ", ".join(f"“{label}”" for label in labels)
+    )
+    note = _("Only if it applies, depending on your answer to %(questions)s.") % {
+        "questions": quoted
+    }
+    return f'<p class="conditional__note">{esc(note)}</p>'
 
 
 def render_group(

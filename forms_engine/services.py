@@ -737,6 +737,12 @@ def _receipt_mail(receipt: m.Receipt) -> None:
             "titles": titles,
             "url": f"{settings.SITE_URL}/status/",
         }
+        unpaid = [s for s in subs if s.status == m.Submission.Status.AWAITING_PAYMENT]
+        if unpaid:
+            body += "\n" + _(
+                "Payment of %(amount)s yen is needed to complete this application. "
+                "We will send you the payment instructions."
+            ) % {"amount": f"{sum(s.fee_total for s in unpaid):,}"}
         subject = _("Application received (%(number)s)") % {"number": receipt.number}
     send_mail(subject, body, None, [subs[0].contact_email])
 

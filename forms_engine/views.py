@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -177,6 +178,9 @@ def _start(request, org, versions, bundle_version) -> HttpResponse:
     resident = _resident(request)
     needs_login = any(i["login"] == "required" for i in infos) and resident is None
     closed = next((i["state"] for i in infos if i["state"] != "open"), None)
+    in_progress = _open_draft(request, versions, bundle_version)
+    if request.method == "POST" and in_progress and request.POST.get("_continue"):
+        return redirect(_continue_url(in_progress))
     if request.method == "POST" and not closed and not needs_login:
         try:
             draft = services.draft_start(versions, bundle_version=bundle_version, resident=resident)
@@ -197,8 +201,28 @@ def _start(request, org, versions, bundle_version) -> HttpResponse:
         "closed_message": ACCEPTANCE_MESSAGES[closed]() if closed else "",
         "needs_login": needs_login,
         "resident": resident,
+        "in_progress": in_progress,
     }
     return render(request, "forms_engine/start.html", context)
+
+
+def _open_draft(request, versions, bundle_version) -> m.Draft | None:
+    """This browser's open filing of the same procedure (or bundle), if any: the start
+    page offers to continue it rather than silently starting over."""
+    ids = [d for d in request.session.get(SESSION_DRAFTS, [])]
+    if not ids:
+        return None
+    procedures = [v.procedure_id for v in versions]
+    candidates = m.Draft.objects.filter(
+        pk__in=ids,
+        status=m.Draft.Status.OPEN,
+        bundle_version__bundle_id=bundle_version.bundle_id if bundle_version else None,
+    ).order_by("-updated_at")
+    for draft in candidates:
+        pinned = [services.procedure_version_get(pk).procedure_id for pk in draft.version_ids]
+        if pinned == procedures:
+            return draft
+    return None
 
 
 def _step_url(draft: m.Draft, step: Step) -> str:
@@ -208,6 +232,25 @@ def _step_url(draft: m.Draft, step: Step) -> str:
 def _first_step_url(draft: m.Draft) -> str:
     view = services.draft_view(draft)
     return _step_url(draft, view.steps()[0])
+
+
+def _continue_url(draft: m.Draft) -> str:
+    """Where a resident picks a filing up again: the first page with unsaved typing or
+    not answered yet, else the check page."""
+    view = services.draft_view(draft)
+    view.apply_shared()
+    for step in view.steps():
+        if step.key in draft.pending:
+            return _step_url(draft, step)
+        answers = view.answers_of(step.position)
+        asked = [
+            f
+            for f in step.page.fields
+            if f.type != "static" and view.shared_source(step.position, f) is None
+        ]
+        if asked and not any(f.id in answers for f in asked):
+            return _step_url(draft, step)
+    return reverse("filing_confirm", args=[draft.pk])
 
 
 # ---- pages ------------------------------------------------------------------------------
@@ -277,6 +320,7 @@ def _page_context(request, draft, view, step, raw, errors, error_fields, ctx) ->
         or request.POST.get("_return") == "confirm",
         "organization": services.organization_get(draft.organization_id),
         "today_iso": ctx.today.isoformat(),
+        "filing_form": True,
     }
 
 
@@ -341,6 +385,22 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
     if action == "save":
         services.draft_save_pending(draft, step.key, raw)
         return redirect("filing_save", draft_id=draft.pk)
+    if action == "autosave":  # sent by the browser as the resident leaves the page
+        services.draft_save_pending(draft, step.key, raw)
+        return HttpResponse(status=204)
+    if action.startswith("lang:"):
+        services.draft_save_pending(draft, step.key, raw)
+        response = redirect(request.get_full_path())
+        language = action[len("lang:") :]
+        if language in dict(settings.LANGUAGES):
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                language,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                samesite="Lax",
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+            )
+        return response
     if action.startswith("add:") or action.startswith("remove:"):
         anchor = _group_action(step, raw, action)
     elif action.startswith("postal:"):
@@ -663,8 +723,6 @@ def filing_save(request: HttpRequest, draft_id) -> HttpResponse:
                     "forms_engine/saved.html",
                     {"draft": draft, "organization": draft.organization},
                 )
-    view = services.draft_view(draft)
-    steps = view.steps()
     return render(
         request,
         "forms_engine/save.html",
@@ -672,7 +730,7 @@ def filing_save(request: HttpRequest, draft_id) -> HttpResponse:
             "draft": draft,
             "email": email,
             "error": error,
-            "continue_url": _step_url(draft, steps[0]) if steps else "/",
+            "continue_url": _continue_url(draft),
             "organization": services.organization_get(draft.organization_id),
         },
     )
@@ -693,10 +751,7 @@ def resume(request: HttpRequest, token: str) -> HttpResponse:
             ),
         )
     _remember_draft(request, draft)
-    view = services.draft_view(draft)
-    keys_with_answers = [s for s in view.steps() if view.answers_of(s.position)]
-    target = keys_with_answers[-1] if keys_with_answers else view.steps()[0]
-    return redirect(_step_url(draft, target))
+    return redirect(_continue_url(draft))
 
 
 @ratelimit("login_link")
@@ -758,8 +813,10 @@ def status(request: HttpRequest) -> HttpResponse:
         number = request.POST.get("number", "")
         code = request.POST.get("code", "")
         context["number"] = number
-        receipt = services.receipt_lookup(number, code)
-        if receipt is None:
+        receipt = services.receipt_lookup(number, code) if number.strip() and code.strip() else None
+        if not (number.strip() and code.strip()):
+            context["error"] = _("Enter the receipt number and the status code.")
+        elif receipt is None:
             context["error"] = _("No application matches this receipt number and status code.")
         else:
             lang = _lang()

@@ -256,6 +256,28 @@ function init() {
   document.addEventListener("submit", onSubmit);
   const summary = document.getElementById("error-summary");
   if (summary) summary.focus();
+  keepOnLeave(document.querySelector("form[data-filing-form]"));
+  if (window.DSExpr) for (const n of $$(".conditional__note")) n.hidden = true;
+}
+
+// Leaving a page by the browser's Back or a link, not by its buttons: send what was typed
+// so the server keeps it (as it does for the page's own buttons). Files are not re-sent.
+function keepOnLeave(form) {
+  if (!form || !navigator.sendBeacon) return;
+  let dirty = false, leaving = false;
+  form.addEventListener("input", () => { dirty = true; });
+  form.addEventListener("submit", () => { leaving = true; });
+  addEventListener("pagehide", () => {
+    if (!dirty || leaving) return;
+    const data = new FormData();
+    for (const el of form.elements) {
+      if (!el.name || el.disabled || el.name === "_action" || /file|submit|button/.test(el.type)) continue;
+      if (/checkbox|radio/.test(el.type) && !el.checked) continue;
+      data.append(el.name, el.value);
+    }
+    data.append("_action", "autosave");
+    navigator.sendBeacon(location.pathname, data);
+  });
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -163,6 +163,21 @@ def test_a_resident_files_the_dog_registration_without_javascript(
     file_dog_registration(page, live_server, "ja", javascript=False)
 
 
+def test_the_browser_back_button_keeps_what_was_typed(procedures, live_server, new_phone_page):
+    page = new_phone_page(bypass_csp=False)
+    page.goto(live_server.url + "/p/sample-city/dog-registration/")
+    with page.expect_navigation():
+        page.click('form button[type="submit"].button--primary')
+    _fill_owner(page, javascript=True)
+    _next(page)
+    page.fill('[name="f-dog_name"]', "クロ")
+    page.go_back()  # the browser's Back, not the page's button
+    page.wait_for_load_state()
+    page.wait_for_timeout(300)  # the keep-on-leave beacon is sent as the page is left
+    _next(page)
+    expect(page.locator('[name="f-dog_name"]')).to_have_value("クロ")
+
+
 def test_pages_fit_a_small_phone_without_sideways_scrolling(
     procedures, live_server, new_phone_page
 ):

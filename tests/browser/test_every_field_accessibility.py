@@ -73,4 +73,18 @@ def test_every_field_type_passes_axe_on_a_phone(
         )
     assert page.locator("#error-summary").count() == 1
     assert_no_axe_violations(page, "page with errors")
+
+    # The completion page too: the receipt number stays on one line at 320px.
+    done = client.post(urls[-1])["Location"]
+    page.context.add_cookies(
+        [
+            {"name": name, "value": morsel.value, "url": live_server.url}
+            for name, morsel in client.cookies.items()
+        ]
+    )
+    page.goto(live_server.url + done)
+    assert_no_axe_violations(page, "completion page")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    box = page.locator("#receipt-number").bounding_box()
+    assert box and box["height"] < 60  # one line
     assert problems == []

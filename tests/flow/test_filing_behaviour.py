@@ -545,3 +545,56 @@ def test_the_receipt_mail_is_in_the_language_of_the_filing(client, loaded):
     _draft, _done = file_completely(client, reverse("procedure_start", args=list(DOG)))
     assert "Receipt number" in mail.outbox[0].body
     assert "Dog registration" in mail.outbox[0].body
+
+
+def test_a_resume_link_opens_the_page_the_resident_was_filling(client, loaded):
+    from django.test import Client
+
+    first = start(client)
+    _d, _p, page = page_spec(first)
+    second = client.post(first, page_post(page))["Location"]
+    client.post(second, {"_action": "save", "f-dog_name": "クロ"})
+    client.post(reverse("filing_save", args=[second.split("/")[2]]), {"email": "a@example.jp"})
+    token = re.search(r"/resume/(\S+)/", mail.outbox[-1].body)[1]
+    other = Client()
+    landed = other.post(f"/resume/{token}/")["Location"]
+    assert landed == second
+    assert 'value="クロ"' in other.get(landed).content.decode()
+
+
+def test_the_receipt_mail_says_a_payment_is_due(client, loaded):
+    _draft, _done = file_completely(client, reverse("procedure_start", args=list(DOG)))
+    assert "3,000" in mail.outbox[0].body
+
+
+def test_switching_language_on_a_page_keeps_what_was_typed(client, loaded):
+    url = start(client)
+    html = client.get(url).content.decode()
+    assert 'form="filing-form" name="_action" value="lang:en"' in html
+    response = client.post(url, {"_action": "lang:en", "f-name-family": "山田"})
+    assert response.status_code == 302
+    html = client.get(url).content.decode()
+    assert '<html lang="en">' in html
+    assert 'value="山田"' in html
+
+
+def test_back_to_the_start_page_offers_to_continue_instead_of_starting_over(client, loaded):
+    url = start(client)
+    client.post(url, {"_action": "back", "f-name-family": "山田"})
+    start_url = reverse("procedure_start", args=list(DOG))
+    html = client.get(start_url).content.decode()
+    assert 'name="_continue"' in html
+    landed = client.post(start_url, {"_continue": "1"})["Location"]
+    assert landed == url
+    assert 'value="山田"' in client.get(url).content.decode()
+    assert m.Draft.objects.count() == 1
+    # Starting again is still possible, and makes a new filing.
+    assert client.post(start_url)["Location"] != url
+    assert m.Draft.objects.count() == 2
+
+
+def test_leaving_a_page_by_the_browser_keeps_what_was_typed(client, loaded):
+    url = start(client)
+    response = client.post(url, {"_action": "autosave", "f-name-family": "山田"})
+    assert response.status_code == 204
+    assert 'value="山田"' in client.get(url).content.decode()

@@ -1,5 +1,7 @@
 import os
 
+from django.conf import settings
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -21,7 +23,7 @@ class Command(BaseCommand):
             user.save()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo admin: http://127.0.0.1:8000/admin/  user: {username}  "
+                f"Demo admin: {settings.SITE_URL}/admin/  user: {username}  "
                 f"password: {password if user.check_password(password) else '(changed by you)'}"
             )
         )
