@@ -59,14 +59,18 @@ def eval_env(
         if not holds(page.show_if, env, today):
             continue
         values = {f.id: _to_eval(f, answers[f.id]) for f in page.fields if f.id in answers}
-        shown = set(values)
-        for _round in range(len(page.fields) + 1):
-            trial = {**env, **{k: v for k, v in values.items() if k in shown}}
-            now = {f.id for f in page.fields if f.id in values and holds(f.show_if, trial, today)}
-            if now == shown:
+        conditional = [f for f in page.fields if f.show_if is not None and f.id in values]
+        if not conditional:
+            env.update(values)
+            continue
+        hidden: set[str] = set()
+        for _round in range(len(conditional) + 1):
+            trial = {**env, **{k: v for k, v in values.items() if k not in hidden}}
+            now = {f.id for f in conditional if not holds(f.show_if, trial, today)}
+            if now == hidden:
                 break
-            shown = now
-        env.update({k: v for k, v in values.items() if k in shown})
+            hidden = now
+        env.update({k: v for k, v in values.items() if k not in hidden})
     return env
 
 

@@ -291,17 +291,17 @@ def _ctx(request, draft: m.Draft, step: Step | None = None) -> Ctx:
     return ctx
 
 
-def _progress(view: FilingView, step: Step) -> dict:
-    steps = view.steps()
+def _progress(view: FilingView, step: Step, steps: list[Step] | None = None) -> dict:
+    steps = steps if steps is not None else view.steps()
     keys = [s.key for s in steps]
     index = keys.index(step.key) if step.key in keys else 0
     return {"current": index + 1, "total": len(steps) + 1, "steps": steps, "index": index}
 
 
-def _page_context(request, draft, view, step, raw, errors, error_fields, ctx) -> dict:
+def _page_context(request, draft, view, step, raw, errors, error_fields, ctx, steps=None) -> dict:
     lang = _lang()
     spec = view.specs[step.position]
-    progress = _progress(view, step)
+    progress = _progress(view, step, steps)
     steps = progress["steps"]
     index = progress["index"]
     return {
@@ -343,7 +343,7 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
         raw = draft.pending.get(step.key)
         if raw is None:
             raw = _raw_from_answers(view, step)
-        context = _page_context(request, draft, view, step, raw, {}, [], ctx)
+        context = _page_context(request, draft, view, step, raw, {}, [], ctx, steps)
         return render(request, "forms_engine/page.html", context)
 
     action = request.POST.get("_action", "next")
