@@ -176,7 +176,15 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="")
 
-# Upload through the server (first cut): stream big files to disk, not memory.
+# Upload through the server (first cut): stream big files to disk, not memory, and stop
+# any one file at UPLOAD_FILE_MAX_BYTES while reading it (a field's own max_size is checked
+# after that; direct uploads to object storage come with the attachments issue).
+FILE_UPLOAD_HANDLERS = [
+    "forms_engine.uploads.FileSizeCapHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+UPLOAD_FILE_MAX_BYTES = env.int("UPLOAD_FILE_MAX_BYTES", default=100 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

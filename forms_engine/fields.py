@@ -137,6 +137,8 @@ class Ctx:
     uploads: Mapping[str, list[Any]] = field(default_factory=dict)
     # Callback storing one upload; returns the stored file value dict. Set by the view.
     store_upload: Any = None
+    # Files stopped while the request was read (over UPLOAD_FILE_MAX_BYTES): name -> names.
+    refused: Mapping[str, list[str]] = field(default_factory=dict)
     # Messages shown on the postal-code button after a lookup without JavaScript.
     notices: dict[str, str] = field(default_factory=dict)
 
@@ -1030,11 +1032,15 @@ class FileType(FieldType):
     def extract(self, f, data, name, ctx):
         # Files already stored for this input, minus those the resident removed.
         kept = list(ctx.files.get(name, []))
-        return {"kept": kept, "new": list(ctx.uploads.get(name, []))}
+        return {
+            "kept": kept,
+            "new": list(ctx.uploads.get(name, [])),
+            "refused": list(ctx.refused.get(name, [])),
+        }
 
     def is_empty(self, raw):
         if isinstance(raw, dict):
-            return not raw.get("kept") and not raw.get("new")
+            return not raw.get("kept") and not raw.get("new") and not raw.get("refused")
         return not raw
 
     def to_raw(self, f, value):
@@ -1060,7 +1066,11 @@ class FileType(FieldType):
     def clean_value(self, f, raw, ctx):
         kept = list(raw.get("kept", []))
         stored = []
-        errors = []
+        errors = [
+            _("%(name)s is larger than %(size)s.")
+            % {"name": name, "size": filekinds.format_size(f.param("max_size", 10 << 20))}
+            for name in raw.get("refused", [])
+        ]
         max_files = f.param("max_files", 1)
         for upload in raw.get("new", []):
             if len(kept) + len(stored) >= max_files:

@@ -313,7 +313,9 @@ def _jsonable(value: Any) -> Any:
         # A file input's raw value is {"kept": [...], "new": [uploads]}: the uploads are
         # stored already (kept), the file objects themselves cannot be kept.
         is_file = "kept" in value
-        return {k: _jsonable(v) for k, v in value.items() if not (is_file and k == "new")}
+        return {
+            k: _jsonable(v) for k, v in value.items() if not (is_file and k in ("new", "refused"))
+        }
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:

@@ -282,6 +282,8 @@ def _ctx(request, draft: m.Draft, step: Step | None = None) -> Ctx:
         {k: request.FILES.getlist(k) for k in request.FILES} if request.method == "POST" else {}
     )
     ctx = Ctx(lang=_lang(), today=timezone.localdate(), files=files, uploads=uploads)
+    if request.method == "POST":
+        ctx.refused = getattr(request, "uploads_refused", None) or {}
     if request.method == "GET":
         ctx.notices = request.session.pop("postal_notice", None) or {}
     if step is not None:

@@ -132,3 +132,34 @@ def test_only_the_first_field_of_a_profile_key_is_saved_back(db):
     )
     services._profile_save(resident, view)
     assert resident.profile["phone"] == "090-1111-1111"
+
+
+def test_a_file_over_the_server_cap_is_dropped_while_read_and_the_rest_is_kept(
+    client, db, settings
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import png_bytes
+
+    settings.RATE_LIMIT_ENABLED = False
+    settings.UPLOAD_FILE_MAX_BYTES = 4096
+    assert services.procedures_load(settings.PROCEDURES_DIR).errors == []
+    url = client.post(reverse("procedure_start", args=["sample-city", "dog-registration"]))[
+        "Location"
+    ]
+    _d, _p, page = page_spec(url)
+    url = client.post(url, page_post(page))["Location"]
+    _d, _p, page = page_spec(url)
+    data = page_post(page)
+    big = SimpleUploadedFile("big.png", png_bytes() + b"\0" * 10_000)
+    # The file comes first in the body: what follows it must still be read.
+    data = {
+        "f-vaccination_certificate": big,
+        **{k: v for k, v in data.items() if k != "f-vaccination_certificate"},
+    }
+    response = client.post(url, data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "big.png" in html and "f-vaccination_certificate-error" in html
+    assert 'value="テスト"' in html  # the dog's name, posted after the file, is kept
+    assert m.Attachment.objects.count() == 0
