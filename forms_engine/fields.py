@@ -881,12 +881,11 @@ class DateType(FieldType):
         return value.isoformat()
 
     def fmt(self, d: dt.date, f, ctx) -> str:
-        western = _("%(y)s-%(m)s-%(d)s") % {"y": d.year, "m": d.month, "d": d.day}
         if ctx.lang == "ja":
             western = f"{d.year}年{d.month}月{d.day}日"
-        if f.param("era"):
-            return f"{western}（{normalize.wareki(d)}）"
-        return western
+            return f"{western}（{normalize.wareki(d)}）" if f.param("era") else western
+        western = d.isoformat()
+        return f"{western} ({normalize.wareki(d)})" if f.param("era") else western
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         raw = raw if isinstance(raw, dict) else {}

@@ -720,11 +720,8 @@ def filing_save(request: HttpRequest, draft_id) -> HttpResponse:
                 error = _("Too many links were sent. Wait a few minutes and try again.")
             else:
                 services.draft_resume_link_send(draft, email, _lang())
-                return render(
-                    request,
-                    "forms_engine/saved.html",
-                    {"draft": draft, "organization": draft.organization},
-                )
+                # Redirect: reloading the confirmation must not send another mail.
+                return redirect("filing_saved", draft_id=draft.pk)
     return render(
         request,
         "forms_engine/save.html",
@@ -736,6 +733,16 @@ def filing_save(request: HttpRequest, draft_id) -> HttpResponse:
             "organization": services.organization_get(draft.organization_id),
         },
     )
+
+
+def filing_saved(request: HttpRequest, draft_id) -> HttpResponse:
+    draft = _draft_for(request, draft_id)
+    organization = services.organization_get(draft.organization_id)
+    return render(request, "forms_engine/saved.html", {"organization": organization})
+
+
+def login_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "forms_engine/login_sent.html", {})
 
 
 @require_http_methods(["GET", "POST"])
@@ -769,7 +776,7 @@ def login_request(request: HttpRequest) -> HttpResponse:
             error = _("Enter an email address such as name@example.jp.")
         else:
             services.resident_login_link_send(email, _lang())
-            return render(request, "forms_engine/login_sent.html", {})
+            return redirect("login_sent")
     next_url = request.GET.get("next") or request.POST.get("next") or ""
     if not next_url.startswith("/") or next_url.startswith("//"):
         next_url = ""
