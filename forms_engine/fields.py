@@ -21,7 +21,7 @@ from html import escape
 from typing import Any
 
 from django.utils import translation
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from . import filekinds, markdown, normalize
 from .spec.model import FieldSpec, Text
@@ -398,31 +398,21 @@ class NumberType(FieldType):
         return esc(text + (" " + unit.get(ctx.lang) if unit else ""))
 
 
-class EmailType(FieldType):
-    def clean_value(self, f, raw, ctx):
-        try:
-            return normalize.normalize_email(raw)
-        except normalize.Invalid as exc:
-            raise FieldInvalid(invalid_message(exc)) from None
+class NormalizedInputType(FieldType):
+    """One input whose text a normaliser checks and turns into the stored value."""
 
-    def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
-        return _input(
-            name,
-            raw,
-            type_="email",
-            describedby=describedby,
-            invalid=invalid,
-            extra=' autocomplete="email" inputmode="email" spellcheck="false"',
-        )
+    normalizer: Any = None  # a function of forms_engine.normalize raising Invalid
+    input_type = "text"
+    css = "input"
+    attrs = ""
+    hint_text = ""
 
-
-class TelType(FieldType):
     def hint(self, f, ctx):
-        return _("With or without hyphens, such as 090-1234-5678.")
+        return _(self.hint_text) if self.hint_text else ""
 
     def clean_value(self, f, raw, ctx):
         try:
-            return normalize.normalize_phone(raw)
+            return type(self).normalizer(raw)
         except normalize.Invalid as exc:
             raise FieldInvalid(invalid_message(exc)) from None
 
@@ -430,12 +420,33 @@ class TelType(FieldType):
         return _input(
             name,
             raw,
-            type_="tel",
-            cls="input input--tel",
+            type_=self.input_type,
+            cls=self.css,
             describedby=describedby,
             invalid=invalid,
-            extra=' autocomplete="tel"',
+            extra=self.attrs,
         )
+
+
+class EmailType(NormalizedInputType):
+    normalizer = staticmethod(normalize.normalize_email)
+    input_type = "email"
+    attrs = ' autocomplete="email" inputmode="email" spellcheck="false"'
+
+
+class TelType(NormalizedInputType):
+    normalizer = staticmethod(normalize.normalize_phone)
+    input_type = "tel"
+    css = "input input--tel"
+    attrs = ' autocomplete="tel"'
+    hint_text = gettext_noop("With or without hyphens, such as 090-1234-5678.")
+
+
+class CorporateNumberType(NormalizedInputType):
+    normalizer = staticmethod(normalize.normalize_corporate_number)
+    css = "input input--corporate"
+    attrs = ' inputmode="numeric" autocomplete="off"'
+    hint_text = gettext_noop("13 digits.")
 
 
 class KanaType(TextType):
@@ -451,27 +462,6 @@ class KanaType(TextType):
         base = _("In katakana (hiragana is converted for you).")
         length = _length_hint(f)
         return f"{base} {length}".strip()
-
-
-class CorporateNumberType(FieldType):
-    def hint(self, f, ctx):
-        return _("13 digits.")
-
-    def clean_value(self, f, raw, ctx):
-        try:
-            return normalize.normalize_corporate_number(raw)
-        except normalize.Invalid as exc:
-            raise FieldInvalid(invalid_message(exc)) from None
-
-    def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
-        return _input(
-            name,
-            raw,
-            cls="input input--corporate",
-            describedby=describedby,
-            invalid=invalid,
-            extra=' inputmode="numeric" autocomplete="off"',
-        )
 
 
 def _options_html(f, raw_values, name, ctx, type_, describedby) -> str:
@@ -802,25 +792,14 @@ class AddressType(CompoundType):
         return esc(line) + (f"<br>{esc(building)}" if building else "")
 
 
-class PostalCodeType(FieldType):
-    def hint(self, f, ctx):
-        return _("7 digits, such as 540-8570.")
-
-    def clean_value(self, f, raw, ctx):
-        try:
-            return normalize.normalize_postal_code(raw)
-        except normalize.Invalid as exc:
-            raise FieldInvalid(invalid_message(exc)) from None
+class PostalCodeType(NormalizedInputType):
+    normalizer = staticmethod(normalize.normalize_postal_code)
+    css = "input input--postal"
+    attrs = ' inputmode="numeric" autocomplete="postal-code"'
+    hint_text = gettext_noop("7 digits, such as 540-8570.")
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
-        control = _input(
-            name,
-            raw,
-            cls="input input--postal",
-            describedby=describedby,
-            invalid=invalid,
-            extra=' inputmode="numeric" autocomplete="postal-code"',
-        )
+        control = super().render_control(f, raw, name, errors, ctx, describedby, invalid)
         fills = f.param("fills")
         if not fills:
             return control

@@ -23,7 +23,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 
 from . import filekinds, normalize
 from . import models as m
@@ -803,15 +803,25 @@ def token_use(purpose: str, token: str) -> m.OneTimeToken | None:
         return row
 
 
-def resident_login_link_send(email: str, language: str) -> None:
-    token = token_create("login", email)
+def _link_mail(email: str, language: str, subject: str, text: str, path: str) -> None:
+    """Mail a one-time link (sign-in, resume) in the resident's language."""
     with override(language):
-        body = _(
+        body = _(text) % {"url": f"{settings.SITE_URL}{path}"}
+        send_mail(_(subject), body, None, [email])
+
+
+def resident_login_link_send(email: str, language: str) -> None:
+    _link_mail(
+        email,
+        language,
+        gettext_noop("Your sign-in link"),
+        gettext_noop(
             "Open this link to sign in to the online application service. "
             "It works once, for 30 minutes.\n\n%(url)s\n\n"
             "If you did not ask for it, ignore this mail."
-        ) % {"url": f"{settings.SITE_URL}/login/{token}/"}
-        send_mail(_("Your sign-in link"), body, None, [email])
+        ),
+        f"/login/{token_create('login', email)}/",
+    )
 
 
 def resident_login(token: str) -> m.Resident | None:
@@ -825,13 +835,16 @@ def resident_login(token: str) -> m.Resident | None:
 
 
 def draft_resume_link_send(draft: m.Draft, email: str, language: str) -> None:
-    token = token_create("resume", email, draft=draft)
-    with override(language):
-        body = _(
+    _link_mail(
+        email,
+        language,
+        gettext_noop("Continue your application"),
+        gettext_noop(
             "Your application is saved. Open this link to continue where you left off "
             "(valid for 30 days, once):\n\n%(url)s\n"
-        ) % {"url": f"{settings.SITE_URL}/resume/{token}/"}
-        send_mail(_("Continue your application"), body, None, [email])
+        ),
+        f"/resume/{token_create('resume', email, draft=draft)}/",
+    )
 
 
 def draft_resume(token: str) -> m.Draft | None:
