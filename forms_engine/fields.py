@@ -192,6 +192,34 @@ def _label(text: str, for_: str, cls: str = "field__sublabel") -> str:
     return f'<label class="{cls}" for="{for_}">{esc(text)}</label>'
 
 
+def _subfield(
+    name: str,
+    label: str,
+    value: Any,
+    errors: Mapping[str, list[str]],
+    *,
+    cls: str = "input",
+    extra: str = "",
+    half: bool = False,
+) -> str:
+    """One part of a compound answer (a name part, an address line, a bank code): its
+    own label, its own error tied to its input."""
+    perr = errors.get(name, [])
+    wrapper = "subfield subfield--half" if half else "subfield"
+    return (
+        f'<div class="{wrapper}">{_label(label, name)}{_error_html(name, perr)}'
+        + _input(
+            name,
+            value,
+            cls=cls,
+            describedby=f' aria-describedby="{name}-error"' if perr else "",
+            invalid=bool(perr),
+            extra=extra,
+        )
+        + "</div>"
+    )
+
+
 class FieldType:
     """Base class. Subclasses set `grouped` when their control is a set of inputs (fieldset)."""
 
@@ -699,23 +727,17 @@ class NameType(CompoundType):
             "kana_given": pgettext("name part", "Given name (katakana)"),
         }
         ac = {"family": "family-name", "given": "given-name"}
-        out = []
-        for part in self.active_parts(f):
-            pname = f"{name}-{part}"
-            perr = errors.get(pname, [])
-            extra = f' autocomplete="{ac[part]}"' if part in ac else ""
-            out.append(
-                f'<div class="subfield subfield--half">{_label(labels[part], pname)}'
-                f"{_error_html(pname, perr)}"
-                + _input(
-                    pname,
-                    raw.get(part, ""),
-                    describedby=f' aria-describedby="{pname}-error"' if perr else "",
-                    invalid=bool(perr),
-                    extra=extra,
-                )
-                + "</div>"
+        out = [
+            _subfield(
+                f"{name}-{part}",
+                labels[part],
+                raw.get(part, ""),
+                errors,
+                extra=f' autocomplete="{ac[part]}"' if part in ac else "",
+                half=True,
             )
+            for part in self.active_parts(f)
+        ]
         return f'<div class="subfields">{"".join(out)}</div>'
 
     def display(self, f, value, ctx):
@@ -769,18 +791,14 @@ class AddressType(CompoundType):
             ("town", _("Town area and block number"), "address-line1"),
             ("building", _("Building and room (if any)"), "address-line2"),
         ):
-            pname = f"{name}-{part}"
-            perr = errors.get(pname, [])
             out.append(
-                f'<div class="subfield">{_label(label, pname)}{_error_html(pname, perr)}'
-                + _input(
-                    pname,
+                _subfield(
+                    f"{name}-{part}",
+                    label,
                     raw.get(part, ""),
-                    invalid=bool(perr),
-                    describedby=f' aria-describedby="{pname}-error"' if perr else "",
+                    errors,
                     extra=f' autocomplete="{ac}"',
                 )
-                + "</div>"
             )
         return f'<div class="subfields" data-address="{name}">{"".join(out)}</div>'
 
@@ -923,22 +941,20 @@ class BankAccountType(CompoundType):
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         raw = raw if isinstance(raw, dict) else {}
         out = []
-        for part, label, cls, mode in (
-            ("bank_code", _("Bank code (4 digits)"), "input input--4", "numeric"),
-            ("branch_code", _("Branch code (3 digits)"), "input input--4", "numeric"),
+        for part, label in (
+            ("bank_code", _("Bank code (4 digits)")),
+            ("branch_code", _("Branch code (3 digits)")),
         ):
-            pname = f"{name}-{part}"
-            perr = errors.get(pname, [])
             out.append(
-                f'<div class="subfield subfield--half">{_label(label, pname)}{_error_html(pname, perr)}'
-                + _input(
-                    pname,
+                _subfield(
+                    f"{name}-{part}",
+                    label,
                     raw.get(part, ""),
-                    cls=cls,
-                    invalid=bool(perr),
-                    extra=f' inputmode="{mode}"',
+                    errors,
+                    cls="input input--4",
+                    extra=' inputmode="numeric"',
+                    half=True,
                 )
-                + "</div>"
             )
         pname = f"{name}-account_type"
         perr = errors.get(pname, [])
@@ -958,22 +974,21 @@ class BankAccountType(CompoundType):
             f'<fieldset class="subfield"><legend class="field__sublabel">{esc(account_type)}</legend>'
             f'{_error_html(pname, perr)}<div class="choices choices--inline">{"".join(radios)}</div></fieldset>'
         )
-        for part, label, cls, mode in (
-            (
-                "number",
+        out.append(
+            _subfield(
+                f"{name}-number",
                 _("Account number (up to 7 digits)"),
-                "input input--8",
-                ' inputmode="numeric"',
-            ),
-            ("holder", _("Account holder (katakana)"), "input", ""),
-        ):
-            pname = f"{name}-{part}"
-            perr = errors.get(pname, [])
-            out.append(
-                f'<div class="subfield">{_label(label, pname)}{_error_html(pname, perr)}'
-                + _input(pname, raw.get(part, ""), cls=cls, invalid=bool(perr), extra=mode)
-                + "</div>"
+                raw.get("number", ""),
+                errors,
+                cls="input input--8",
+                extra=' inputmode="numeric"',
             )
+        )
+        out.append(
+            _subfield(
+                f"{name}-holder", _("Account holder (katakana)"), raw.get("holder", ""), errors
+            )
+        )
         return f'<div class="subfields">{"".join(out)}</div>'
 
     def display(self, f, value, ctx):

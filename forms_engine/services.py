@@ -81,22 +81,27 @@ def procedures_load(root: Path | str) -> LoadReport:
             if live and live.content_hash == bspec.content_hash:
                 report.unchanged.append(f"{org_slug}/{slug}.bundle")
                 continue
-            number = (
-                bundle.versions.order_by("-number").values_list("number", flat=True).first() or 0
-            ) + 1
-            version = m.BundleVersion.objects.create(
-                bundle=bundle,
-                number=number,
-                content_hash=bspec.content_hash,
-                source=(Path(root) / bspec.source_path).read_text(encoding="utf-8"),
-                title=dict(bspec.title.values),
-                description=dict(bspec.description.values) if bspec.description else None,
-                procedure_slugs=list(bspec.procedures),
-            )
+            version = bundle.versions.filter(content_hash=bspec.content_hash).first()
+            if version is None:  # else: a file changed back to an earlier content
+                version = m.BundleVersion.objects.create(
+                    bundle=bundle,
+                    number=_next_number(bundle.versions),
+                    content_hash=bspec.content_hash,
+                    source=(Path(root) / bspec.source_path).read_text(encoding="utf-8"),
+                    title=dict(bspec.title.values),
+                    description=dict(bspec.description.values) if bspec.description else None,
+                    procedure_slugs=list(bspec.procedures),
+                )
             bundle.live_version = version
             bundle.save(update_fields=["live_version"])
             report.created.append(f"{org_slug}/{slug}.bundle")
     return report
+
+
+def _next_number(versions) -> int:
+    """The number of the next version in a procedure's or bundle's history."""
+    last = versions.order_by("-number").values_list("number", flat=True).first()
+    return (last or 0) + 1
 
 
 def _organization_upsert(spec: OrganizationSpec, root: Path) -> m.Organization:
@@ -129,12 +134,9 @@ def _procedure_version_upsert(org: m.Organization, spec: ProcedureSpec, root: Pa
             procedure.save(update_fields=["live_version"])
             return True
         return False
-    number = (
-        procedure.versions.order_by("-number").values_list("number", flat=True).first() or 0
-    ) + 1
     version = m.ProcedureVersion.objects.create(
         procedure=procedure,
-        number=number,
+        number=_next_number(procedure.versions),
         content_hash=spec.content_hash,
         source=(root / spec.source_path).read_text(encoding="utf-8"),
         rel_path=f"{org.slug}/{spec.slug}.yaml",

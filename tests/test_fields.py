@@ -125,3 +125,22 @@ def test_rendering_escapes_what_a_resident_typed():
     f = spec("text")
     html = FIELD_TYPES["text"].render(f, '"><script>alert(1)</script>', "f-x", {}, Ctx())
     assert "<script>" not in html
+
+
+@pytest.mark.parametrize(
+    ("type_", "part"),
+    [
+        ("bank_account", "bank_code"),
+        ("bank_account", "holder"),
+        ("address", "city"),
+        ("name", "given"),
+    ],
+)
+def test_each_part_of_a_compound_answer_ties_its_error_to_its_input(type_, part):
+    f = spec(type_, kana="none") if type_ == "name" else spec(type_)
+    html = FIELD_TYPES[type_].render(f, {}, "f-x", {f"f-x-{part}": ["エラーです"]}, Ctx())
+    assert f'id="f-x-{part}-error"' in html
+    assert (
+        f'name="f-x-{part}" value="" aria-describedby="f-x-{part}-error" aria-invalid="true"'
+        in html
+    )
