@@ -22,6 +22,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(m.Organization)
 class OrganizationAdmin(ReadOnlyAdmin):

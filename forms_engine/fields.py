@@ -20,6 +20,7 @@ from functools import lru_cache, wraps
 from html import escape
 from typing import Any
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_noop, ngettext, pgettext
 
@@ -1059,9 +1060,10 @@ class FileType(FieldType):
     def clean_value(self, f, raw, ctx):
         kept = list(raw.get("kept", []))
         stored = []
+        limit = min(f.param("max_size", 10 << 20), settings.UPLOAD_FILE_MAX_BYTES)
         errors = [
             _("%(name)s is larger than %(size)s.")
-            % {"name": name, "size": filekinds.format_size(f.param("max_size", 10 << 20))}
+            % {"name": name, "size": filekinds.format_size(limit)}
             for name in raw.get("refused", [])
         ]
         max_files = f.param("max_files", 1)

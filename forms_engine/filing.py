@@ -59,19 +59,38 @@ def eval_env(
         if not holds(page.show_if, env, today):
             continue
         values = {f.id: _to_eval(f, answers[f.id]) for f in page.fields if f.id in answers}
-        conditional = [f for f in page.fields if f.show_if is not None and f.id in values]
-        if not conditional:
-            env.update(values)
-            continue
-        hidden: set[str] = set()
-        for _round in range(len(conditional) + 1):
-            trial = {**env, **{k: v for k, v in values.items() if k not in hidden}}
-            now = {f.id for f in conditional if not holds(f.show_if, trial, today)}
-            if now == hidden:
-                break
-            hidden = now
+        hidden = hidden_among(page.fields, values, env, today)
         env.update({k: v for k, v in values.items() if k not in hidden})
     return env
+
+
+def hidden_among(
+    fields: tuple[FieldSpec, ...] | list[FieldSpec],
+    values: Mapping[str, Any],
+    base: Mapping[str, Any],
+    today: dt.date | None = None,
+) -> set[str]:
+    """Ids of the answered fields (of one page, or one group entry) that their conditions
+    hide, settled to a fixed point: a field hidden by a sibling no longer counts for the
+    siblings after it (the loader refuses circles)."""
+    conditional = [f for f in fields if f.show_if is not None and f.id in values]
+    hidden: set[str] = set()
+    for _round in range(len(conditional) + 1):
+        trial = {**base, **{k: v for k, v in values.items() if k not in hidden}}
+        now = {f.id for f in conditional if not holds(f.show_if, trial, today)}
+        if now == hidden:
+            break
+        hidden = now
+    return hidden
+
+
+def entry_env(
+    group: FieldSpec, values: Mapping[str, Any], env: Mapping[str, Any], today=None
+) -> dict[str, Any]:
+    """What conditions inside one group entry see: the page's answers and the entry's
+    visible answers."""
+    hidden = hidden_among(group.fields, values, env, today)
+    return {**env, **{k: v for k, v in values.items() if k not in hidden}}
 
 
 def holds(condition: Any, env: Mapping[str, Any], today: dt.date | None = None) -> bool:
@@ -129,10 +148,12 @@ class FilingView:
     # ---- once-only across a bundle -----------------------------------------------------
     def profile_twin(self, position: int, f: FieldSpec) -> tuple[int, FieldSpec] | None:
         """The field of an earlier procedure of the filing that asks the same profile key
-        (same type, on a visible page, itself visible), or None."""
+        (same type, on a visible page, itself visible): the nearest one that has an answer,
+        else the nearest one; None if there is none."""
         if not f.profile or position == 0:
             return None
-        for earlier in range(position):
+        unanswered = None
+        for earlier in reversed(range(position)):
             spec = self.specs[earlier]
             env = self.env(earlier)
             for page in spec.pages:
@@ -144,8 +165,10 @@ class FilingView:
                         and other.type == f.type
                         and holds(other.show_if, env, self.today)
                     ):
-                        return earlier, other
-        return None
+                        if self.answers_of(earlier).get(other.id) is not None:
+                            return earlier, other
+                        unanswered = unanswered or (earlier, other)
+        return unanswered
 
     def shared_source(self, position: int, f: FieldSpec) -> tuple[int, str] | None:
         """Where a bundle already asked this profile field: (position, field id), or None.
@@ -199,12 +222,12 @@ class FilingView:
         return kept
 
     def _visible_entry(self, group: FieldSpec, entry: dict, env: Mapping[str, Any]) -> dict:
-        entry_env = dict(env)
-        entry_env.update({c.id: _to_eval(c, entry.get(c.id)) for c in group.fields})
+        values = {c.id: _to_eval(c, entry[c.id]) for c in group.fields if c.id in entry}
+        seen = entry_env(group, values, env, self.today)
         return {
             c.id: entry.get(c.id)
             for c in group.fields
-            if c.id in entry and holds(c.show_if, entry_env, self.today)
+            if c.id in entry and holds(c.show_if, seen, self.today)
         }
 
 
@@ -311,14 +334,12 @@ def _process_group(f, entries, name, env, ctx, validate):
     errors: dict[str, list[str]] = {}
     values = []
     for i, entry in enumerate(entries):
-        entry_env = dict(env)
-        entry_env.update(
-            {c.id: _to_eval(c, _soft_clean(c, entry.get(c.id), ctx)) for c in f.fields}
-        )
+        typed = {c.id: _to_eval(c, _soft_clean(c, entry.get(c.id), ctx)) for c in f.fields}
+        seen = entry_env(f, {k: v for k, v in typed.items() if v is not None}, env, ctx.today)
         out = {}
         for c in f.fields:
             cname = f"{name}-{i}-{c.id}"
-            if c.type == "static" or not holds(c.show_if, entry_env, ctx.today):
+            if c.type == "static" or not holds(c.show_if, seen, ctx.today):
                 continue
             if not validate and c.type != "file":
                 out[c.id] = _soft_clean(c, entry.get(c.id), ctx)
@@ -329,6 +350,9 @@ def _process_group(f, entries, name, env, ctx, validate):
                 errors.update(_remap(exc.errors, cname))
                 if "__kept__" in exc.errors:
                     out[c.id] = exc.errors["__kept__"] or None
+            if c.type == "file":
+                # What was uploaded is stored now: keep it in the typed input too.
+                entry[c.id] = {"kept": out.get(c.id) or [], "new": []}
         values.append(out)
     # `required` on a group means at least one entry, whatever repeat.min says.
     lo = max(lo, 1 if f.required else 0)
@@ -526,6 +550,10 @@ def display_group(f: FieldSpec, entries: list, ctx: Ctx) -> str:
     return "".join(out)
 
 
+# No procedure of a municipality charges a trillion yen: past this the answers are wrong.
+FEE_LIMIT = 10**12
+
+
 def fee_lines(spec: ProcedureSpec, answers: Mapping[str, Any], lang: str, today=None) -> list[dict]:
     """The fee items that apply, with quantity and subtotal (yen)."""
     if spec.fee is None:
@@ -538,8 +566,9 @@ def fee_lines(spec: ProcedureSpec, answers: Mapping[str, Any], lang: str, today=
         quantity = 1
         if item.quantity is not None:
             q = expr.evaluate(item.quantity, env, today)
-            # Whole units only; numbers are at most 15 digits (normalize.NUMBER_LIMIT).
-            quantity = int(q) if isinstance(q, int | float) and 0 < q < 10**15 else 0
+            # Whole units; a total too large to charge is refused at completion
+            # (FEE_LIMIT), never silently dropped.
+            quantity = int(q) if isinstance(q, int | float) and q > 0 else 0
         if quantity <= 0:
             continue
         lines.append(

@@ -230,6 +230,7 @@ class Receipt(models.Model):
     # filing never waits for mail and a mail outage delays the receipt, never loses it.
     language = models.CharField(max_length=8, default="ja")
     mailed_at = models.DateTimeField(null=True, blank=True)
+    mail_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, override
@@ -28,7 +29,7 @@ from django.utils.translation import gettext_noop, override
 from . import filekinds, normalize
 from . import models as m
 from .fields import FieldInvalid
-from .filing import FilingView, fee_lines
+from .filing import FEE_LIMIT, FilingView, fee_lines
 from .spec import loader
 from .spec.model import FieldSpec, OrganizationSpec, ProcedureSpec
 
@@ -284,7 +285,13 @@ def draft_save_page(
     ones) are removed, so a hidden answer is never kept. The draft is re-read under its
     lock, so two tabs saving different pages do not overwrite each other."""
     with transaction.atomic():
-        locked = m.Draft.objects.select_for_update().only("answers", "pending").get(pk=draft.pk)
+        locked = (
+            m.Draft.objects.select_for_update()
+            .only("answers", "pending", "status")
+            .get(pk=draft.pk)
+        )
+        if locked.status != m.Draft.Status.OPEN:
+            return
         answers = locked.answers.setdefault(str(position), {})
         for fid in page_field_ids:
             if fid in values and values[fid] is not None:
@@ -292,22 +299,34 @@ def draft_save_page(
             else:
                 answers.pop(fid, None)
         locked.pending.pop(step_key, None)
+        now = timezone.now()
         m.Draft.objects.filter(pk=draft.pk).update(
-            answers=locked.answers, pending=locked.pending, updated_at=timezone.now()
+            answers=locked.answers, pending=locked.pending, updated_at=now
         )
-    draft.answers, draft.pending = locked.answers, locked.pending
+    draft.answers, draft.pending, draft.updated_at = locked.answers, locked.pending, now
 
 
-def draft_save_pending(draft: m.Draft, step_key: str, raw: dict[str, Any]) -> None:
+def draft_save_pending(
+    draft: m.Draft, step_key: str, raw: dict[str, Any], *, unless_changed_since: str = ""
+) -> None:
     """Keep what was typed on a page that is not valid yet (Back, save for later, add an
-    entry): nothing typed is lost."""
+    entry): nothing typed is lost. `unless_changed_since` (the draft's `updated_at` when
+    the page was shown) makes it a no-op if anything was saved since: the browser's
+    keep-on-leave must not bring back older typing over a newer save from another tab."""
     with transaction.atomic():
-        locked = m.Draft.objects.select_for_update().only("pending").get(pk=draft.pk)
-        locked.pending[step_key] = _jsonable(raw)
-        m.Draft.objects.filter(pk=draft.pk).update(
-            pending=locked.pending, updated_at=timezone.now()
+        locked = (
+            m.Draft.objects.select_for_update()
+            .only("pending", "status", "updated_at")
+            .get(pk=draft.pk)
         )
-    draft.pending = locked.pending
+        if locked.status != m.Draft.Status.OPEN:
+            return
+        if unless_changed_since and locked.updated_at.isoformat() != unless_changed_since:
+            return
+        locked.pending[step_key] = _jsonable(raw)
+        now = timezone.now()
+        m.Draft.objects.filter(pk=draft.pk).update(pending=locked.pending, updated_at=now)
+    draft.pending, draft.updated_at = locked.pending, now
 
 
 def _jsonable(value: Any) -> Any:
@@ -498,6 +517,8 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
             answers = view.visible_answers(position)
             lines = fee_lines(spec, answers, "ja")
             total = sum(line["subtotal"] for line in lines)
+            if total > FEE_LIMIT:
+                raise FilingError("fee_invalid")
             awaiting = spec.fee is not None and spec.fee.timing == "before_review" and total > 0
             status = (
                 m.Submission.Status.AWAITING_PAYMENT if awaiting else m.Submission.Status.SUBMITTED
@@ -634,7 +655,10 @@ def view_problems(view: FilingView) -> list[str]:
             problems.append(f"{step.key}: {sorted(result.errors)[0]}")
         else:
             for fid, value in result.values.items():
-                answers[fid] = value
+                if value is None:
+                    answers.pop(fid, None)  # unanswered is absent, as when the page was saved
+                else:
+                    answers[fid] = value
     return problems
 
 
@@ -694,7 +718,7 @@ def receipt_mails_send(limit: int = 200) -> int:
     marked only once its mail was handed to the mail server (at least once, in order)."""
     sent = 0
     pending = list(
-        m.Receipt.objects.filter(mailed_at__isnull=True)
+        m.Receipt.objects.filter(mailed_at__isnull=True, mail_attempts__lt=RECEIPT_MAIL_ATTEMPTS)
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
@@ -710,14 +734,27 @@ def receipt_mails_send(limit: int = 200) -> int:
                     continue
                 _receipt_mail(receipt)
                 m.Receipt.objects.filter(pk=receipt.pk).update(mailed_at=timezone.now())
-        except OSError:  # smtplib errors are OSErrors: leave it for the next run
-            log.warning("receipt mail of receipt %s not sent; will retry", receipt_id)
-            continue
-        except Exception:  # one broken receipt must not hold back the others
-            log.exception("receipt mail of receipt %s failed; will retry", receipt_id)
+        except Exception:  # the next run tries again; one bad receipt holds back no other
+            attempts = _mail_attempt_count(receipt_id)
+            if attempts >= RECEIPT_MAIL_ATTEMPTS:
+                log.error(
+                    "receipt mail of receipt %s failed %s times; giving up", receipt_id, attempts
+                )
+            else:
+                log.warning(
+                    "receipt mail of receipt %s failed; will retry", receipt_id, exc_info=True
+                )
             continue
         sent += 1
     return sent
+
+
+RECEIPT_MAIL_ATTEMPTS = 8
+
+
+def _mail_attempt_count(receipt_id: int) -> int:
+    m.Receipt.objects.filter(pk=receipt_id).update(mail_attempts=F("mail_attempts") + 1)
+    return m.Receipt.objects.filter(pk=receipt_id).values_list("mail_attempts", flat=True)[0]
 
 
 def _receipt_mail(receipt: m.Receipt) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +29,7 @@ _INDEX = re.compile(r"[0-9]{1,4}")
 SESSION_DRAFTS = "drafts"
 SESSION_RESIDENT = "resident"
 SESSION_DONE = "done"
+STATUS_CODE_SHOWN_SECONDS = 600
 
 
 def _lang() -> str:
@@ -71,6 +73,9 @@ ACCEPTANCE_MESSAGES = {
     "not_open": lambda: _("This procedure is not accepting applications yet."),
     "closed": lambda: _("This procedure is no longer accepting applications."),
     "full": lambda: _("This procedure has reached its capacity and accepts no more applications."),
+    "fee_invalid": lambda: _(
+        "The fee cannot be calculated from these answers. Check the quantities you entered."
+    ),
 }
 
 
@@ -323,6 +328,7 @@ def _page_context(request, draft, view, step, raw, errors, error_fields, ctx, st
         "organization": services.organization_get(draft.organization_id),
         "today_iso": ctx.today.isoformat(),
         "filing_form": True,
+        "seen": draft.updated_at.isoformat(),
     }
 
 
@@ -388,7 +394,9 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
         services.draft_save_pending(draft, step.key, raw)
         return redirect("filing_save", draft_id=draft.pk)
     if action == "autosave":  # sent by the browser as the resident leaves the page
-        services.draft_save_pending(draft, step.key, raw)
+        services.draft_save_pending(
+            draft, step.key, raw, unless_changed_since=request.POST.get("_seen", "")
+        )
         return HttpResponse(status=204)
     if action.startswith("lang:"):
         services.draft_save_pending(draft, step.key, raw)
@@ -631,7 +639,13 @@ def _submit(request: HttpRequest, draft_id) -> HttpResponse:
         return render(request, "forms_engine/confirm.html", context, status=409)
     if completion.status_code:
         # Shown once on the completion page; only its hash is stored.
-        request.session[SESSION_DONE] = {"draft": str(draft_id), "code": completion.status_code}
+        # Shown on the completion page for a few minutes (a reload or a language switch
+        # keeps it); the mail has it too, and only its hash is stored.
+        request.session[SESSION_DONE] = {
+            "draft": str(draft_id),
+            "code": completion.status_code,
+            "until": time.time() + STATUS_CODE_SHOWN_SECONDS,
+        }
     return redirect("filing_done", draft_id=draft_id)
 
 
@@ -641,9 +655,10 @@ def filing_done(request: HttpRequest, draft_id) -> HttpResponse:
         return redirect("filing_confirm", draft_id=draft.pk)
     done = request.session.get(SESSION_DONE) or {}
     code = None
-    if done.get("draft") == str(draft.pk):
+    if done.get("draft") == str(draft.pk) and time.time() < done.get("until", 0):
         code = done.get("code")
-        del request.session[SESSION_DONE]  # shown once; the mail has it too
+    elif done:
+        del request.session[SESSION_DONE]
     lang = _lang()
     submissions = list(
         draft.receipt.submissions.select_related("procedure_version", "department").order_by(

@@ -4,9 +4,11 @@ The first section is test infrastructure (database, paths). Domain fixtures (per
 the like) go in the second section below it.
 """
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 # =========================================================================================
 # Infrastructure
@@ -20,6 +22,13 @@ import pytest
 # No fixture here overrides django_db_setup: the settings are the single source.
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests: in CI the examples are derandomized (the same ones every run, so a red
+# CI is reproducible) and without a per-example deadline (a busy machine is not a bug).
+# Developers' runs stay random and keep finding new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_configure(config):

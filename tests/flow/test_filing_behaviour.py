@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+from unittest import mock
 
 from django.conf import settings
 from django.core import mail
@@ -115,8 +116,16 @@ def test_receipt_numbers_use_unambiguous_characters_and_the_status_needs_the_cod
     assert "犬の登録申請" not in page and 'class="submissions"' not in page
     page = client.post(reverse("status"), {"number": number.lower().replace("-", ""), "code": code})
     assert "犬の登録申請" in page.content.decode()
-    # The code is shown once; the receipt number stays on the completion page.
-    again = client.get(done.wsgi_request.path).content.decode()
+    # The code stays on the completion page for 10 minutes (a reload or a language switch
+    # keeps it), then only the receipt number does.
+    assert code in client.get(done.wsgi_request.path).content.decode()
+    import time
+
+    from forms_engine import views
+
+    later = time.time() + views.STATUS_CODE_SHOWN_SECONDS + 1
+    with mock.patch.object(views.time, "time", return_value=later):
+        again = client.get(done.wsgi_request.path).content.decode()
     assert number in again and code not in again
 
 

@@ -163,3 +163,136 @@ def test_a_file_over_the_server_cap_is_dropped_while_read_and_the_rest_is_kept(
     assert "big.png" in html and "f-vaccination_certificate-error" in html
     assert 'value="テスト"' in html  # the dog's name, posted after the file, is kept
     assert m.Attachment.objects.count() == 0
+
+
+ORG = (TREE / "test-town" / "organization.yaml").read_text(encoding="utf-8")
+
+
+def _tree(tmp_path, **files):
+    tree = tmp_path / "procedures"
+    (tree / "test-town").mkdir(parents=True)
+    (tree / "test-town" / "organization.yaml").write_text(ORG, encoding="utf-8")
+    for name, text in files.items():
+        # a_one_yaml -> a-one.yaml, abc_bundle_yaml -> abc.bundle.yaml
+        filename = name.replace("_bundle_yaml", ".bundle.yaml").replace("_yaml", ".yaml")
+        (tree / "test-town" / filename.replace("_", "-")).write_text(text, encoding="utf-8")
+    assert services.procedures_load(tree).errors == []
+    return tree
+
+
+def _proc(fields: str, extra: str = "") -> str:
+    return (
+        "title: T\ndepartment: general\ncontact_email: mail\npages:\n  - id: p\n    title: P\n"
+        "    fields:\n      - {id: mail, type: email, label: M, required: true}\n" + fields + extra
+    )
+
+
+def test_a_fee_too_large_to_charge_is_refused_not_a_crash(client, db, tmp_path, settings):
+    settings.RATE_LIMIT_ENABLED = False
+    _tree(
+        tmp_path,
+        big_fee_yaml=_proc(
+            "      - {id: n, type: number, label: N, required: true}\n",
+            "fee:\n  items:\n    - {label: L, amount: 100000, quantity: n}\n",
+        ),
+    )
+    url = client.post(reverse("procedure_start", args=["test-town", "big-fee"]))["Location"]
+    confirm = client.post(url, {"_action": "next", "f-mail": "a@example.jp", "f-n": "9" * 15})
+    response = client.post(confirm["Location"])
+    assert response.status_code == 409
+    assert m.Submission.objects.count() == 0
+
+
+def test_a_stale_answer_inside_a_group_entry_does_not_count(db):
+    from forms_engine.filing import FilingView
+    from forms_engine.spec.loader import parse_procedure
+
+    spec, errors = parse_procedure(
+        _proc(
+            "      - id: g\n        type: group\n        label: G\n        repeat: {min: 0, max: 3}\n"
+            "        fields:\n"
+            "          - {id: a, type: yes_no, label: A}\n"
+            "          - {id: b, type: text, label: B, show_if: a}\n"
+            "          - {id: c, type: text, label: C, show_if: b == 'x'}\n"
+        ),
+        organization=None,
+        org_slug="test-town",
+        slug="t",
+        rel_path="t.yaml",
+    )
+    assert errors == []
+    view = FilingView(specs=[spec], answers={"0": {"g": [{"a": False, "b": "x", "c": "y"}]}})
+    assert view.visible_answers(0)["g"] == [{"a": False}]
+
+
+def test_a_bundle_takes_the_nearest_answered_twin(client, db, tmp_path, settings):
+    settings.RATE_LIMIT_ENABLED = False
+    optional = _proc("      - {id: tel, type: tel, label: 電話, profile: phone}\n")
+    required = _proc("      - {id: tel, type: tel, label: 電話, required: true, profile: phone}\n")
+    _tree(
+        tmp_path,
+        a_one_yaml=optional,
+        b_two_yaml=required,
+        c_three_yaml=optional,
+        abc_bundle_yaml="title: ABC\nprocedures: [a-one, b-two, c-three]\n",
+    )
+    url = client.post(reverse("bundle_start", args=["test-town", "abc"]))["Location"]
+    url = client.post(url, {"_action": "next", "f-mail": "a@example.jp", "f-tel": ""})["Location"]
+    assert url.endswith("/1/p/")  # required here: asked again
+    url = client.post(url, {"_action": "next", "f-mail": "a@example.jp", "f-tel": "090-1234-5678"})[
+        "Location"
+    ]
+    assert url.endswith("/2/p/")
+    # C shares B's answer (the nearest answered twin), not A's blank: its phone is not asked.
+    assert 'name="f-tel"' not in client.get(url).content.decode()
+    url = client.post(url, {"_action": "next", "f-mail": "a@example.jp"})["Location"]
+    client.post(url)
+    subs = {s.procedure.slug: s.answers for s in m.Submission.objects.all()}
+    assert subs["c-three"].get("tel") == "090-1234-5678"
+    assert "tel" not in subs["a-one"]
+
+
+def test_a_file_in_a_group_entry_survives_a_language_switch(client, town):
+    url = walk_to_page(client, "people")
+    _d, _p, page = page_spec(url)
+    data = tweak(0, page, page_post(page))
+    data["_action"] = "lang:en"
+    client.post(url, data)
+    assert m.Attachment.objects.filter(field_key__endswith=".helper_doc").count() == 1
+    assert "photo.png" in client.get(url).content.decode()
+
+
+def test_a_late_keep_on_leave_does_not_undo_a_newer_save(client, town):
+    url = client.post(reverse("procedure_start", args=["test-town", "every-field"]))["Location"]
+    html = client.get(url).content.decode()
+    seen = __import__("re").search(r'name="_seen" value="([^"]+)"', html)[1]
+    _d, _p, page = page_spec(url)
+    client.post(url, tweak(0, page, page_post(page)))  # saved (say, in another tab)
+    client.post(url, {"_action": "autosave", "_seen": seen, "f-title_text": "Old typing"})
+    assert "Old typing" not in client.get(url).content.decode()
+
+
+def test_a_receipt_mail_that_keeps_failing_is_given_up_after_a_few_attempts(
+    client, town, settings, monkeypatch
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    draft, _ = file_completely(
+        client, reverse("procedure_start", args=["test-town", "every-field"]), tweak
+    )
+
+    def broken(receipt):
+        raise ValueError("cannot build this mail")
+
+    monkeypatch.setattr(services, "_receipt_mail", broken)
+    for _i in range(services.RECEIPT_MAIL_ATTEMPTS + 3):
+        services.receipt_mails_send()
+    draft.receipt.refresh_from_db()
+    assert draft.receipt.mail_attempts == services.RECEIPT_MAIL_ATTEMPTS
+
+
+def test_nothing_can_be_deleted_from_the_admin(client, town, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.jp", "pw-123456!")
+    client.force_login(admin)
+    procedure = m.Procedure.objects.first()
+    response = client.get(f"/admin/forms_engine/procedure/{procedure.pk}/delete/")
+    assert response.status_code == 403
