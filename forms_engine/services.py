@@ -278,6 +278,13 @@ def draft_prefill(draft: m.Draft, resident: m.Resident) -> None:
     draft.save(update_fields=["answers", "resident"])
 
 
+def _draft_lock_open(draft: m.Draft, *fields: str) -> m.Draft | None:
+    """The draft re-read under its row lock (inside a transaction), or None once it is
+    submitted: a late save must not write into a completed filing."""
+    locked = m.Draft.objects.select_for_update().only("status", *fields).get(pk=draft.pk)
+    return locked if locked.status == m.Draft.Status.OPEN else None
+
+
 def draft_save_page(
     draft: m.Draft, step_key: str, position: int, values: dict[str, Any], page_field_ids: list[str]
 ) -> None:
@@ -285,12 +292,8 @@ def draft_save_page(
     ones) are removed, so a hidden answer is never kept. The draft is re-read under its
     lock, so two tabs saving different pages do not overwrite each other."""
     with transaction.atomic():
-        locked = (
-            m.Draft.objects.select_for_update()
-            .only("answers", "pending", "status")
-            .get(pk=draft.pk)
-        )
-        if locked.status != m.Draft.Status.OPEN:
+        locked = _draft_lock_open(draft, "answers", "pending")
+        if locked is None:
             return
         answers = locked.answers.setdefault(str(position), {})
         for fid in page_field_ids:
@@ -314,12 +317,8 @@ def draft_save_pending(
     the page was shown) makes it a no-op if anything was saved since: the browser's
     keep-on-leave must not bring back older typing over a newer save from another tab."""
     with transaction.atomic():
-        locked = (
-            m.Draft.objects.select_for_update()
-            .only("pending", "status", "updated_at")
-            .get(pk=draft.pk)
-        )
-        if locked.status != m.Draft.Status.OPEN:
+        locked = _draft_lock_open(draft, "pending", "updated_at")
+        if locked is None:
             return
         if unless_changed_since and locked.updated_at.isoformat() != unless_changed_since:
             return
