@@ -6,7 +6,7 @@ from django.core.checks import Error, Warning, register
 
 @register()
 def check_procedures(app_configs, **kwargs):
-    from .spec.loader import load_tree
+    from .procedure_format.loader import load_tree
 
     root = settings.PROCEDURES_DIR
     if not root.exists():

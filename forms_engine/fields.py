@@ -25,7 +25,7 @@ from django.utils import translation
 from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from . import filekinds, markdown, normalize
-from .spec.model import FieldSpec, Text
+from .procedure_format.model import FieldSpec, Text
 
 PREFECTURES = (
     "北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 "

@@ -17,8 +17,8 @@ from typing import Any
 from django.utils.translation import ngettext
 
 from .fields import FIELD_TYPES, Ctx, FieldInvalid, _, esc, in_language, text_of
-from .spec import expr
-from .spec.model import FieldSpec, PageSpec, ProcedureSpec
+from .procedure_format import expr
+from .procedure_format.model import FieldSpec, PageSpec, ProcedureSpec
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from typing import Any
 
 from stdnum.jp import cn as _stdnum_cn
 
-from .spec.model import FILE_KINDS
+from .procedure_format.model import FILE_KINDS
 
 MESSAGES: dict[str, str] = {
     "kana_only": "Use full-width katakana only.",

@@ -30,8 +30,8 @@ from . import filekinds, normalize
 from . import models as m
 from .fields import FieldInvalid
 from .filing import FEE_LIMIT, FilingView, fee_lines
-from .spec import loader
-from .spec.model import FieldSpec, OrganizationSpec, ProcedureSpec
+from .procedure_format import loader
+from .procedure_format.model import FieldSpec, OrganizationSpec, ProcedureSpec
 
 log = logging.getLogger(__name__)
 

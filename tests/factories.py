@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from stdnum.jp import cn
 
 from forms_engine import normalize
-from forms_engine.spec.model import FieldSpec, PageSpec
+from forms_engine.procedure_format.model import FieldSpec, PageSpec
 
 
 def png_bytes(width: int = 2, height: int = 2) -> bytes:

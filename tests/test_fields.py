@@ -8,7 +8,7 @@ import pytest
 from django.utils import translation
 
 from forms_engine.fields import FIELD_TYPES, Ctx, FieldInvalid
-from forms_engine.spec.model import DateBound, FieldSpec, Option, Text
+from forms_engine.procedure_format.model import DateBound, FieldSpec, Option, Text
 
 
 def spec(type_, **params):

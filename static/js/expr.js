@@ -1,14 +1,14 @@
 /*
  * Browser evaluator of procedure conditions (show_if, fee when/quantity).
  *
- * Evaluates the tree of forms_engine/spec/expr.py Expr.to_json() with the same semantics
+ * Evaluates the tree of forms_engine/procedure_format/expr.py Expr.to_json() with the same semantics
  * as the server, so a field shown in the browser is the field the server keeps:
  *   - answers: strings for text/select/radio, "YYYY-MM-DD" for dates, booleans for yes_no,
  *     arrays for checkboxes and groups, numbers for number fields;
  *   - an absent answer, "" and [] are all null (an empty input is an unanswered field);
  *   - null is 0 in arithmetic, an ordering comparison with null is false, x in null is false;
  *   - a runtime type error or a division by zero gives null, never an exception.
- * tests/spec/test_expr.py runs this file under node against the Python evaluator.
+ * tests/procedure_format/test_expr.py runs this file under node against the Python evaluator.
  *
  * Usage: DSExpr.evaluate(ast, answers, "2025-04-01") and DSExpr.truthy(value).
  */

@@ -113,7 +113,7 @@ def test_one_receipt_that_cannot_be_mailed_does_not_hold_back_the_others(
 
 def test_only_the_first_field_of_a_profile_key_is_saved_back(db):
     from forms_engine.filing import FilingView
-    from forms_engine.spec.loader import parse_procedure
+    from forms_engine.procedure_format.loader import parse_procedure
 
     spec, errors = parse_procedure(
         "title: T\ndepartment: general\ncontact_email: mail\npages:\n  - id: p\n    title: P\n"
@@ -205,7 +205,7 @@ def test_a_fee_too_large_to_charge_is_refused_not_a_crash(client, db, tmp_path, 
 
 def test_a_stale_answer_inside_a_group_entry_does_not_count(db):
     from forms_engine.filing import FilingView
-    from forms_engine.spec.loader import parse_procedure
+    from forms_engine.procedure_format.loader import parse_procedure
 
     spec, errors = parse_procedure(
         _proc(

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from forms_engine.spec.loader import DEFAULT_INTEGRATION_TYPES, load_tree
+from forms_engine.procedure_format.loader import DEFAULT_INTEGRATION_TYPES, load_tree
 
 
 class Command(BaseCommand):

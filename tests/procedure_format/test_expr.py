@@ -1,4 +1,4 @@
-"""The expression language (forms_engine/spec/expr.py) and its browser twin (static/js/expr.js).
+"""The expression language (forms_engine/procedure_format/expr.py) and its browser twin (static/js/expr.js).
 
 No database: everything here is pure Python, plus one node process for the agreement test.
 """
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from forms_engine.spec.expr import (
+from forms_engine.procedure_format.expr import (
     MAX_DEPTH,
     MAX_SOURCE_LENGTH,
     Expr,

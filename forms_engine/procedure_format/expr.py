@@ -4,7 +4,7 @@ Source text is tokenized and parsed by hand (a Pratt parser) into a small tree; 
 ever handed to Python's eval, compile or ast. The tree is then compiled once into nested
 closures, because conditions are evaluated on every page render for every conditional
 field. `Expr.to_json()` gives the same tree to the browser evaluator (static/js/expr.js),
-which must agree with `evaluate` here; tests/spec/test_expr.py checks that with node.
+which must agree with `evaluate` here; tests/procedure_format/test_expr.py checks that with node.
 
 Runtime values are the ones JSON can carry, so that the server and the browser see the
 same thing: a date answer is read as its ISO string "YYYY-MM-DD" (ISO dates order

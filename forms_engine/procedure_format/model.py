@@ -108,7 +108,7 @@ class FieldSpec:
     line: int
     help: Text | None = None
     required: bool = False
-    show_if: Any = None  # forms_engine.spec.expr.Expr or None
+    show_if: Any = None  # forms_engine.procedure_format.expr.Expr or None
     profile: str | None = None
     options: tuple[Option, ...] = ()
     fields: tuple[FieldSpec, ...] = ()  # children of a group

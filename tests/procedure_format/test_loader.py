@@ -13,14 +13,14 @@ from django.core.management.base import CommandError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forms_engine.spec.loader import (
+from forms_engine.procedure_format.loader import (
     load_tree,
     parse_bundle,
     parse_organization,
     parse_procedure,
     parse_size,
 )
-from forms_engine.spec.model import DateBound, LoadError
+from forms_engine.procedure_format.model import DateBound, LoadError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_SAMPLES = REPO_ROOT / "procedures"
@@ -874,7 +874,7 @@ def test_loading_a_mutated_file_never_raises(text):
 
 
 def test_two_fields_may_share_a_profile_key(tmp_path):
-    from forms_engine.spec.loader import parse_procedure
+    from forms_engine.procedure_format.loader import parse_procedure
 
     text = """
 title: 連絡先
