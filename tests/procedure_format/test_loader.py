@@ -750,6 +750,50 @@ def test_a_cron_schedule_is_checked(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "schedule, message",
+    [
+        # A superscript passes str.isdigit() but not int(): it must be an error, not a crash.
+        ("² 2 * * *", "minute field '²': '²' is not a number, range or *"),
+        # Celery has no 7 for Sunday: beat could never run this schedule.
+        ("0 2 * * 7", "day of week field '7': 7 is outside 0-6 (Sunday is 0 or sun)"),
+        ("*/ 2 * * *", "minute field '*/': step '' must be a whole number of 1 or more"),
+        ("5/2 2 * * *", "minute field '5/2': a step goes after * or a range, e.g. */2"),
+        # Celery's parser alone would read this as 1-5, and `jan` as Monday.
+        ("1-5!! 2 * * *", "minute field '1-5!!': '1-5!!' is not a number, range or *"),
+        ("0 2 * * jan", "day of week field 'jan': 'jan' is not a number, range or *"),
+    ],
+)
+def test_a_cron_schedule_celery_cannot_run_as_written_is_refused(tmp_path, schedule, message):
+    tree, line = broken_tree(tmp_path, RECORDS, 'schedule: "0 2 * * *"', f'schedule: "{schedule}"')
+
+    assert_refused(tree, RECORDS, f"{RECORDS}:{line} integrations[0].schedule: {message}")
+
+
+@pytest.mark.parametrize(
+    "schedule, unit, expected",
+    [
+        ("0 22-2 * * *", "hour", {22, 23, 0, 1, 2}),  # past midnight, as Celery reads it
+        ("0 9 * * sat-sun", "day_of_week", {6, 0}),
+        ("*/15 9-17 * jan-mar 1-5", "month_of_year", {1, 2, 3}),
+    ],
+)
+def test_a_cron_schedule_loads_as_celery_reads_it(tmp_path, schedule, unit, expected):
+    from celery.schedules import crontab
+
+    from forms_engine.procedure_format.loader.cron import crontab_kwargs
+
+    root = copy_samples(tmp_path)
+    edit(root, RECORDS, 'schedule: "0 2 * * *"', f'schedule: "{schedule}"')
+
+    tree = load_tree(root)
+
+    assert errors_of(tree, RECORDS) == []
+    (integration,) = tree.procedures[("osaka-pref", "records-disclosure")].integrations
+    assert integration.config["schedule"] == schedule
+    assert getattr(crontab(**crontab_kwargs(schedule)), unit) == expected
+
+
 def test_a_webhook_url_must_be_https(tmp_path):
     tree, line = broken_tree(
         tmp_path, DOG, "url: env:ANIMAL_DB_URL", "url: http://animals.example.jp/hook"
