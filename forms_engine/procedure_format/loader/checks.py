@@ -15,6 +15,9 @@ from forms_engine.procedure_format.model import LoadError, Text
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 from forms_engine.procedure_format.yamlsource import YamlDocument, format_path, parse_yaml
 
+#: A YAML mapping as read: keys are text, values anything YAML can hold.
+Entry = dict[str, Any]
+
 FILE_PATH = "(file)"  # key path of problems that concern a whole file
 
 LANGUAGE_RE = re.compile(r"^[a-z]{2}(-[A-Za-z]+)?$")
@@ -103,13 +106,15 @@ class FileCheck:
         written = self.doc.scalar_text(path)
         return written if written is not None else str(value)
 
-    def mapping(self, value: Any, path: KeyPath, what: str = "a mapping of keys") -> dict | None:
+    def mapping(self, value: Any, path: KeyPath, what: str = "a mapping of keys") -> Entry | None:
         if isinstance(value, dict):
             return value
         self.error(path, f"must be {what}")
         return None
 
-    def sequence(self, value: Any, path: KeyPath, what: str, *, non_empty: bool = True) -> list:
+    def sequence(
+        self, value: Any, path: KeyPath, what: str, *, non_empty: bool = True
+    ) -> list[Any]:
         if not isinstance(value, list):
             self.error(path, f"must be a list of {what}")
             return []
@@ -255,7 +260,9 @@ class FileCheck:
         return sorted(self.errors, key=lambda e: e.line)
 
 
-def read_yaml(text: str | bytes, rel_path: str) -> tuple[FileCheck | None, Any, str, list]:
+def read_yaml(
+    text: str | bytes, rel_path: str
+) -> tuple[FileCheck | None, Any, str, list[LoadError]]:
     """Parse a file's text. Returns (checker, data, content_hash, errors so far)."""
     if isinstance(text, bytes):
         raw = text

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from forms_engine.procedure_format.model import FILE_KINDS, DateBound, Option
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 
-from .checks import quote_list, suggest
+from .checks import Entry, quote_list, suggest
 
 if TYPE_CHECKING:
     from .drafts import FieldDraft
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 #: The check of one field type's own keys: (procedure check, field mapping, its key path,
 #: the field being built).
-ParamsCheck = Callable[["ProcedureCheck", dict, KeyPath, "FieldDraft"], None]
+ParamsCheck = Callable[["ProcedureCheck", Entry, KeyPath, "FieldDraft"], None]
 
 KANA_CHOICES = ("none", "optional", "required")
 OPTION_KEYS = ("value", "label")
@@ -34,11 +34,11 @@ DEFAULT_REPEAT_MAX = 10
 DATE_OFFSET_RE = re.compile(r"^([+-])(\d+)([ymd])$")
 
 
-def no_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def no_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     """Types with only the common keys (email, tel, yes_no, address...)."""
 
 
-def length_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def length_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     """min_length and max_length, of text, textarea and kana."""
     c = p.c
     params = draft.params
@@ -61,7 +61,7 @@ def length_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDra
             c.error(path + ("min_length",), f"min_length {lo} is more than max_length {hi}")
 
 
-def text_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def text_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     length_params(p, entry, path, draft)
     c = p.c
     params = draft.params
@@ -81,7 +81,7 @@ def text_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft
             c.error(path + ("pattern_message",), "pattern_message needs a pattern")
 
 
-def number_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def number_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     c = p.c
     params = draft.params
     params["integer"] = True
@@ -107,7 +107,7 @@ def number_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDra
             params["unit"] = unit
 
 
-def date_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def date_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     c = p.c
     params = draft.params
     params["era"] = False
@@ -165,7 +165,7 @@ def _date_bounds_reversed(lo: DateBound, hi: DateBound) -> bool:
     return lo_amount > hi_amount
 
 
-def choice_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def choice_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     """select and radio: the options, required for these types."""
     if "options" not in entry:
         p.c.error(path + ("options",), "required key is missing")
@@ -173,7 +173,7 @@ def choice_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDra
         draft.options = options_of(p, entry["options"], path + ("options",))
 
 
-def checkboxes_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def checkboxes_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     choice_params(p, entry, path, draft)
     selection_bounds(p, entry, path, draft)
 
@@ -206,7 +206,7 @@ def options_of(p: ProcedureCheck, value: Any, path: KeyPath) -> tuple[Option, ..
     return tuple(options)
 
 
-def selection_bounds(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def selection_bounds(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     c = p.c
     count = len(draft.options)
     lo = hi = None
@@ -234,7 +234,7 @@ def selection_bounds(p: ProcedureCheck, entry: dict, path: KeyPath, draft: Field
         c.error(path + ("min_selected",), f"min_selected {lo} is more than max_selected {hi}")
 
 
-def content_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def content_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     """consent and static: the text shown."""
     if "content" in entry:
         content = p.c.text(entry["content"], path + ("content",))
@@ -242,7 +242,7 @@ def content_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDr
             draft.params["content"] = content
 
 
-def name_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def name_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     draft.params["kana"] = "none"
     if "kana" in entry:
         kana = p.c.choice(entry["kana"], path + ("kana",), KANA_CHOICES)
@@ -250,14 +250,14 @@ def name_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft
             draft.params["kana"] = kana
 
 
-def postal_code_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def postal_code_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     if "fills" in entry:
         fills = p.c.string(entry["fills"], path + ("fills",), "the id of an address field")
         if fills is not None:
             draft.params["fills"] = fills  # checked once every field is known
 
 
-def file_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def file_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     c = p.c
     params = draft.params
     params.update(accept=FILE_KINDS, max_size=DEFAULT_MAX_SIZE, max_files=1, resize_images=None)
@@ -293,7 +293,7 @@ def file_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft
             params["resize_images"] = pixels
 
 
-def group_params(p: ProcedureCheck, entry: dict, path: KeyPath, draft: FieldDraft) -> None:
+def group_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraft) -> None:
     c = p.c
     params = draft.params
     params.update(repeat_min=0, repeat_max=DEFAULT_REPEAT_MAX)

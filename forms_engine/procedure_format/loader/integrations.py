@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from forms_engine.procedure_format.model import IntegrationSpec
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 
-from .checks import EMAIL_RE, FileCheck, quote_list, suggest
+from .checks import EMAIL_RE, Entry, FileCheck, quote_list, suggest
 from .cron import check_cron
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def integrations_of(p: ProcedureCheck, value: Any) -> tuple[IntegrationSpec, ...
 
 
 def integration_config(
-    p: ProcedureCheck, entry: dict, path: KeyPath, type_name: str | None
+    p: ProcedureCheck, entry: Entry, path: KeyPath, type_name: str | None
 ) -> dict[str, Any] | None:
     c = p.c
     errors_before = len(c.errors)
@@ -89,7 +89,7 @@ def integration_config(
         # Unknown type (already reported), or a registered target this loader does not
         # know: its keys cannot be checked, but a literal secret is still refused.
         c.check_keys(entry, path, tuple(entry), ("id", "type"))
-        config = {}
+        config: dict[str, Any] = {}
         for key, item in entry.items():
             if key in ("id", "type"):
                 continue
@@ -102,12 +102,12 @@ def integration_config(
 
     required, optional = INTEGRATION_KEYS[type_name]
     c.check_keys(entry, path, ("id", "type", *required, *optional), ("id", *required))
-    config: dict[str, Any] = {}
+    config = {}
     INTEGRATION_CONFIG[type_name](p, entry, path, config)
     return config if len(c.errors) == errors_before else None
 
 
-def webhook_config(p: ProcedureCheck, entry: dict, path: KeyPath, config: dict[str, Any]) -> None:
+def webhook_config(p: ProcedureCheck, entry: Entry, path: KeyPath, config: dict[str, Any]) -> None:
     c = p.c
     if "url" in entry:
         url = webhook_url(c, entry["url"], path + ("url",))
@@ -119,7 +119,7 @@ def webhook_config(p: ProcedureCheck, entry: dict, path: KeyPath, config: dict[s
             config["secret"] = secret
 
 
-def csv_config(p: ProcedureCheck, entry: dict, path: KeyPath, config: dict[str, Any]) -> None:
+def csv_config(p: ProcedureCheck, entry: Entry, path: KeyPath, config: dict[str, Any]) -> None:
     c = p.c
     if "schedule" in entry:
         schedule = c.string(entry["schedule"], path + ("schedule",), "a cron schedule")
@@ -142,7 +142,7 @@ def csv_config(p: ProcedureCheck, entry: dict, path: KeyPath, config: dict[str, 
         config["columns"] = csv_columns(p, entry["columns"], path + ("columns",))
 
 
-def email_config(p: ProcedureCheck, entry: dict, path: KeyPath, config: dict[str, Any]) -> None:
+def email_config(p: ProcedureCheck, entry: Entry, path: KeyPath, config: dict[str, Any]) -> None:
     c = p.c
     if "to" in entry:
         recipients = []
@@ -239,7 +239,7 @@ def csv_columns(p: ProcedureCheck, value: Any, path: KeyPath) -> tuple[str, ...]
 
 
 #: Integration type -> the check of its own keys, for the types this loader knows.
-INTEGRATION_CONFIG: dict[str, Callable[[ProcedureCheck, dict, KeyPath, dict[str, Any]], None]] = {
+INTEGRATION_CONFIG: dict[str, Callable[[ProcedureCheck, Entry, KeyPath, dict[str, Any]], None]] = {
     "webhook": webhook_config,
     "csv": csv_config,
     "email": email_config,
