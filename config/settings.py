@@ -99,8 +99,12 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
 }
 
-# Sessions are signed cookies holding only ids (draft ids, resident id); no personal data.
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Sessions live on the server (the database, read through the cache) so that signing out
+# ends them for every copy of the cookie; the cookie holds only a random key. They hold ids
+# only (draft ids, resident id): no answers, no status code. With several workers the cache
+# must be shared (CACHE_URL), or a worker could still serve a session another one ended:
+# `check --deploy` says so. Expired rows are removed by `manage.py clearsessions`.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 SESSION_COOKIE_SAMESITE = "Lax"

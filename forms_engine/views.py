@@ -26,9 +26,10 @@ from .ratelimit import ratelimit
 # An entry index in an action value: ASCII digits only ("²".isdigit() is true).
 _INDEX = re.compile(r"[0-9]{1,4}")
 
+# The session holds ids only: the drafts this browser started or resumed, and the signed-in
+# resident. (Plus, for one redirect each, the sign-in page's return path and a postal notice.)
 SESSION_DRAFTS = "drafts"
 SESSION_RESIDENT = "resident"
-SESSION_DONE = "done"
 STATUS_CODE_SHOWN_SECONDS = 600
 
 
@@ -619,7 +620,7 @@ def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
 @ratelimit("submit")
 def _submit(request: HttpRequest, draft_id) -> HttpResponse:
     try:
-        completion = services.submission_complete(
+        services.submission_complete(
             draft_id,
             save_to_profile=request.POST.get("save_to_profile") == "1",
             language=_lang(),
@@ -637,28 +638,26 @@ def _submit(request: HttpRequest, draft_id) -> HttpResponse:
             exc.code, lambda: _("Check your answers.")
         )()
         return render(request, "forms_engine/confirm.html", context, status=409)
-    if completion.status_code:
-        # Shown once on the completion page; only its hash is stored.
-        # Shown on the completion page for a few minutes (a reload or a language switch
-        # keeps it); the mail has it too, and only its hash is stored.
-        request.session[SESSION_DONE] = {
-            "draft": str(draft_id),
-            "code": completion.status_code,
-            "until": time.time() + STATUS_CODE_SHOWN_SECONDS,
-        }
     return redirect("filing_done", draft_id=draft_id)
+
+
+def _status_code_shown(request: HttpRequest, draft: m.Draft) -> str | None:
+    """The status code, for the browser that filed, during the first minutes after filing
+    (a reload or a language switch keeps it). It is derived again from the receipt number,
+    as the receipt mail does, so it is in no session and no cookie: signing out, or the
+    minutes passing, ends it for every copy of the cookie."""
+    if str(draft.pk) not in request.session.get(SESSION_DRAFTS, []):
+        return None
+    if time.time() > draft.receipt.created_at.timestamp() + STATUS_CODE_SHOWN_SECONDS:
+        return None
+    return services.status_code_for(draft.receipt.number)
 
 
 def filing_done(request: HttpRequest, draft_id) -> HttpResponse:
     draft = _draft_for(request, draft_id)
     if draft.status != m.Draft.Status.SUBMITTED or draft.receipt is None:
         return redirect("filing_confirm", draft_id=draft.pk)
-    done = request.session.get(SESSION_DONE) or {}
-    code = None
-    if done.get("draft") == str(draft.pk) and time.time() < done.get("until", 0):
-        code = done.get("code")
-    elif done:
-        del request.session[SESSION_DONE]
+    code = _status_code_shown(request, draft)
     lang = _lang()
     submissions = list(
         draft.receipt.submissions.select_related("procedure_version", "department").order_by(
@@ -774,6 +773,9 @@ def resume(request: HttpRequest, token: str) -> HttpResponse:
                 "The link has expired or was already used. Start again from the procedure list, or ask for a new link."
             ),
         )
+    # A new session key whenever the browser gains a filing: a key planted before (session
+    # fixation) or copied earlier must not open it.
+    request.session.cycle_key()
     _remember_draft(request, draft)
     return redirect(_continue_url(draft))
 
@@ -812,6 +814,7 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
             _("This link cannot be used"),
             _("The sign-in link has expired or was already used. Ask for a new one."),
         )
+    # A new session key on every sign-in: a key planted or copied before must not be signed in.
     request.session.cycle_key()
     request.session[SESSION_RESIDENT] = resident.pk
     # Filings started before signing in stay with this browser only: signing in never
@@ -821,8 +824,9 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
-    request.session.pop(SESSION_RESIDENT, None)
-    request.session.pop(SESSION_DRAFTS, None)
+    # flush() deletes the session on the server, so every copy of the cookie stops working
+    # (its filings, its sign-in, a status code on screen), and hands out a new empty one.
+    request.session.flush()
     return redirect("home")
 
 
