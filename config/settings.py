@@ -10,14 +10,19 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-# The embedded default (no SECRET_KEY in the environment) is for a developer's machine only:
-# production settings refuse to start without a real key.
-_EMBEDDED_KEY = "embedded-default-insecure-key-do-not-use-in-production-0123456789"
+# Developer-machine mode. Read here and only here, one way (env.bool: 1/true/on/yes/y/ok
+# are true, anything else false); the rest of the code reads settings.EMBEDDED.
+EMBEDDED = env.bool("EMBEDDED", default=True)
+# The embedded default key (no SECRET_KEY in the environment) is public, in this file: it
+# serves loopback addresses only (forms_engine.middleware.EmbeddedKeyLoopbackOnlyMiddleware),
+# `check --deploy` reports it as an error, and production settings refuse to start without
+# a real key.
+EMBEDDED_SECRET_KEY = "embedded-default-insecure-key-do-not-use-in-production-0123456789"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not env.bool("EMBEDDED", default=True):
+    if not EMBEDDED:
         raise environ.ImproperlyConfigured("SECRET_KEY must be set when EMBEDDED=0")
-    SECRET_KEY = _EMBEDDED_KEY
+    SECRET_KEY = EMBEDDED_SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -42,6 +47,7 @@ MIDDLEWARE = [
     "forms_engine.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "forms_engine.middleware.LanguageMiddleware",
+    "forms_engine.middleware.EmbeddedKeyLoopbackOnlyMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -212,7 +218,7 @@ RESUME_TOKEN_MAX_AGE = 60 * 60 * 24 * 30
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG and not env.bool("EMBEDDED", default=True):
+if not DEBUG and not EMBEDDED:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
