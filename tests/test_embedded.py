@@ -65,7 +65,7 @@ def embedded_key(settings):
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "::1", "::ffff:127.0.0.1"])
 def test_the_embedded_key_serves_loopback_addresses(client, embedded_key, address):
-    assert client.get("/healthz", REMOTE_ADDR=address).status_code == 200
+    assert client.get("/healthz/live", REMOTE_ADDR=address).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -91,12 +91,12 @@ def test_the_embedded_key_refuses_every_other_client_address(client, embedded_ke
 def test_the_embedded_key_as_a_fallback_is_refused_too(client, settings):
     settings.SECRET_KEY = PRODUCTION["SECRET_KEY"]
     settings.SECRET_KEY_FALLBACKS = [settings.EMBEDDED_SECRET_KEY]
-    assert client.get("/healthz", REMOTE_ADDR="203.0.113.9").status_code == 403
+    assert client.get("/healthz/live", REMOTE_ADDR="203.0.113.9").status_code == 403
 
 
 def test_a_key_of_its_own_serves_every_address(client, settings):
     settings.SECRET_KEY = PRODUCTION["SECRET_KEY"]
-    assert client.get("/healthz", REMOTE_ADDR="203.0.113.9").status_code == 200
+    assert client.get("/healthz/live", REMOTE_ADDR="203.0.113.9").status_code == 200
 
 
 def test_the_refusal_is_in_the_residents_language(client, embedded_key):
