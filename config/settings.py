@@ -186,15 +186,19 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="")
 
-# Upload through the server (first cut): stream big files to disk, not memory, and stop
-# any one file at UPLOAD_FILE_MAX_BYTES while reading it (a field's own max_size is checked
-# after that; direct uploads to object storage come with the attachments issue).
+# Upload through the server (first cut; direct uploads to object storage come with the
+# attachments issue): big files stream to disk, not memory. The guard in front reads file
+# parts only for the inputs the view expects (none, unless the filing page installs its
+# own), discards a part past its field's max_size (within UPLOAD_FILE_MAX_BYTES) while it
+# arrives, and stops a request's files at the page's own total (sum of max_size x
+# max_files) within UPLOAD_REQUEST_MAX_BYTES. See forms_engine/uploads.py.
 FILE_UPLOAD_HANDLERS = [
-    "forms_engine.uploads.FileSizeCapHandler",
+    "forms_engine.uploads.UploadGuard",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 UPLOAD_FILE_MAX_BYTES = env.int("UPLOAD_FILE_MAX_BYTES", default=100 * 1024 * 1024)
+UPLOAD_REQUEST_MAX_BYTES = env.int("UPLOAD_REQUEST_MAX_BYTES", default=256 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

@@ -9,19 +9,25 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import models as m
-from . import normalize, postal, services
+from . import normalize, postal, services, uploads
 from .fields import Ctx, text_of
 from .filing import FilingView, Step, display_rows, fee_lines, process_page, render_fields
 from .ratelimit import ratelimit
+
+# The CSRF check of views that must set things up before the body is read (csrf_protect's
+# own check, called by hand: it answers the failure response, or None).
+_CSRF = CsrfViewMiddleware(lambda request: None)
 
 # An entry index in an action value: ASCII digits only ("²".isdigit() is true).
 _INDEX = re.compile(r"[0-9]{1,4}")
@@ -333,6 +339,7 @@ def _page_context(request, draft, view, step, raw, errors, error_fields, ctx, st
     }
 
 
+@csrf_exempt  # checked below, once the upload guard is in place: the check reads the body
 @require_http_methods(["GET", "POST"])
 def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponse:
     draft = _draft_for(request, draft_id)
@@ -342,6 +349,13 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
     step = view.step(position, page_id)
     if step is None:
         raise Http404
+    if request.method == "POST":
+        # Before anything reads the body: file parts only for this page's file inputs,
+        # within its own limits; the rest is discarded while it arrives.
+        uploads.guard_install(request, uploads.page_allowance(step.page))
+        refusal = _CSRF.process_view(request, None, (), {})
+        if refusal is not None:
+            return refusal
     steps = view.steps()
     if step.key not in [s.key for s in steps]:
         # A page hidden by earlier answers: go to the first visible one after it.
