@@ -48,12 +48,15 @@ $(STAMP): pyproject.toml
 
 # Links in mails (resume, sign-in, status) point at the server make run starts.
 run: export SITE_URL ?= http://$(HOST):$(PORT)
+# The tree the README documents: PROCEDURES_DIR from the environment (or `make run
+# PROCEDURES_DIR=...`), else the shipped one; exported so the server's check reads the same.
+run: export PROCEDURES_DIR ?= procedures
 run: install
 	scripts/apt-ensure.sh gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 	mkdir -p "$${VAR_DIR:-var}"
 	$(MANAGE) migrate --noinput
 	$(MAKE) --no-print-directory messages
-	$(MANAGE) load_procedures procedures
+	$(MANAGE) load_procedures '$(PROCEDURES_DIR)'
 	$(MANAGE) ensure_demo_admin
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) runserver $(HOST):$(PORT)

@@ -10,14 +10,19 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-# The embedded default (no SECRET_KEY in the environment) is for a developer's machine only:
-# production settings refuse to start without a real key.
-_EMBEDDED_KEY = "embedded-default-insecure-key-do-not-use-in-production-0123456789"
+# Developer-machine mode. Read here and only here, one way (env.bool: 1/true/on/yes/y/ok
+# are true, anything else false); the rest of the code reads settings.EMBEDDED.
+EMBEDDED = env.bool("EMBEDDED", default=True)
+# The embedded default key (no SECRET_KEY in the environment) is public, in this file: it
+# serves loopback addresses only (forms_engine.middleware.EmbeddedKeyLoopbackOnlyMiddleware),
+# `check --deploy` reports it as an error, and production settings refuse to start without
+# a real key.
+EMBEDDED_SECRET_KEY = "embedded-default-insecure-key-do-not-use-in-production-0123456789"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not env.bool("EMBEDDED", default=True):
+    if not EMBEDDED:
         raise environ.ImproperlyConfigured("SECRET_KEY must be set when EMBEDDED=0")
-    SECRET_KEY = _EMBEDDED_KEY
+    SECRET_KEY = EMBEDDED_SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -42,6 +47,7 @@ MIDDLEWARE = [
     "forms_engine.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "forms_engine.middleware.LanguageMiddleware",
+    "forms_engine.middleware.EmbeddedKeyLoopbackOnlyMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -99,8 +105,12 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
 }
 
-# Sessions are signed cookies holding only ids (draft ids, resident id); no personal data.
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Sessions live on the server (the database, read through the cache) so that signing out
+# ends them for every copy of the cookie; the cookie holds only a random key. They hold ids
+# only (draft ids, resident id): no answers, no status code. With several workers the cache
+# must be shared (CACHE_URL), or a worker could still serve a session another one ended:
+# `check --deploy` says so. Expired rows are removed by `manage.py clearsessions`.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -176,15 +186,19 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="")
 
-# Upload through the server (first cut): stream big files to disk, not memory, and stop
-# any one file at UPLOAD_FILE_MAX_BYTES while reading it (a field's own max_size is checked
-# after that; direct uploads to object storage come with the attachments issue).
+# Upload through the server (first cut; direct uploads to object storage come with the
+# attachments issue): big files stream to disk, not memory. The guard in front reads file
+# parts only for the inputs the view expects (none, unless the filing page installs its
+# own), discards a part past its field's max_size (within UPLOAD_FILE_MAX_BYTES) while it
+# arrives, and stops a request's files at the page's own total (sum of max_size x
+# max_files) within UPLOAD_REQUEST_MAX_BYTES. See forms_engine/uploads.py.
 FILE_UPLOAD_HANDLERS = [
-    "forms_engine.uploads.FileSizeCapHandler",
+    "forms_engine.uploads.UploadGuard",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 UPLOAD_FILE_MAX_BYTES = env.int("UPLOAD_FILE_MAX_BYTES", default=100 * 1024 * 1024)
+UPLOAD_REQUEST_MAX_BYTES = env.int("UPLOAD_REQUEST_MAX_BYTES", default=256 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
@@ -208,8 +222,10 @@ RESUME_TOKEN_MAX_AGE = 60 * 60 * 24 * 30
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG and not env.bool("EMBEDDED", default=True):
+if not DEBUG and not EMBEDDED:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Platforms probe over plain HTTP inside the cluster, and count a redirect as healthy.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/|$)"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

@@ -6,3 +6,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("forms_engine.urls")),
 ]
+
+# A database outage answers 503 with Retry-After in the resident's language, not a bare 500.
+handler500 = "forms_engine.views.server_error"

@@ -1,7 +1,8 @@
-"""System check: the procedures directory loads without errors."""
+"""System checks: the procedures directory loads without errors; and, for `check --deploy`,
+what must never reach production (the public embedded key, a per-process cache)."""
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 @register()
@@ -19,3 +20,45 @@ def check_procedures(app_configs, **kwargs):
         Warning(str(e), hint="fix the file; its live version stays", id="forms_engine.W002")
         for e in tree.errors
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_embedded_secret_key(app_configs, **kwargs):
+    # An error whatever EMBEDDED says: the key is public, so whoever reaches the site can
+    # forge what it signs and compute every status code.
+    if settings.EMBEDDED_SECRET_KEY in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+        return [
+            Error(
+                "The embedded default SECRET_KEY is in use; it is public.",
+                hint="Set SECRET_KEY (and EMBEDDED=0) to a long random value of your own, "
+                "and keep the embedded key out of SECRET_KEY_FALLBACKS. Until then the site "
+                "answers loopback addresses only.",
+                id="forms_engine.E010",
+            )
+        ]
+    return []
+
+
+# Caches that each process keeps to itself (or that keep nothing).
+PER_PROCESS_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+
+
+@register(Tags.caches, deploy=True)
+def check_shared_cache(app_configs, **kwargs):
+    # Rate limits count in the cache and sessions are read through it: with one cache per
+    # worker each worker counts on its own (five workers allow five times the limit), and a
+    # worker may still serve a session another one ended at logout.
+    backend = settings.CACHES["default"]["BACKEND"]
+    if not settings.EMBEDDED and backend in PER_PROCESS_CACHES:
+        return [
+            Error(
+                f"The default cache ({backend.rsplit('.', 1)[-1]}) is not shared between "
+                "processes.",
+                hint="Set CACHE_URL to a cache every worker shares, e.g. redis://127.0.0.1:6379/1.",
+                id="forms_engine.E011",
+            )
+        ]
+    return []

@@ -40,3 +40,74 @@ class LanguageMiddleware:
 
         patch_vary_headers(response, ("Cookie",))
         return response
+
+
+class EmbeddedKeyLoopbackOnlyMiddleware:
+    """While the embedded default SECRET_KEY (public: it is in config/settings.py) is in
+    use, answer loopback clients only. Whoever knows the key can forge what it signs and
+    compute status codes, so a site reachable from other machines with it would be open
+    whatever EMBEDDED says. Addresses a proxy forwarded count too: a proxy on this machine
+    passing on outside requests makes REMOTE_ADDR loopback."""
+
+    FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+
+        keys = (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
+        if settings.EMBEDDED_SECRET_KEY in keys and not all(
+            _is_loopback(a) for a in self._addresses(request)
+        ):
+            return self._refusal()
+        return self.get_response(request)
+
+    def _addresses(self, request):
+        yield request.META.get("REMOTE_ADDR", "")
+        for header in self.FORWARDED_HEADERS:
+            value = request.META.get(header)
+            if not value:
+                continue
+            for part in value.split(","):
+                if header == "HTTP_FORWARDED":
+                    # RFC 7239: for=192.0.2.60;proto=http, for="[2001:db8::1]:4711"
+                    pairs = (p.strip().split("=", 1) for p in part.split(";"))
+                    for name, *rest in pairs:
+                        if name.strip().lower() == "for" and rest:
+                            yield rest[0]
+                else:
+                    yield part
+
+    @staticmethod
+    def _refusal():
+        from django.http import HttpResponseForbidden
+        from django.utils.translation import gettext as _
+
+        return HttpResponseForbidden(
+            _(
+                "This server runs with the embedded default secret key, which is public. "
+                "It answers only on this computer (127.0.0.1). To serve other addresses, "
+                "set SECRET_KEY (and EMBEDDED=0)."
+            ),
+            content_type="text/plain; charset=utf-8",
+        )
+
+
+def _is_loopback(text: str) -> bool:
+    """127.0.0.0/8, ::1 or an IPv4-mapped loopback, with or without a port or brackets;
+    anything unreadable ("unknown", an obfuscated name) is not."""
+    import ipaddress
+
+    text = text.strip().strip('"')
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:  # IPv4 with a port
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback

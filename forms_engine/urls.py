@@ -23,5 +23,8 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("status/", views.status, name="status"),
     path("api/postal/", views.postal_lookup, name="postal_lookup"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz/live", views.healthz_live, name="healthz_live"),
+    path("healthz/ready", views.healthz_ready, name="healthz_ready"),
+    # The older single probe, kept for what already polls it: readiness.
+    path("healthz", views.healthz_ready, name="healthz"),
 ]

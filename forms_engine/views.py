@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
@@ -10,25 +9,33 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import models as m
-from . import normalize, postal, services
+from . import normalize, postal, services, uploads
 from .fields import Ctx, text_of
 from .filing import FilingView, Step, display_rows, fee_lines, process_page, render_fields
 from .ratelimit import ratelimit
 
+# The CSRF check of views that must set things up before the body is read (csrf_protect's
+# own check, called by hand: it answers the failure response, or None).
+_CSRF = CsrfViewMiddleware(lambda request: None)
+
 # An entry index in an action value: ASCII digits only ("²".isdigit() is true).
 _INDEX = re.compile(r"[0-9]{1,4}")
 
+# The session holds ids only: the drafts this browser started or resumed, and the signed-in
+# resident. (Plus, for one redirect each, the sign-in page's return path and a postal notice.)
 SESSION_DRAFTS = "drafts"
 SESSION_RESIDENT = "resident"
-SESSION_DONE = "done"
 STATUS_CODE_SHOWN_SECONDS = 600
 
 
@@ -332,6 +339,7 @@ def _page_context(request, draft, view, step, raw, errors, error_fields, ctx, st
     }
 
 
+@csrf_exempt  # checked below, once the upload guard is in place: the check reads the body
 @require_http_methods(["GET", "POST"])
 def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponse:
     draft = _draft_for(request, draft_id)
@@ -341,6 +349,13 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
     step = view.step(position, page_id)
     if step is None:
         raise Http404
+    if request.method == "POST":
+        # Before anything reads the body: file parts only for this page's file inputs,
+        # within its own limits; the rest is discarded while it arrives.
+        uploads.guard_install(request, uploads.page_allowance(step.page))
+        refusal = _CSRF.process_view(request, None, (), {})
+        if refusal is not None:
+            return refusal
     steps = view.steps()
     if step.key not in [s.key for s in steps]:
         # A page hidden by earlier answers: go to the first visible one after it.
@@ -619,7 +634,7 @@ def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
 @ratelimit("submit")
 def _submit(request: HttpRequest, draft_id) -> HttpResponse:
     try:
-        completion = services.submission_complete(
+        services.submission_complete(
             draft_id,
             save_to_profile=request.POST.get("save_to_profile") == "1",
             language=_lang(),
@@ -637,28 +652,26 @@ def _submit(request: HttpRequest, draft_id) -> HttpResponse:
             exc.code, lambda: _("Check your answers.")
         )()
         return render(request, "forms_engine/confirm.html", context, status=409)
-    if completion.status_code:
-        # Shown once on the completion page; only its hash is stored.
-        # Shown on the completion page for a few minutes (a reload or a language switch
-        # keeps it); the mail has it too, and only its hash is stored.
-        request.session[SESSION_DONE] = {
-            "draft": str(draft_id),
-            "code": completion.status_code,
-            "until": time.time() + STATUS_CODE_SHOWN_SECONDS,
-        }
     return redirect("filing_done", draft_id=draft_id)
+
+
+def _status_code_shown(request: HttpRequest, draft: m.Draft) -> str | None:
+    """The status code, for the browser that filed, during the first minutes after filing
+    (a reload or a language switch keeps it). It is derived again from the receipt number,
+    as the receipt mail does, so it is in no session and no cookie: signing out, or the
+    minutes passing, ends it for every copy of the cookie."""
+    if str(draft.pk) not in request.session.get(SESSION_DRAFTS, []):
+        return None
+    if time.time() > draft.receipt.created_at.timestamp() + STATUS_CODE_SHOWN_SECONDS:
+        return None
+    return services.status_code_for(draft.receipt.number)
 
 
 def filing_done(request: HttpRequest, draft_id) -> HttpResponse:
     draft = _draft_for(request, draft_id)
     if draft.status != m.Draft.Status.SUBMITTED or draft.receipt is None:
         return redirect("filing_confirm", draft_id=draft.pk)
-    done = request.session.get(SESSION_DONE) or {}
-    code = None
-    if done.get("draft") == str(draft.pk) and time.time() < done.get("until", 0):
-        code = done.get("code")
-    elif done:
-        del request.session[SESSION_DONE]
+    code = _status_code_shown(request, draft)
     lang = _lang()
     submissions = list(
         draft.receipt.submissions.select_related("procedure_version", "department").order_by(
@@ -774,6 +787,9 @@ def resume(request: HttpRequest, token: str) -> HttpResponse:
                 "The link has expired or was already used. Start again from the procedure list, or ask for a new link."
             ),
         )
+    # A new session key whenever the browser gains a filing: a key planted before (session
+    # fixation) or copied earlier must not open it.
+    request.session.cycle_key()
     _remember_draft(request, draft)
     return redirect(_continue_url(draft))
 
@@ -812,6 +828,7 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
             _("This link cannot be used"),
             _("The sign-in link has expired or was already used. Ask for a new one."),
         )
+    # A new session key on every sign-in: a key planted or copied before must not be signed in.
     request.session.cycle_key()
     request.session[SESSION_RESIDENT] = resident.pk
     # Filings started before signing in stay with this browser only: signing in never
@@ -821,8 +838,9 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
-    request.session.pop(SESSION_RESIDENT, None)
-    request.session.pop(SESSION_DRAFTS, None)
+    # flush() deletes the session on the server, so every copy of the cookie stops working
+    # (its filings, its sign-in, a status code on screen), and hands out a new empty one.
+    request.session.flush()
     return redirect("home")
 
 
@@ -857,5 +875,73 @@ def status(request: HttpRequest) -> HttpResponse:
     return render(request, "forms_engine/status.html", context)
 
 
-def healthz(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(json.dumps({"ok": True}), content_type="application/json")
+# ---- health and outages -----------------------------------------------------------------
+
+
+@never_cache
+def healthz_live(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. Touches nothing else (see forms_engine.health)."""
+    return JsonResponse({"ok": True})
+
+
+@never_cache
+def healthz_ready(request: HttpRequest) -> HttpResponse:
+    """Readiness (and /healthz): 503 naming the dependencies that did not answer."""
+    from . import health
+
+    failed = health.readiness_failures()
+    return JsonResponse({"ok": not failed, "failed": failed}, status=503 if failed else 200)
+
+
+# Seconds a resident (or a crawler) is asked to wait after an outage page.
+UNAVAILABLE_RETRY_AFTER = 60
+
+
+def server_error(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """handler500: an outage of the database (or of the cache the sessions are read
+    through) is a 503 page in the resident's language with Retry-After; anything else
+    stays Django's 500. Called while the exception is being handled."""
+    import sys
+
+    from django.views import defaults
+
+    if _is_outage(sys.exc_info()[1]):
+        return service_unavailable(request)
+    return defaults.server_error(request, *args, **kwargs)
+
+
+def _is_outage(exc: BaseException | None) -> bool:
+    from django.db import InterfaceError, OperationalError
+
+    outages: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis comes with celery[redis]
+        pass
+    else:
+        outages += (RedisConnectionError, RedisTimeoutError)
+    seen = 0
+    while exc is not None and seen < 10:  # follow `raise ... from` and implicit chains
+        if isinstance(exc, outages):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def service_unavailable(request: HttpRequest) -> HttpResponse:
+    """The 503 page. Rendered without a request context (no context processor, session
+    or database), in the language the resident chose with the switch."""
+    from django.template import loader
+    from django.utils import translation
+
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    with translation.override(language):
+        body = loader.get_template("503.html").render({})
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    response["Cache-Control"] = "no-store"
+    response["Content-Language"] = language
+    return response

@@ -19,7 +19,14 @@ REPO = Path(__file__).resolve().parent.parent
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     # A fresh process as an operator would start it: none of this test run's settings
     # (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright in this process).
-    dropped = ("SECRET_KEY", "DEBUG", "EMBEDDED", "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL")
+    dropped = (
+        "SECRET_KEY",
+        "DEBUG",
+        "EMBEDDED",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "DATABASE_URL",
+        "CACHE_URL",
+    )
     base = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -36,6 +43,7 @@ PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "x7Hq9-production-like-secret-key-for-the-deploy-check-0123456789abcdef",
     "ALLOWED_HOSTS": "shinsei.example.lg.jp",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
 }
 
 
@@ -43,6 +51,45 @@ def test_check_deploy_is_clean_with_production_settings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def embedded_key() -> str:
+    from django.conf import settings
+
+    return settings.EMBEDDED_SECRET_KEY
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"EMBEDDED": "1", "DEBUG": "0"},
+        {**PRODUCTION, "SECRET_KEY": "embedded"},
+    ],
+    ids=["embedded-default", "embedded-key-set-as-secret-key"],
+)
+def test_check_deploy_fails_while_the_embedded_key_is_in_use(env):
+    env = {k: (embedded_key() if v == "embedded" else v) for k, v in env.items()}
+    result = manage("check", "--deploy", env=env)
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "forms_engine.E010" in result.stderr
+    assert "embedded default SECRET_KEY" in result.stderr
+
+
+def test_the_embedded_key_as_a_fallback_is_a_deploy_error_too(settings):
+    from forms_engine.checks import check_embedded_secret_key
+
+    settings.SECRET_KEY = PRODUCTION["SECRET_KEY"]
+    assert check_embedded_secret_key(None) == []
+    settings.SECRET_KEY_FALLBACKS = [settings.EMBEDDED_SECRET_KEY]
+    assert [e.id for e in check_embedded_secret_key(None)] == ["forms_engine.E010"]
+
+
+def test_check_deploy_fails_in_production_without_a_shared_cache():
+    env = {k: v for k, v in PRODUCTION.items() if k != "CACHE_URL"}
+    result = manage("check", "--deploy", env=env)
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "forms_engine.E011" in result.stderr
+    assert "E010" not in result.stderr
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():
@@ -70,6 +117,8 @@ def test_a_broken_procedures_directory_fails_the_system_check(tmp_path):
 @pytest.fixture
 def limited(settings):
     settings.RATE_LIMIT_ENABLED = True
+    # Clients from other addresses than loopback: the embedded key would refuse them.
+    settings.SECRET_KEY = PRODUCTION["SECRET_KEY"]
     cache.clear()
     yield settings
     cache.clear()

@@ -9,7 +9,7 @@ class Command(BaseCommand):
     help = "Create the demo admin account of the embedded default (refused outside it)."
 
     def handle(self, **options):
-        if os.environ.get("EMBEDDED", "1") in ("0", "false", "False"):
+        if not settings.EMBEDDED:
             raise CommandError("the demo admin exists only in the embedded default")
         username = os.environ.get("DEMO_ADMIN_USER", "admin")
         password = os.environ.get("DEMO_ADMIN_PASSWORD", "demo-admin-2026")
