@@ -543,7 +543,7 @@ def test_a_mail_outage_delays_the_receipt_mail_and_loses_nothing(
     def down(*args, **kwargs):
         raise smtplib.SMTPServerDisconnected("mail server went away")
 
-    monkeypatch.setattr(services, "send_mail", down)
+    monkeypatch.setattr(services.receipt_mails, "send_mail", down)
     assert services.receipt_mails_send() == 0
     draft.receipt.refresh_from_db()
     assert draft.receipt.mailed_at is None

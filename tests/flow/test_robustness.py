@@ -104,7 +104,7 @@ def test_one_receipt_that_cannot_be_mailed_does_not_hold_back_the_others(
             raise ValueError("a record this code cannot handle")
         real(receipt)
 
-    monkeypatch.setattr(services, "_receipt_mail", broken_for_the_first)
+    monkeypatch.setattr(services.receipt_mails, "_receipt_mail", broken_for_the_first)
     assert services.receipt_mails_send() == 1
     assert len(mail.outbox) == 1 and second.receipt.number in mail.outbox[0].body
     second.receipt.refresh_from_db()
@@ -283,7 +283,7 @@ def test_a_receipt_mail_that_keeps_failing_is_given_up_after_a_few_attempts(
     def broken(receipt):
         raise ValueError("cannot build this mail")
 
-    monkeypatch.setattr(services, "_receipt_mail", broken)
+    monkeypatch.setattr(services.receipt_mails, "_receipt_mail", broken)
     for _i in range(services.RECEIPT_MAIL_ATTEMPTS + 3):
         services.receipt_mails_send()
     draft.receipt.refresh_from_db()
