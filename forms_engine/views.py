@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 
 from django.conf import settings
@@ -20,11 +19,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 from . import models as m
 from . import normalize, postal, services
 from .fields import Ctx, text_of
-from .filing import FilingView, Step, display_rows, fee_lines, process_page, render_fields
+from .filing import (
+    FilingView,
+    Step,
+    display_rows,
+    fee_lines,
+    page_action,
+    process_page,
+    render_fields,
+)
+from .ratelimit import hit as ratelimit_hit
 from .ratelimit import ratelimit
-
-# An entry index in an action value: ASCII digits only ("²".isdigit() is true).
-_INDEX = re.compile(r"[0-9]{1,4}")
 
 SESSION_DRAFTS = "drafts"
 SESSION_RESIDENT = "resident"
@@ -380,7 +385,6 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
     # Every other action keeps what was typed without validating it.
     result = process_page(view, step, request.POST, ctx, validate=False)
     raw = result.raw
-    anchor = ""
     if action == "back":
         services.draft_save_pending(draft, step.key, raw)
         index = [s.key for s in steps].index(step.key)
@@ -411,17 +415,18 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
                 secure=settings.LANGUAGE_COOKIE_SECURE,
             )
         return response
-    if action.startswith("add:") or action.startswith("remove:"):
-        anchor = _group_action(step, raw, action)
-    elif action.startswith("postal:"):
-        anchor = _postal_action(request, step, raw, action[len("postal:") :])
-    elif action.startswith("remove-file:"):
-        anchor = _remove_file_action(draft, step, raw, action[len("remove-file:") :])
+    outcome = page_action(
+        step, raw, action, postal_allowed=lambda: ratelimit_hit(request, "postal")
+    )
+    for file_id in outcome.removed_files:
+        services.attachment_remove(draft, file_id)
+    if outcome.notices:
+        request.session["postal_notice"] = outcome.notices
     services.draft_save_pending(draft, step.key, raw)
     url = _step_url(draft, step)
     if request.POST.get("_return") == "confirm":
         url += "?return=confirm"
-    return redirect(url + (f"#{anchor}" if anchor else ""))
+    return redirect(url + (f"#{outcome.anchor}" if outcome.anchor else ""))
 
 
 def _raw_from_answers(view: FilingView, step: Step) -> dict:
@@ -441,103 +446,6 @@ def _raw_from_answers(view: FilingView, step: Step) -> dict:
             value = [{} for _i in range(f.param("repeat_min", 0) or (1 if f.required else 0))]
         raw[f.id] = FIELD_TYPES[f.type].to_raw(f, value)
     return raw
-
-
-def _find_group(step: Step, name: str):
-    for f in step.page.fields:
-        if f.type == "group" and f"f-{f.id}" == name:
-            return f
-    return None
-
-
-def _group_action(step: Step, raw: dict, action: str) -> str:
-    parts = action.split(":")
-    group = _find_group(step, parts[1])
-    if group is None:
-        return ""
-    entries = list(raw.get(group.id) or [])
-    if parts[0] == "add" and len(entries) < group.param("repeat_max", 10):
-        entries.append({})
-        raw[group.id] = entries
-        return f"{parts[1]}-{len(entries) - 1}"
-    if parts[0] == "remove" and len(parts) == 3 and _INDEX.fullmatch(parts[2]):
-        i = int(parts[2])
-        if 0 <= i < len(entries) and len(entries) > group.param("repeat_min", 0):
-            entries.pop(i)
-            raw[group.id] = entries
-    return f"{parts[1]}-field"
-
-
-def _postal_action(request, step: Step, raw: dict, name: str) -> str:
-    """Fill the address from the postal code without JavaScript."""
-    if not _postal_allowed(request):
-        return f"{name}-field"
-    scope, postal_field = _postal_scope(step, raw, name)
-    if scope is None:
-        return ""
-    code_raw = scope.get(postal_field.id, "")
-    try:
-        code = normalize.normalize_postal_code(code_raw if isinstance(code_raw, str) else "")
-        found = postal.lookup(code)
-    except normalize.Invalid:
-        found = []
-    request.session["postal_notice"] = {
-        name: (
-            _("Address filled in from the postal code. Add the block number.")
-            if found
-            else _("No address was found for this postal code. Enter the address yourself.")
-        )
-    }
-    target = postal_field.param("fills")
-    if found and target:
-        address = dict(scope.get(target) or {})
-        address.update({k: found[0][k] for k in ("prefecture", "city", "town")})
-        scope[target] = address
-    return f"{name}-field"
-
-
-def _postal_scope(step: Step, raw: dict, name: str):
-    """(dict of raw values holding the postal code and its address, the postal field)."""
-    return _input_scope(step, raw, name, "postal_code")
-
-
-def _input_scope(step: Step, raw: dict, name: str, field_type: str):
-    """(dict of raw values holding the input, its field spec) for an input name:
-    `f-<id>` at the top level, `f-<group>-<i>-<id>` in a group entry; (None, None) when the
-    name is not a field of that type on this page."""
-    for f in step.page.fields:
-        if f.type == field_type and name == f"f-{f.id}":
-            return raw, f
-        if f.type == "group":
-            for c in f.fields:
-                if c.type != field_type:
-                    continue
-                prefix = f"f-{f.id}-"
-                suffix = f"-{c.id}"
-                if name.startswith(prefix) and name.endswith(suffix):
-                    index = name[len(prefix) : -len(suffix)]
-                    entries = raw.get(f.id) or []
-                    if _INDEX.fullmatch(index) and int(index) < len(entries):
-                        return entries[int(index)], c
-    return None, None
-
-
-def _remove_file_action(draft: m.Draft, step: Step, raw: dict, arg: str) -> str:
-    name, _sep, file_id = arg.rpartition(":")
-    scope, f = _input_scope(step, raw, name, "file")
-    if scope is None:
-        return ""
-    current = scope.get(f.id) or {}
-    kept = current.get("kept", []) if isinstance(current, dict) else []
-    scope[f.id] = {"kept": [x for x in kept if x.get("id") != file_id], "new": []}
-    services.attachment_remove(draft, file_id)
-    return f"{name}-field"
-
-
-def _postal_allowed(request) -> bool:
-    from .ratelimit import hit
-
-    return hit(request, "postal")
 
 
 @require_POST
