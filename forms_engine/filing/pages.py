@@ -3,6 +3,7 @@ validated, hidden ones dropped."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,24 @@ from forms_engine.procedure_format.model import FieldSpec
 
 from .conditions import _to_eval, entry_env, eval_env, holds
 from .steps import FilingView, Step
+
+# PostgreSQL keeps no NUL in text or JSON and no lone surrogate in JSON (nor can UTF-8
+# encode one): typed input loses them here, where every page action reads it, so no path
+# that shows or stores the input (a page that fails validation, Back, save, autosave,
+# the answers) meets them.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """`value` (text, or lists and dicts of it) without NUL and lone surrogates; anything
+    else (an uploaded file) as it is."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("", value)
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    return value
 
 
 def field_name(f: FieldSpec, prefix: str = "f-") -> str:
@@ -47,7 +66,7 @@ def process_page(
     position = step.position
     spec = view.specs[position]
     asked = [f for f in step.page.fields if view.shared_source(position, f) is None]
-    raw = {f.id: FIELD_TYPES[f.type].extract(f, data, field_name(f), ctx) for f in asked}
+    raw = {f.id: storable(FIELD_TYPES[f.type].extract(f, data, field_name(f), ctx)) for f in asked}
 
     # Tentative values so conditions on this same page see what was just posted.
     tentative: dict[str, Any] = {}
