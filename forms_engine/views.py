@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
@@ -337,7 +338,53 @@ def _page_context(request, draft, view, step, raw, errors, error_fields, ctx, st
     }
 
 
+def _keeps_typing_when_a_file_cannot_be_stored(view_func):
+    """A full or read-only store refuses an upload: say so in the resident's language and
+    keep what they typed on the page (as pending input), instead of a bare 500."""
+
+    @functools.wraps(view_func)
+    def wrapper(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponse:
+        try:
+            return view_func(request, draft_id, position, page_id)
+        except services.AttachmentNotStored:
+            return _file_not_stored(request, draft_id, position, page_id)
+
+    return wrapper
+
+
+FILE_NOT_STORED_RETRY_SECONDS = 300
+
+
+def _file_not_stored(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponse:
+    draft = _draft_for(request, draft_id)
+    view = services.draft_view(draft)
+    step = view.step(position, page_id)
+    url = reverse("home")
+    if step is not None and draft.status == m.Draft.Status.OPEN:
+        ctx = _ctx(request, draft, step)
+        ctx.uploads = {}  # the files were not stored; the rest of the page is kept
+        result = process_page(view, step, request.POST, ctx, validate=False)
+        services.draft_save_pending(draft, step.key, result.raw)
+        url = _step_url(draft, step)
+    response = render(
+        request,
+        "forms_engine/error.html",
+        {
+            "title": _("The file could not be stored"),
+            "message": _(
+                "The file could not be stored because of a problem on our side. "
+                "What you entered on the page is kept. Try again later."
+            ),
+            "back_url": url,
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(FILE_NOT_STORED_RETRY_SECONDS)
+    return response
+
+
 @require_http_methods(["GET", "POST"])
+@_keeps_typing_when_a_file_cannot_be_stored
 def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponse:
     draft = _draft_for(request, draft_id)
     if draft.status != m.Draft.Status.OPEN:

@@ -17,7 +17,7 @@ from .drafts import (
     draft_save_pending,
     draft_start,
 )
-from .errors import FilingError
+from .errors import AttachmentNotStored, FilingError
 from .procedures import (
     LoadReport,
     procedure_acceptance,
@@ -62,6 +62,7 @@ __all__ = [
     "RECEIPT_ALPHABET",
     "RECEIPT_MAIL_ATTEMPTS",
     "ORGANIZATION_CACHE_SECONDS",
+    "AttachmentNotStored",
     "Completion",
     "FilingError",
     "LoadReport",

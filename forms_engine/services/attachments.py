@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import uuid
 import zipfile
 from typing import Any
@@ -15,8 +17,11 @@ from forms_engine import models as m
 from forms_engine.fields import FieldInvalid
 from forms_engine.procedure_format.model import FieldSpec
 
+from .errors import AttachmentNotStored
 from .procedures import version_spec
 from .selectors import draft_versions
+
+log = logging.getLogger(__name__)
 
 
 def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dict:
@@ -75,14 +80,43 @@ def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dic
         content_type=filekinds.CONTENT_TYPES.get(kind, "application/octet-stream"),
         sha256=digest.hexdigest(),
     )
-    attachment.file.save(str(attachment.id), upload, save=False)
-    attachment.save()
+    _file_save(attachment, upload)
+    try:
+        attachment.save()
+    except BaseException:
+        _file_discard(attachment.file.storage, attachment.file.name)
+        raise
     return {
         "id": str(attachment.id),
         "name": attachment.original_name,
         "size": attachment.size,
         "content_type": attachment.content_type,
     }
+
+
+def _file_save(attachment: m.Attachment, upload) -> None:
+    """Write the file to storage; on failure remove whatever part of it was written and
+    raise AttachmentNotStored (the caller keeps the page's answers)."""
+    name = attachment.file.field.generate_filename(attachment, str(attachment.id))
+    try:
+        attachment.file.save(name, upload, save=False)
+    except OSError as exc:
+        _file_discard(attachment.file.storage, name)
+        # Ids and the error code only: the file name is personal data.
+        log.error(
+            "attachment %s of draft %s not stored: %s",
+            attachment.id,
+            attachment.draft_id,
+            errno.errorcode.get(exc.errno or 0, type(exc).__name__),
+        )
+        raise AttachmentNotStored from exc
+
+
+def _file_discard(storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except OSError:  # nothing was written (read-only), or the store is gone: say so
+        log.warning("could not remove the partial file of an attachment", exc_info=True)
 
 
 def attachment_remove(draft: m.Draft, attachment_id: str) -> None:

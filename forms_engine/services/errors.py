@@ -10,3 +10,8 @@ class FilingError(Exception):
         self.code = code
         self.step_key = step_key  # for "incomplete": the page to show ("0.owner")
         super().__init__(message or code)
+
+
+class AttachmentNotStored(Exception):
+    """The storage refused a file (a full or read-only disk, an unreachable store).
+    Nothing of the file is left behind; trying again later may work."""
