@@ -28,6 +28,7 @@ from .receipt_mails import (
     RECEIPT_MAIL_ATTEMPTS,
     _receipt_mail,
     receipt_mails_kick,
+    receipt_mails_retry_failed,
     receipt_mails_send,
 )
 from .receipts import (
@@ -87,6 +88,7 @@ __all__ = [
     "receipt_format",
     "receipt_lookup",
     "receipt_mails_kick",
+    "receipt_mails_retry_failed",
     "receipt_mails_send",
     "receipt_normalize",
     "resident_login",
