@@ -18,6 +18,9 @@ if not SECRET_KEY:
     if not env.bool("EMBEDDED", default=True):
         raise environ.ImproperlyConfigured("SECRET_KEY must be set when EMBEDDED=0")
     SECRET_KEY = _EMBEDDED_KEY
+# Keys SECRET_KEY replaced, newest first: while rotating, sessions and status codes made
+# with them stay valid (see "Rotating keys" in README.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

@@ -36,8 +36,10 @@ from .receipts import (
     new_receipt_number,
     receipt_format,
     receipt_normalize,
+    receipt_status_code,
     status_code_for,
     status_code_hash,
+    status_code_matches,
 )
 from .selectors import (
     ORGANIZATION_CACHE_SECONDS,
@@ -91,10 +93,12 @@ __all__ = [
     "receipt_mails_retry_failed",
     "receipt_mails_send",
     "receipt_normalize",
+    "receipt_status_code",
     "resident_login",
     "resident_login_link_send",
     "status_code_for",
     "status_code_hash",
+    "status_code_matches",
     "submission_complete",
     "token_create",
     "token_email",

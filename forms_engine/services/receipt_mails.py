@@ -16,7 +16,7 @@ from django.utils.translation import override
 
 from forms_engine import models as m
 
-from .receipts import status_code_for
+from .receipts import receipt_status_code
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ def _receipt_mail(receipt: m.Receipt) -> EmailMessage | None:
     """The mail telling the applicant the receipt number and status code, in their
     language; None when the filing gave no address to send it to."""
     language = receipt.language or "ja"
-    status_code = status_code_for(receipt.number)
+    status_code = receipt_status_code(receipt.number, receipt.status_code_hash)
     subs = list(receipt.submissions.select_related("procedure_version").order_by("number"))
     if not subs or not subs[0].contact_email:
         return None
