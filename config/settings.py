@@ -194,6 +194,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 # Rate limits for endpoints that cost us work: "count/seconds" per client address.
 RATE_LIMITS = {
+    "start": env.str("RATE_LIMIT_START", default="30/600"),
     "submit": env.str("RATE_LIMIT_SUBMIT", default="30/600"),
     "postal": env.str("RATE_LIMIT_POSTAL", default="120/60"),
     "login_link": env.str("RATE_LIMIT_LOGIN_LINK", default="5/600"),

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import models as m
@@ -30,7 +31,7 @@ from .filing import (
     render_fields,
 )
 from .ratelimit import hit as ratelimit_hit
-from .ratelimit import ratelimit
+from .ratelimit import limited_response, ratelimit
 
 SESSION_DRAFTS = "drafts"
 SESSION_RESIDENT = "resident"
@@ -193,6 +194,9 @@ def _start(request, org, versions, bundle_version) -> HttpResponse:
     if request.method == "POST" and in_progress and request.POST.get("_continue"):
         return redirect(_continue_url(in_progress))
     if request.method == "POST" and not closed and not needs_login:
+        # Each start writes a draft: a script must not fill the database with them.
+        if not ratelimit_hit(request, "start"):
+            return limited_response(request, "start")
         try:
             draft = services.draft_start(versions, bundle_version=bundle_version, resident=resident)
         except services.FilingError as exc:
@@ -495,6 +499,36 @@ def _raw_from_answers(view: FilingView, step: Step) -> dict:
     return raw
 
 
+def body_capped(max_bytes: int):
+    """Refuse a request whose body is larger than `max_bytes` with 413, before anything
+    reads it. CSRF protection would read and parse a POST body before any view
+    decorator runs, so the wrapped view is exempt from the middleware and checks CSRF
+    itself (`csrf_protect`) once the size is known to be small."""
+
+    def decorator(view_func):
+        protected = csrf_protect(view_func)
+
+        @csrf_exempt
+        @functools.wraps(view_func)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = max_bytes + 1
+            if length > max_bytes:
+                return JsonResponse({"error": "too_large"}, status=413)
+            return protected(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+# A postal code (and a CSRF token, when sent in the body) fits many times over.
+POSTAL_BODY_MAX_BYTES = 1024
+
+
+@body_capped(POSTAL_BODY_MAX_BYTES)
 @require_POST
 def postal_lookup(request: HttpRequest) -> JsonResponse:
     """Postal code -> address candidates for the JavaScript enhancement (POST: a postal code
