@@ -23,6 +23,9 @@ if not SECRET_KEY:
     if not EMBEDDED:
         raise environ.ImproperlyConfigured("SECRET_KEY must be set when EMBEDDED=0")
     SECRET_KEY = EMBEDDED_SECRET_KEY
+# Keys SECRET_KEY replaced, newest first: while rotating, sessions and status codes made
+# with them stay valid (see "Rotating keys" in README.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -205,6 +208,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 # Rate limits for endpoints that cost us work: "count/seconds" per client address.
 RATE_LIMITS = {
+    "start": env.str("RATE_LIMIT_START", default="30/600"),
     "submit": env.str("RATE_LIMIT_SUBMIT", default="30/600"),
     "postal": env.str("RATE_LIMIT_POSTAL", default="120/60"),
     "login_link": env.str("RATE_LIMIT_LOGIN_LINK", default="5/600"),

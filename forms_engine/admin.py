@@ -58,6 +58,24 @@ class ProcedureVersionAdmin(ReadOnlyAdmin):
     list_filter = ("procedure__organization",)
 
 
+@admin.register(m.Receipt)
+class ReceiptAdmin(ReadOnlyAdmin):
+    # A receipt mail that failed shows here (filter by mail status) and in the log; send
+    # failed ones again with `manage.py receipt_mails_retry`.
+    list_display = (
+        "number",
+        "created_at",
+        "mail_status",
+        "mail_attempts",
+        "mail_next_attempt_at",
+        "mail_error",
+        "mailed_at",
+    )
+    list_filter = ("mail_status",)
+    search_fields = ("number",)
+    exclude = ("status_code_hash",)
+
+
 @admin.register(m.Submission)
 class SubmissionAdmin(ReadOnlyAdmin):
     list_display = ("number", "procedure", "department", "status", "fee_total", "submitted_at")

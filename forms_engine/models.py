@@ -226,19 +226,34 @@ class Receipt(models.Model):
     bundle_version = models.ForeignKey(
         BundleVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    # The receipt mail is sent by a task that polls for receipts not mailed yet, so a
-    # filing never waits for mail and a mail outage delays the receipt, never loses it.
+
+    class MailStatus(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Mail sent")
+        NO_ADDRESS = "no_address", _("No address to send to")
+        FAILED = "failed", _("Mail failed")
+
+    # The receipt mail is sent by a task that polls for receipts due a mail, so a filing
+    # never waits for mail. A mail outage delays the mail (retried with growing delays
+    # over two days); a mail that cannot be sent is left "failed", never dropped silently.
     language = models.CharField(max_length=8, default="ja")
-    mailed_at = models.DateTimeField(null=True, blank=True)
+    mail_status = models.CharField(
+        max_length=16, choices=MailStatus.choices, default=MailStatus.PENDING
+    )
+    mail_next_attempt_at = models.DateTimeField(default=timezone.now)
     mail_attempts = models.PositiveSmallIntegerField(default=0)
+    # The kind of the last error (an exception class), never its message: it may hold
+    # the address.
+    mail_error = models.CharField(max_length=100, blank=True)
+    mailed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [
             models.Index(
-                fields=["id"],
-                name="receipt_unmailed_idx",
-                condition=models.Q(mailed_at__isnull=True),
+                fields=["mail_next_attempt_at", "id"],
+                name="receipt_mail_due_idx",
+                condition=models.Q(mail_status="pending"),
             )
         ]
 

@@ -1,8 +1,8 @@
 """A fixed-window rate limit per client address and scope, kept in Django's cache (Redis
 in production through CACHE_URL, process memory in the embedded default).
 
-Used on the public endpoints that cost us work: final submit, postal lookup, sign-in and
-resume links, status lookup. Addresses are hashed before they become cache keys."""
+Used on the public endpoints that cost us work: starting a filing, final submit, postal
+lookup, sign-in and resume links, status lookup. Addresses are hashed before they become cache keys."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -49,6 +49,26 @@ def hit(request: HttpRequest, scope: str) -> bool:
     return count <= limit
 
 
+def limited_response(request: HttpRequest, scope: str) -> HttpResponse:
+    """429 with a page saying when to try again."""
+    _limit, window = _parse(settings.RATE_LIMITS[scope])
+    response = render(
+        request,
+        "forms_engine/error.html",
+        {
+            "title": _("Too many requests"),
+            "message": _(
+                "There were too many requests from your connection. "
+                "Wait %(minutes)s minutes and try again. Nothing you entered is lost."
+            )
+            % {"minutes": max(1, window // 60)},
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(window)
+    return response
+
+
 def ratelimit(scope: str, methods: tuple[str, ...] = ("POST",)):
     """View decorator: over the limit, answer 429 with a page saying when to try again."""
 
@@ -56,22 +76,7 @@ def ratelimit(scope: str, methods: tuple[str, ...] = ("POST",)):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             if request.method in methods and not hit(request, scope):
-                _limit, window = _parse(settings.RATE_LIMITS[scope])
-                response = render(
-                    request,
-                    "forms_engine/error.html",
-                    {
-                        "title": _("Too many requests"),
-                        "message": _(
-                            "There were too many requests from your connection. "
-                            "Wait %(minutes)s minutes and try again. Nothing you entered is lost."
-                        )
-                        % {"minutes": max(1, window // 60)},
-                    },
-                    status=429,
-                )
-                response["Retry-After"] = str(window)
-                return response
+                return limited_response(request, scope)
             return view(request, *args, **kwargs)
 
         return wrapper

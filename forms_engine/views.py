@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import functools
 import time
 
 from django.conf import settings
@@ -16,21 +16,28 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import models as m
 from . import normalize, postal, services, uploads
 from .fields import Ctx, text_of
-from .filing import FilingView, Step, display_rows, fee_lines, process_page, render_fields
-from .ratelimit import ratelimit
+from .filing import (
+    FilingView,
+    Step,
+    display_rows,
+    fee_lines,
+    page_action,
+    process_page,
+    render_fields,
+)
+from .ratelimit import hit as ratelimit_hit
+from .ratelimit import limited_response, ratelimit
 
 # The CSRF check of views that must set things up before the body is read (csrf_protect's
 # own check, called by hand: it answers the failure response, or None).
 _CSRF = CsrfViewMiddleware(lambda request: None)
 
-# An entry index in an action value: ASCII digits only ("²".isdigit() is true).
-_INDEX = re.compile(r"[0-9]{1,4}")
 
 # The session holds ids only: the drafts this browser started or resumed, and the signed-in
 # resident. (Plus, for one redirect each, the sign-in page's return path and a postal notice.)
@@ -194,6 +201,9 @@ def _start(request, org, versions, bundle_version) -> HttpResponse:
     if request.method == "POST" and in_progress and request.POST.get("_continue"):
         return redirect(_continue_url(in_progress))
     if request.method == "POST" and not closed and not needs_login:
+        # Each start writes a draft: a script must not fill the database with them.
+        if not ratelimit_hit(request, "start"):
+            return limited_response(request, "start")
         try:
             draft = services.draft_start(versions, bundle_version=bundle_version, resident=resident)
         except services.FilingError as exc:
@@ -339,8 +349,54 @@ def _page_context(request, draft, view, step, raw, errors, error_fields, ctx, st
     }
 
 
+def _keeps_typing_when_a_file_cannot_be_stored(view_func):
+    """A full or read-only store refuses an upload: say so in the resident's language and
+    keep what they typed on the page (as pending input), instead of a bare 500."""
+
+    @functools.wraps(view_func)
+    def wrapper(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponse:
+        try:
+            return view_func(request, draft_id, position, page_id)
+        except services.AttachmentNotStored:
+            return _file_not_stored(request, draft_id, position, page_id)
+
+    return wrapper
+
+
+FILE_NOT_STORED_RETRY_SECONDS = 300
+
+
+def _file_not_stored(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponse:
+    draft = _draft_for(request, draft_id)
+    view = services.draft_view(draft)
+    step = view.step(position, page_id)
+    url = reverse("home")
+    if step is not None and draft.status == m.Draft.Status.OPEN:
+        ctx = _ctx(request, draft, step)
+        ctx.uploads = {}  # the files were not stored; the rest of the page is kept
+        result = process_page(view, step, request.POST, ctx, validate=False)
+        services.draft_save_pending(draft, step.key, result.raw)
+        url = _step_url(draft, step)
+    response = render(
+        request,
+        "forms_engine/error.html",
+        {
+            "title": _("The file could not be stored"),
+            "message": _(
+                "The file could not be stored because of a problem on our side. "
+                "What you entered on the page is kept. Try again later."
+            ),
+            "back_url": url,
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(FILE_NOT_STORED_RETRY_SECONDS)
+    return response
+
+
 @csrf_exempt  # checked below, once the upload guard is in place: the check reads the body
 @require_http_methods(["GET", "POST"])
+@_keeps_typing_when_a_file_cannot_be_stored
 def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponse:
     draft = _draft_for(request, draft_id)
     if draft.status != m.Draft.Status.OPEN:
@@ -395,7 +451,6 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
     # Every other action keeps what was typed without validating it.
     result = process_page(view, step, request.POST, ctx, validate=False)
     raw = result.raw
-    anchor = ""
     if action == "back":
         services.draft_save_pending(draft, step.key, raw)
         index = [s.key for s in steps].index(step.key)
@@ -426,17 +481,18 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
                 secure=settings.LANGUAGE_COOKIE_SECURE,
             )
         return response
-    if action.startswith("add:") or action.startswith("remove:"):
-        anchor = _group_action(step, raw, action)
-    elif action.startswith("postal:"):
-        anchor = _postal_action(request, step, raw, action[len("postal:") :])
-    elif action.startswith("remove-file:"):
-        anchor = _remove_file_action(draft, step, raw, action[len("remove-file:") :])
+    outcome = page_action(
+        step, raw, action, postal_allowed=lambda: ratelimit_hit(request, "postal")
+    )
+    for file_id in outcome.removed_files:
+        services.attachment_remove(draft, file_id)
+    if outcome.notices:
+        request.session["postal_notice"] = outcome.notices
     services.draft_save_pending(draft, step.key, raw)
     url = _step_url(draft, step)
     if request.POST.get("_return") == "confirm":
         url += "?return=confirm"
-    return redirect(url + (f"#{anchor}" if anchor else ""))
+    return redirect(url + (f"#{outcome.anchor}" if outcome.anchor else ""))
 
 
 def _raw_from_answers(view: FilingView, step: Step) -> dict:
@@ -458,103 +514,36 @@ def _raw_from_answers(view: FilingView, step: Step) -> dict:
     return raw
 
 
-def _find_group(step: Step, name: str):
-    for f in step.page.fields:
-        if f.type == "group" and f"f-{f.id}" == name:
-            return f
-    return None
+def body_capped(max_bytes: int):
+    """Refuse a request whose body is larger than `max_bytes` with 413, before anything
+    reads it. CSRF protection would read and parse a POST body before any view
+    decorator runs, so the wrapped view is exempt from the middleware and checks CSRF
+    itself (`csrf_protect`) once the size is known to be small."""
+
+    def decorator(view_func):
+        protected = csrf_protect(view_func)
+
+        @csrf_exempt
+        @functools.wraps(view_func)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = max_bytes + 1
+            if length > max_bytes:
+                return JsonResponse({"error": "too_large"}, status=413)
+            return protected(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
-def _group_action(step: Step, raw: dict, action: str) -> str:
-    parts = action.split(":")
-    group = _find_group(step, parts[1])
-    if group is None:
-        return ""
-    entries = list(raw.get(group.id) or [])
-    if parts[0] == "add" and len(entries) < group.param("repeat_max", 10):
-        entries.append({})
-        raw[group.id] = entries
-        return f"{parts[1]}-{len(entries) - 1}"
-    if parts[0] == "remove" and len(parts) == 3 and _INDEX.fullmatch(parts[2]):
-        i = int(parts[2])
-        if 0 <= i < len(entries) and len(entries) > group.param("repeat_min", 0):
-            entries.pop(i)
-            raw[group.id] = entries
-    return f"{parts[1]}-field"
+# A postal code (and a CSRF token, when sent in the body) fits many times over.
+POSTAL_BODY_MAX_BYTES = 1024
 
 
-def _postal_action(request, step: Step, raw: dict, name: str) -> str:
-    """Fill the address from the postal code without JavaScript."""
-    if not _postal_allowed(request):
-        return f"{name}-field"
-    scope, postal_field = _postal_scope(step, raw, name)
-    if scope is None:
-        return ""
-    code_raw = scope.get(postal_field.id, "")
-    try:
-        code = normalize.normalize_postal_code(code_raw if isinstance(code_raw, str) else "")
-        found = postal.lookup(code)
-    except normalize.Invalid:
-        found = []
-    request.session["postal_notice"] = {
-        name: (
-            _("Address filled in from the postal code. Add the block number.")
-            if found
-            else _("No address was found for this postal code. Enter the address yourself.")
-        )
-    }
-    target = postal_field.param("fills")
-    if found and target:
-        address = dict(scope.get(target) or {})
-        address.update({k: found[0][k] for k in ("prefecture", "city", "town")})
-        scope[target] = address
-    return f"{name}-field"
-
-
-def _postal_scope(step: Step, raw: dict, name: str):
-    """(dict of raw values holding the postal code and its address, the postal field)."""
-    return _input_scope(step, raw, name, "postal_code")
-
-
-def _input_scope(step: Step, raw: dict, name: str, field_type: str):
-    """(dict of raw values holding the input, its field spec) for an input name:
-    `f-<id>` at the top level, `f-<group>-<i>-<id>` in a group entry; (None, None) when the
-    name is not a field of that type on this page."""
-    for f in step.page.fields:
-        if f.type == field_type and name == f"f-{f.id}":
-            return raw, f
-        if f.type == "group":
-            for c in f.fields:
-                if c.type != field_type:
-                    continue
-                prefix = f"f-{f.id}-"
-                suffix = f"-{c.id}"
-                if name.startswith(prefix) and name.endswith(suffix):
-                    index = name[len(prefix) : -len(suffix)]
-                    entries = raw.get(f.id) or []
-                    if _INDEX.fullmatch(index) and int(index) < len(entries):
-                        return entries[int(index)], c
-    return None, None
-
-
-def _remove_file_action(draft: m.Draft, step: Step, raw: dict, arg: str) -> str:
-    name, _sep, file_id = arg.rpartition(":")
-    scope, f = _input_scope(step, raw, name, "file")
-    if scope is None:
-        return ""
-    current = scope.get(f.id) or {}
-    kept = current.get("kept", []) if isinstance(current, dict) else []
-    scope[f.id] = {"kept": [x for x in kept if x.get("id") != file_id], "new": []}
-    services.attachment_remove(draft, file_id)
-    return f"{name}-field"
-
-
-def _postal_allowed(request) -> bool:
-    from .ratelimit import hit
-
-    return hit(request, "postal")
-
-
+@body_capped(POSTAL_BODY_MAX_BYTES)
 @require_POST
 def postal_lookup(request: HttpRequest) -> JsonResponse:
     """Postal code -> address candidates for the JavaScript enhancement (POST: a postal code

@@ -532,26 +532,6 @@ def test_with_a_broker_the_receipt_mail_is_sent_by_the_poller_not_the_request(
     assert services.receipt_mails_send() == 0  # sent once
 
 
-def test_a_mail_outage_delays_the_receipt_mail_and_loses_nothing(
-    client, loaded, settings, monkeypatch
-):
-    import smtplib
-
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    draft, _done = file_completely(client, reverse("procedure_start", args=list(DOG)))
-
-    def down(*args, **kwargs):
-        raise smtplib.SMTPServerDisconnected("mail server went away")
-
-    monkeypatch.setattr(services, "send_mail", down)
-    assert services.receipt_mails_send() == 0
-    draft.receipt.refresh_from_db()
-    assert draft.receipt.mailed_at is None
-    monkeypatch.undo()
-    assert services.receipt_mails_send() == 1
-    assert len(mail.outbox) == 1
-
-
 def test_the_receipt_mail_is_in_the_language_of_the_filing(client, loaded):
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     _draft, _done = file_completely(client, reverse("procedure_start", args=list(DOG)))

@@ -1,0 +1,172 @@
+"""Reading a posted page: conditions evaluated on what was posted, visible fields
+validated, hidden ones dropped."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import ngettext
+
+from forms_engine.fields import FIELD_TYPES, Ctx, FieldInvalid, in_language, text_of
+from forms_engine.procedure_format.model import FieldSpec
+
+from .conditions import _to_eval, entry_env, eval_env, holds
+from .steps import FilingView, Step
+
+# PostgreSQL keeps no NUL in text or JSON and no lone surrogate in JSON (nor can UTF-8
+# encode one): typed input loses them here, where every page action reads it, so no path
+# that shows or stores the input (a page that fails validation, Back, save, autosave,
+# the answers) meets them.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """`value` (text, or lists and dicts of it) without NUL and lone surrogates; anything
+    else (an uploaded file) as it is."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("", value)
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    return value
+
+
+def field_name(f: FieldSpec, prefix: str = "f-") -> str:
+    return f"{prefix}{f.id}"
+
+
+def _remap(errors: dict[str, list[str]], name: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        if key == "__kept__":
+            continue
+        target = name if key == "" else (name + key[2:] if key.startswith("__") else key)
+        out.setdefault(target, []).extend(messages)
+    return out
+
+
+@dataclass
+class PageResult:
+    raw: dict[str, Any]  # field id -> raw input, as posted
+    values: dict[str, Any]  # field id -> cleaned value (visible, valid fields)
+    errors: dict[str, list[str]]  # input name -> messages
+    error_fields: list[tuple[str, str]]  # (input name, label) for the error summary
+
+
+@in_language
+def process_page(
+    view: FilingView, step: Step, data: Mapping, ctx: Ctx, *, validate: bool = True
+) -> PageResult:
+    """Read a posted page, evaluate conditions on what was posted, and validate what is
+    visible. Hidden fields are dropped from the result."""
+    position = step.position
+    spec = view.specs[position]
+    asked = [f for f in step.page.fields if view.shared_source(position, f) is None]
+    raw = {f.id: storable(FIELD_TYPES[f.type].extract(f, data, field_name(f), ctx)) for f in asked}
+
+    # Tentative values so conditions on this same page see what was just posted.
+    tentative: dict[str, Any] = {}
+    for f in asked:
+        if f.type in ("group", "file", "static"):
+            continue
+        try:
+            tentative[f.id] = FIELD_TYPES[f.type].clean(
+                f, raw[f.id], Ctx(lang=ctx.lang, today=ctx.today)
+            )
+        except FieldInvalid:
+            tentative[f.id] = None
+    for f in asked:
+        if f.type == "group":
+            tentative[f.id] = [
+                {c.id: _soft_clean(c, entry.get(c.id), ctx) for c in f.fields}
+                for entry in raw[f.id]
+            ]
+    answers = dict(view.answers_of(position))
+    answers.update(tentative)
+    env = eval_env(spec, answers, ctx.today)
+
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    labels: list[tuple[str, str]] = []
+    for f in asked:
+        name = field_name(f)
+        if not holds(f.show_if, env, ctx.today):
+            continue
+        if f.type == "group":
+            value, group_errors = _process_group(f, raw[f.id], name, env, ctx, validate)
+            if group_errors:
+                errors.update(group_errors)
+                labels.append((name, text_of(f.label, ctx.lang)))
+            values[f.id] = value
+            continue
+        if f.type == "static":
+            continue
+        if not validate and f.type != "file":
+            values[f.id] = tentative.get(f.id)
+            continue
+        try:
+            value = FIELD_TYPES[f.type].clean(f, raw[f.id], ctx)
+        except FieldInvalid as exc:
+            errors.update(_remap(exc.errors, name))
+            labels.append((name, text_of(f.label, ctx.lang)))
+            if "__kept__" in exc.errors:  # files that did store are not lost
+                values[f.id] = exc.errors["__kept__"] or None  # type: ignore[assignment]
+                raw[f.id] = {"kept": values[f.id] or [], "new": []}
+            continue
+        values[f.id] = value
+        if f.type == "file":
+            raw[f.id] = {"kept": value or [], "new": []}
+    return PageResult(raw=raw, values=values, errors=errors, error_fields=labels)
+
+
+def _soft_clean(f: FieldSpec, raw: Any, ctx: Ctx) -> Any:
+    if f.type in ("file", "static", "group"):
+        return None
+    try:
+        return FIELD_TYPES[f.type].clean(f, raw, Ctx(lang=ctx.lang, today=ctx.today))
+    except FieldInvalid:
+        return None
+
+
+def _process_group(f, entries, name, env, ctx, validate):
+    lo = f.param("repeat_min", 0)
+    hi = f.param("repeat_max", 10)
+    errors: dict[str, list[str]] = {}
+    values = []
+    for i, entry in enumerate(entries):
+        typed = {c.id: _to_eval(c, _soft_clean(c, entry.get(c.id), ctx)) for c in f.fields}
+        seen = entry_env(f, {k: v for k, v in typed.items() if v is not None}, env, ctx.today)
+        out = {}
+        for c in f.fields:
+            cname = f"{name}-{i}-{c.id}"
+            if c.type == "static" or not holds(c.show_if, seen, ctx.today):
+                continue
+            if not validate and c.type != "file":
+                out[c.id] = _soft_clean(c, entry.get(c.id), ctx)
+                continue
+            try:
+                out[c.id] = FIELD_TYPES[c.type].clean(c, entry.get(c.id), ctx)
+            except FieldInvalid as exc:
+                errors.update(_remap(exc.errors, cname))
+                if "__kept__" in exc.errors:
+                    out[c.id] = exc.errors["__kept__"] or None
+            if c.type == "file":
+                # What was uploaded is stored now: keep it in the typed input too.
+                entry[c.id] = {"kept": out.get(c.id) or [], "new": []}
+        values.append(out)
+    # `required` on a group means at least one entry, whatever repeat.min says.
+    lo = max(lo, 1 if f.required else 0)
+    if validate and len(entries) < lo:
+        errors.setdefault(name, []).append(
+            ngettext("Add at least %(n)s entry.", "Add at least %(n)s entries.", lo) % {"n": lo}
+        )
+    if len(entries) > hi:
+        errors.setdefault(name, []).append(
+            ngettext("You can add %(n)s entry only.", "You can add %(n)s entries at most.", hi)
+            % {"n": hi}
+        )
+    return values, errors

@@ -1,0 +1,108 @@
+"""Every state change of the forms engine: one function per action (`<entity>_<action>`),
+and the read-only selectors beside them.
+
+Views, commands and tasks stay thin and call these. Each submission state change writes
+an OutboxEvent in the same transaction, so consumers never miss or invent one.
+
+One module per entity: procedures, drafts, attachments, submissions, receipts (numbers
+and status codes), receipt mails, tokens (sign-in and resume links); reads are in
+selectors. Callers use `from forms_engine import services; services.<name>`: every name
+is re-exported here.
+"""
+
+from .attachments import attachment_remove, attachment_store
+from .drafts import (
+    draft_prefill,
+    draft_save_page,
+    draft_save_pending,
+    draft_start,
+)
+from .errors import AttachmentNotStored, FilingError
+from .procedures import (
+    LoadReport,
+    procedure_acceptance,
+    procedures_load,
+    version_spec,
+)
+from .receipt_mails import (
+    RECEIPT_MAIL_ATTEMPTS,
+    _receipt_mail,
+    receipt_mails_kick,
+    receipt_mails_retry_failed,
+    receipt_mails_send,
+)
+from .receipts import (
+    RECEIPT_ALPHABET,
+    new_receipt_number,
+    receipt_format,
+    receipt_normalize,
+    receipt_status_code,
+    status_code_for,
+    status_code_hash,
+    status_code_matches,
+)
+from .selectors import (
+    ORGANIZATION_CACHE_SECONDS,
+    caches_clear,
+    draft_versions,
+    draft_view,
+    organization_get,
+    procedure_version_get,
+    receipt_lookup,
+)
+from .submissions import Completion, _profile_save, submission_complete, view_problems
+from .tokens import (
+    draft_resume,
+    draft_resume_link_send,
+    resident_login,
+    resident_login_link_send,
+    token_create,
+    token_email,
+    token_use,
+)
+
+__all__ = [
+    "RECEIPT_ALPHABET",
+    "RECEIPT_MAIL_ATTEMPTS",
+    "ORGANIZATION_CACHE_SECONDS",
+    "AttachmentNotStored",
+    "Completion",
+    "FilingError",
+    "LoadReport",
+    "_profile_save",
+    "_receipt_mail",
+    "attachment_remove",
+    "attachment_store",
+    "caches_clear",
+    "draft_prefill",
+    "draft_resume",
+    "draft_resume_link_send",
+    "draft_save_page",
+    "draft_save_pending",
+    "draft_start",
+    "draft_versions",
+    "draft_view",
+    "new_receipt_number",
+    "organization_get",
+    "procedure_acceptance",
+    "procedure_version_get",
+    "procedures_load",
+    "receipt_format",
+    "receipt_lookup",
+    "receipt_mails_kick",
+    "receipt_mails_retry_failed",
+    "receipt_mails_send",
+    "receipt_normalize",
+    "receipt_status_code",
+    "resident_login",
+    "resident_login_link_send",
+    "status_code_for",
+    "status_code_hash",
+    "status_code_matches",
+    "submission_complete",
+    "token_create",
+    "token_email",
+    "token_use",
+    "version_spec",
+    "view_problems",
+]

@@ -1,0 +1,190 @@
+"""Receipt mails: sent by a polling task after the filing committed, never in the request,
+and retried through mail outages."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from forms_engine import models as m
+
+from .receipts import receipt_status_code
+
+log = logging.getLogger(__name__)
+
+
+def receipt_mails_kick() -> None:
+    """Embedded default (tasks in-process): send the mail now. With a broker, Celery beat
+    runs the task every few seconds (CELERY_BEAT_SCHEDULE) and the request does nothing."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    try:
+        receipt_mails_send()
+    except Exception:  # the filing is committed; the next run sends what is left
+        log.exception("receipt mails failed")
+
+
+# A mail outage is retried with doubling delays, capped, for about two days (attempts
+# after 1, 2, 4, ... minutes, then every 4 hours); a mail that cannot be built is not
+# retried. Either way a failed mail stays "failed" on its receipt (admin, log line),
+# and `manage.py receipt_mails_retry` sends it again once the cause is fixed.
+RECEIPT_MAIL_FIRST_RETRY = timedelta(minutes=1)
+RECEIPT_MAIL_RETRY_CAP = timedelta(hours=4)
+RECEIPT_MAIL_ATTEMPTS = 20
+
+
+def retry_delay(failures: int) -> timedelta:
+    """How long to wait after the `failures`-th failed attempt in a row."""
+    return min(RECEIPT_MAIL_FIRST_RETRY * 2 ** min(failures - 1, 20), RECEIPT_MAIL_RETRY_CAP)
+
+
+def receipt_mails_send(limit: int = 200) -> int:
+    """Send the receipt mails that are due; returns how many went out. Safe to run in
+    parallel (rows are locked, others skipped) and again after a failure: a receipt is
+    marked sent only once its mail was handed to the mail server (at least once)."""
+    now = timezone.now()
+    due = list(
+        m.Receipt.objects.filter(
+            mail_status=m.Receipt.MailStatus.PENDING, mail_next_attempt_at__lte=now
+        )
+        .order_by("mail_next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    sent = 0
+    for receipt_id in due:
+        with transaction.atomic():
+            receipt = (
+                m.Receipt.objects.select_for_update(skip_locked=True)
+                .filter(pk=receipt_id, mail_status=m.Receipt.MailStatus.PENDING)
+                .first()
+            )
+            if receipt is not None:
+                sent += _receipt_mail_attempt(receipt)
+    return sent
+
+
+def _receipt_mail_attempt(receipt: m.Receipt) -> int:
+    """One attempt at one receipt's mail (its row locked); 1 if the mail went out."""
+    attempts = receipt.mail_attempts + 1
+    try:
+        message = _receipt_mail(receipt)
+        if message is not None:
+            message.message()  # build it now: a mail that cannot be built is no outage
+    except Exception as exc:
+        _receipt_mail_failed(receipt, attempts, exc, permanent=True)
+        return 0
+    if message is None:
+        _receipt_update(receipt, mail_status=m.Receipt.MailStatus.NO_ADDRESS)
+        return 0
+    try:
+        message.send()
+    except Exception as exc:  # SMTP errors, refused or dropped connections: an outage
+        _receipt_mail_failed(receipt, attempts, exc, permanent=False)
+        return 0
+    _receipt_update(
+        receipt,
+        mail_status=m.Receipt.MailStatus.SENT,
+        mail_attempts=attempts,
+        mailed_at=timezone.now(),
+        mail_error="",
+    )
+    return 1
+
+
+def _receipt_mail_failed(
+    receipt: m.Receipt, attempts: int, exc: Exception, *, permanent: bool
+) -> None:
+    # Ids, the error's class and where it was raised: never its message, which may hold
+    # the address or the answers.
+    error = type(exc).__name__
+    if permanent or attempts >= RECEIPT_MAIL_ATTEMPTS:
+        _receipt_update(
+            receipt,
+            mail_status=m.Receipt.MailStatus.FAILED,
+            mail_attempts=attempts,
+            mail_error=error[:100],
+        )
+        log.error(
+            "receipt mail of receipt %s failed %s (%s at %s, attempt %s); marked failed: "
+            "see Receipts in the admin, then manage.py receipt_mails_retry",
+            receipt.pk,
+            "and cannot be built" if permanent else "through every retry",
+            error,
+            _raised_at(exc),
+            attempts,
+        )
+        return
+    next_attempt = timezone.now() + retry_delay(attempts)
+    _receipt_update(
+        receipt, mail_attempts=attempts, mail_error=error[:100], mail_next_attempt_at=next_attempt
+    )
+    log.warning(
+        "receipt mail of receipt %s not sent (%s, attempt %s); next attempt at %s",
+        receipt.pk,
+        error,
+        attempts,
+        next_attempt.isoformat(timespec="seconds"),
+    )
+
+
+def _raised_at(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+
+
+def _receipt_update(receipt: m.Receipt, **fields) -> None:
+    m.Receipt.objects.filter(pk=receipt.pk).update(**fields)
+
+
+def receipt_mails_retry_failed() -> int:
+    """Send the failed receipt mails again (after the mail server or the code that
+    builds them was fixed): they become due now, with a fresh round of retries."""
+    return m.Receipt.objects.filter(mail_status=m.Receipt.MailStatus.FAILED).update(
+        mail_status=m.Receipt.MailStatus.PENDING,
+        mail_attempts=0,
+        mail_next_attempt_at=timezone.now(),
+    )
+
+
+def _receipt_mail(receipt: m.Receipt) -> EmailMessage | None:
+    """The mail telling the applicant the receipt number and status code, in their
+    language; None when the filing gave no address to send it to."""
+    language = receipt.language or "ja"
+    status_code = receipt_status_code(receipt.number, receipt.status_code_hash)
+    subs = list(receipt.submissions.select_related("procedure_version").order_by("number"))
+    if not subs or not subs[0].contact_email:
+        return None
+    with override(language):
+        titles = "\n".join(
+            f"- {m.localized(s.procedure_version.title, language)} ({s.number})" for s in subs
+        )
+        body = _(
+            "Thank you. We received your application.\n\n"
+            "Receipt number: %(number)s\nStatus code: %(code)s\n\n%(titles)s\n\n"
+            "Check the status at %(url)s with the receipt number and the status code.\n"
+        ) % {
+            "number": receipt.number,
+            "code": status_code,
+            "titles": titles,
+            "url": f"{settings.SITE_URL}/status/",
+        }
+        unpaid = [s for s in subs if s.status == m.Submission.Status.AWAITING_PAYMENT]
+        if unpaid:
+            body += "\n" + _(
+                "Payment of %(amount)s yen is needed to complete this application. "
+                "We will send you the payment instructions."
+            ) % {"amount": f"{sum(s.fee_total for s in unpaid):,}"}
+        subject = _("Application received (%(number)s)") % {"number": receipt.number}
+    return EmailMessage(subject, body, None, [subs[0].contact_email])
