@@ -367,12 +367,8 @@ def test_the_language_switch_shows_english_and_falls_back_to_japanese(client, lo
     assert "犬の登録申請" in html
 
 
-def test_final_submit_is_rate_limited(client, loaded, settings):
-    settings.RATE_LIMIT_ENABLED = True
-    settings.RATE_LIMITS = dict(settings.RATE_LIMITS, submit="1/600")
-    from django.core.cache import cache
-
-    cache.clear()
+def test_final_submit_is_rate_limited(client, loaded, rate_limited):
+    rate_limited.RATE_LIMITS = dict(rate_limited.RATE_LIMITS, submit="1/600")
     confirm = walk_to_confirm(client, reverse("procedure_start", args=list(DOG)))
     assert client.post(confirm).status_code == 302
     other = walk_to_confirm(client, reverse("procedure_start", args=list(DOG)))
