@@ -65,6 +65,8 @@ test:
 	scripts/test-setup.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
 	DATABASE_URL='$(TEST_DATABASE_URL)' $(MANAGE) makemigrations --check --dry-run
 	DATABASE_URL='$(TEST_DATABASE_URL)' $(VENV)/bin/pytest $(PYTEST_ARGS)
 

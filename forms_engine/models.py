@@ -176,7 +176,9 @@ class Draft(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     # The procedure versions this filing was started under, in order (pinned for its life).
-    versions = models.ManyToManyField(ProcedureVersion, through="DraftVersion", related_name="+")
+    versions: models.ManyToManyField[ProcedureVersion, DraftVersion] = models.ManyToManyField(
+        ProcedureVersion, through="DraftVersion", related_name="+"
+    )
     bundle_version = models.ForeignKey(
         BundleVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -23,12 +23,13 @@ from hypothesis import settings as hypothesis_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Property tests: in CI the examples are derandomized (the same ones every run, so a red
-# CI is reproducible) and without a per-example deadline (a busy machine is not a bug).
-# Developers' runs stay random and keep finding new examples.
+# Property tests: no per-example deadline anywhere (Hypothesis fails an example that takes
+# over 200 ms by default: a timing assertion, and a busy machine is not a bug). In CI the
+# examples are derandomized (the same ones every run, so a red CI is reproducible);
+# developers' runs stay random and keep finding new examples.
+hypothesis_settings.register_profile("dev", deadline=None)
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
-if os.environ.get("CI"):
-    hypothesis_settings.load_profile("ci")
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 def pytest_configure(config):
@@ -57,6 +58,42 @@ def pytest_report_header(config):
     return [f"database: {engine}, {where}"]
 
 
+def _django_settings() -> dict[str, str]:
+    from django.conf import settings
+
+    return {name: repr(getattr(settings, name)) for name in dir(settings) if name.isupper()}
+
+
+def _environ() -> dict[str, str]:
+    # pytest names the running test (and its phase) there itself.
+    return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+
+
+@pytest.fixture(autouse=True)
+def _no_leaks_between_tests():
+    """A test that changes Django settings or the environment must undo the change
+    (pytest-django's `settings` fixture, `monkeypatch`): the test that leaks fails here,
+    rather than some later test that happens to depend on the value."""
+    settings_before, environ_before = _django_settings(), _environ()
+    yield
+    settings_after, environ_after = _django_settings(), _environ()
+    leaked = [
+        f"settings.{name}"
+        for name in sorted(settings_before.keys() | settings_after.keys())
+        if settings_before.get(name) != settings_after.get(name)
+    ] + [
+        f"os.environ[{name!r}]"
+        for name in sorted(environ_before.keys() | environ_after.keys())
+        if environ_before.get(name) != environ_after.get(name)
+    ]
+    if leaked:
+        pytest.fail(
+            "the test left changed: " + ", ".join(leaked) + " (use the `settings` fixture "
+            "or monkeypatch, which restore them)",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository's top folder (wherever it is checked out)."""
@@ -83,3 +120,15 @@ def _fresh_engine_caches():
     services.caches_clear()
     yield
     services.caches_clear()
+
+
+@pytest.fixture
+def rate_limited(settings):
+    """Rate limits on, with counters that start at zero and are gone after the test (they
+    live in the cache, which outlasts a test)."""
+    from django.core.cache import cache
+
+    settings.RATE_LIMIT_ENABLED = True
+    cache.clear()
+    yield settings
+    cache.clear()

@@ -110,7 +110,12 @@ def test_a_broken_procedures_directory_fails_the_system_check(tmp_path):
     assert manage("check", env={"PROCEDURES_DIR": str(tree)}).returncode == 0
     result = manage("check", "--fail-level", "WARNING", env={"PROCEDURES_DIR": str(tree)})
     assert result.returncode != 0
-    assert "sample-city/dog-registration.yaml:101" in result.stderr
+    line = next(
+        number
+        for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "show_if: vacinated" in text
+    )
+    assert f"sample-city/dog-registration.yaml:{line}" in result.stderr
     assert "unknown field 'vacinated'" in result.stderr
 
 

@@ -24,9 +24,9 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import polib
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -73,86 +73,28 @@ def msgfmt() -> str:
     return path
 
 
-# ---- a small PO reader ------------------------------------------------------------------
+# ---- reading catalogues (polib) ----------------------------------------------------------
 
 
-@dataclass
-class Entry:
-    msgid: str = ""
-    msgctxt: str | None = None
-    msgid_plural: str | None = None
-    msgstr: dict[int, str] = field(default_factory=dict)
-    flags: set[str] = field(default_factory=set)
-    obsolete: bool = False
-    line: int = 0
-
-    @property
-    def key(self) -> tuple[str | None, str]:
-        return (self.msgctxt, self.msgid)
-
-    def __str__(self) -> str:
-        ctx = f"[{self.msgctxt}] " if self.msgctxt else ""
-        return f"{ctx}{self.msgid!r} (line {self.line})"
+def key(e: polib.POEntry) -> tuple[str | None, str]:
+    return (e.msgctxt, e.msgid)
 
 
-def _unquote(text: str) -> str:
-    # PO strings use C escapes; the ones gettext writes (\n \t \" \\) mean the same in Python.
-    return ast.literal_eval(text)
+def forms(e: polib.POEntry) -> dict[int, str]:
+    """The translations of an entry by plural index (index 0 only for a singular entry)."""
+    return dict(e.msgstr_plural) if e.msgid_plural else {0: e.msgstr}
 
 
-def parse_po(text: str) -> list[Entry]:
-    """Entries of a PO file, header first; obsolete (#~) entries are marked, not dropped."""
-    entries: list[Entry] = []
-    current: Entry | None = None
-    target: tuple[str, int] | None = None
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        obsolete = line.startswith("#~")
-        if obsolete:
-            line = line[2:].strip()
-            if line.startswith("|"):  # the previous msgid of an obsolete entry
-                continue
-        if not line:
-            current, target = None, None
-            continue
-        keyword = re.match(r"(msgctxt|msgid_plural|msgid|msgstr)(?:\[(\d+)\])?\s+(\".*\")$", line)
-        starts_entry = line.startswith("#") or (keyword and keyword[1] in ("msgctxt", "msgid"))
-        if current is None or (starts_entry and current.msgstr):
-            current, target = Entry(line=number), None
-            entries.append(current)
-        current.obsolete = current.obsolete or obsolete
-        if line.startswith("#"):
-            if line.startswith("#,"):
-                current.flags |= {f.strip() for f in line[2:].split(",") if f.strip()}
-            continue
-        if keyword:
-            target = (keyword[1], int(keyword[2] or 0))
-            value = _unquote(keyword[3])
-            if target[0] == "msgid":
-                current.line = number
-        elif line.startswith('"') and target is not None:
-            value = _unquote(line)
-        else:
-            raise ValueError(f"line {number}: cannot read {raw!r}")
-        name, index = target
-        if name == "msgctxt":
-            current.msgctxt = (current.msgctxt or "") + value
-        elif name == "msgid":
-            current.msgid += value
-        elif name == "msgid_plural":
-            current.msgid_plural = (current.msgid_plural or "") + value
-        else:
-            current.msgstr[index] = current.msgstr.get(index, "") + value
-    # A trailing comment with no entry after it is not an entry.
-    return [e for e in entries if e.msgstr]
+def describe(e: polib.POEntry) -> str:
+    ctx = f"[{e.msgctxt}] " if e.msgctxt else ""
+    return f"{ctx}{e.msgid!r} (line {e.linenum})"
 
 
-def catalogue(lang: str) -> tuple[dict[str, str], list[Entry]]:
-    """(header fields, active entries) of the committed catalogue of `lang`."""
-    entries = [e for e in parse_po(po_path(lang).read_text(encoding="utf-8")) if not e.obsolete]
-    assert entries and entries[0].msgid == "" and entries[0].msgctxt is None, "no PO header"
-    header = dict(re.findall(r"^([\w-]+):[ \t]*(.*)$", entries[0].msgstr.get(0, ""), re.M))
-    return header, entries[1:]
+def catalogue(lang: str) -> tuple[polib.POFile, list[polib.POEntry]]:
+    """(the committed catalogue of `lang`, its active entries); the header is not an entry."""
+    po = polib.pofile(str(po_path(lang)))
+    assert po.metadata, "no PO header"
+    return po, [e for e in po if not e.obsolete]
 
 
 PLACEHOLDER = re.compile(
@@ -192,45 +134,45 @@ def test_catalogue_exists_and_msgfmt_accepts_it(lang):
 
 
 def test_japanese_header():
-    header, _entries = catalogue("ja")
+    po, _entries = catalogue("ja")
+    header = po.metadata
     assert header.get("Language") == "ja"
     assert header.get("Content-Type") == "text/plain; charset=UTF-8"
     assert header.get("Plural-Forms") == "nplurals=1; plural=0;"
     assert header.get("Project-Id-Version", "").startswith("denshi-shinsei")
-    first = parse_po(po_path("ja").read_text(encoding="utf-8"))[0]
-    assert "fuzzy" not in first.flags, "the ja header is still marked fuzzy"
+    assert "fuzzy" not in po.metadata_is_fuzzy, "the ja header is still marked fuzzy"
 
 
 def test_every_japanese_entry_is_translated_and_reviewed():
-    _header, entries = catalogue("ja")
+    _po, entries = catalogue("ja")
     assert entries, "the ja catalogue has no entries"
-    fuzzy = [str(e) for e in entries if "fuzzy" in e.flags]
+    fuzzy = [describe(e) for e in entries if "fuzzy" in e.flags]
     assert not fuzzy, "fuzzy entries (review the translation, then drop the flag):\n" + "\n".join(
         fuzzy
     )
-    empty = [str(e) for e in entries if not e.msgstr.get(0, "").strip()]
+    empty = [describe(e) for e in entries if not forms(e).get(0, "").strip()]
     assert not empty, "untranslated entries in locale/ja:\n" + "\n".join(empty)
-    wrong_forms = [str(e) for e in entries if e.msgid_plural is not None and set(e.msgstr) != {0}]
+    wrong_forms = [describe(e) for e in entries if e.msgid_plural and set(forms(e)) != {0}]
     assert not wrong_forms, "Japanese has one plural form (msgstr[0] only):\n" + "\n".join(
         wrong_forms
     )
 
 
 def test_english_catalogue_falls_back_to_the_msgids():
-    header, entries = catalogue("en")
-    assert header.get("Language") == "en"
-    assert header.get("Plural-Forms") == "nplurals=2; plural=(n != 1);"
-    assert not [str(e) for e in entries if "fuzzy" in e.flags]
+    po, entries = catalogue("en")
+    assert po.metadata.get("Language") == "en"
+    assert po.metadata.get("Plural-Forms") == "nplurals=2; plural=(n != 1);"
+    assert not [describe(e) for e in entries if "fuzzy" in e.flags]
     for e in entries:
-        if e.msgid_plural is None:
-            assert e.msgstr.get(0, "") in ("", e.msgid), f"en entry should stay empty: {e}"
+        if not e.msgid_plural:
+            assert e.msgstr in ("", e.msgid), f"en entry should stay empty: {describe(e)}"
         else:
-            assert e.msgstr == {0: e.msgid, 1: e.msgid_plural}, f"en plural entry: {e}"
+            assert forms(e) == {0: e.msgid, 1: e.msgid_plural}, f"en plural entry: {describe(e)}"
 
 
 def test_japanese_and_english_catalogues_have_the_same_entries():
-    ja = {e.key for e in catalogue("ja")[1]}
-    en = {e.key for e in catalogue("en")[1]}
+    ja = {key(e) for e in catalogue("ja")[1]}
+    en = {key(e) for e in catalogue("en")[1]}
     assert ja == en, f"only in ja: {sorted(ja - en)}; only in en: {sorted(en - ja)}; {FIX}"
 
 
@@ -239,26 +181,26 @@ def test_japanese_and_english_catalogues_have_the_same_entries():
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_translations_keep_the_placeholders_of_their_msgid(lang):
-    _header, entries = catalogue(lang)
+    _po, entries = catalogue(lang)
     problems = []
     for e in entries:
         # A plural form may use the singular's or the plural's placeholders (Japanese has one
         # form for every n, so its msgstr[0] stands for msgid_plural too).
-        sources = [e.msgid] if e.msgid_plural is None else [e.msgid, e.msgid_plural]
-        for index, text in e.msgstr.items():
+        sources = [e.msgid, e.msgid_plural] if e.msgid_plural else [e.msgid]
+        for index, text in forms(e).items():
             if not text:
                 continue
             if placeholders(text) not in [placeholders(s) for s in sources]:
                 problems.append(
-                    f"{e} msgstr[{index}]={text!r}: {placeholders(text)}"
+                    f"{describe(e)} msgstr[{index}]={text!r}: {placeholders(text)}"
                     f" but the msgid has {placeholders(sources[-1])}"
                 )
             if "python-brace-format" in e.flags:
                 braces = [sorted(re.findall(r"\{[^{}]*\}", s)) for s in sources]
                 if sorted(re.findall(r"\{[^{}]*\}", text)) not in braces:
-                    problems.append(f"{e} msgstr[{index}]={text!r}: brace fields differ")
+                    problems.append(f"{describe(e)} msgstr[{index}]={text!r}: brace fields differ")
             if e.msgid.endswith("\n") != text.endswith("\n"):
-                problems.append(f"{e} msgstr[{index}]: trailing newline differs from the msgid")
+                problems.append(f"{describe(e)} msgstr[{index}]: trailing newline differs")
     assert not problems, "\n".join(problems)
 
 
@@ -310,7 +252,7 @@ GLOSSARY = {
 
 
 def test_established_terms_are_used():
-    translated = {e.key: e.msgstr.get(0, "") for e in catalogue("ja")[1]}
+    translated = {key(e): forms(e).get(0, "") for e in catalogue("ja")[1]}
     wrong = {
         key: (translated[key], want)
         for key, want in GLOSSARY.items()
@@ -417,12 +359,11 @@ def extracted(tmp_path_factory) -> set[tuple[str | None, str]]:
     assert produced.is_file(), f"makemessages wrote no catalogue in the scratch tree\n{result}"
     after = {lang: po_path(lang).read_bytes() for lang in LANGS if po_path(lang).exists()}
     assert before == after, "makemessages in the scratch tree changed the committed catalogue"
-    entries = parse_po(produced.read_text(encoding="utf-8"))
-    return {e.key for e in entries[1:] if not e.obsolete}
+    return {key(e) for e in polib.pofile(str(produced)) if not e.obsolete}
 
 
 def test_every_string_of_the_source_is_in_the_catalogue(extracted):
-    committed = {e.key for e in catalogue("ja")[1]}
+    committed = {key(e) for e in catalogue("ja")[1]}
     missing = sorted(extracted - committed, key=str)
     assert not missing, (
         f"{len(missing)} msgid(s) in the source are not in locale/ja/LC_MESSAGES/django.po; "
@@ -434,7 +375,7 @@ def test_gettext_calls_inside_f_strings_are_in_the_catalogue(extracted):
     # xgettext 0.21 (Debian 12) skips f-strings: f'{_("Optional")}' is never extracted and
     # makemessages --no-obsolete drops its entry. Move the call out of the f-string
     # (`optional = _("Optional")`) and run make messages-update.
-    committed = {e.key for e in catalogue("ja")[1]}
+    committed = {key(e) for e in catalogue("ja")[1]}
     unseen = {k: where for k, where in python_msgids().items() if k not in extracted}
     missing = {k: where for k, where in unseen.items() if k not in committed}
     assert not missing, (
@@ -445,7 +386,7 @@ def test_gettext_calls_inside_f_strings_are_in_the_catalogue(extracted):
 
 
 def test_the_catalogue_has_no_stale_entries(extracted):
-    committed = {e.key for e in catalogue("ja")[1]}
+    committed = {key(e) for e in catalogue("ja")[1]}
     stale = sorted(committed - extracted - set(python_msgids()), key=str)
     assert not stale, (
         f"entries no longer used in the source (`make messages-update` drops them): {stale}"

@@ -217,7 +217,7 @@ class _Node:
         self.args = args
         self.start = start
         self.end = end
-        self.depth = 1 + max((a.depth for a in args), default=0)
+        self.depth: int = 1 + max((a.depth for a in args), default=0)
         if self.depth > MAX_DEPTH:
             raise ExprError(
                 f"expression is nested too deeply (more than {MAX_DEPTH} levels)", start
@@ -415,7 +415,7 @@ class _Parser:
         if tok.kind == "name":
             if op in ("and", "or"):
                 right = self.expression(_KEYWORD_BP[op])
-                args = []
+                args: list[_Node] = []
                 for side in (left, right):
                     # and/or are associative, so one flat node is equivalent and shallower.
                     if side.kind == "op" and side.value == op:

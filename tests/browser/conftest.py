@@ -1,6 +1,6 @@
 """Browser test fixtures: Playwright (sync API) driving Debian's Chromium, plus axe-core.
 
-- ``browser``: one headless Chromium for the whole session (/usr/bin/chromium, no download).
+- ``browser``: one headless Chromium per test module (/usr/bin/chromium, no download).
 - ``phone_page``: a fresh page in a phone-sized context (390x844 @3x, touch, ja-JP), with the
   page's CSP bypassed so that axe can be injected.
 - ``new_phone_page(**overrides)``: the same with other context options, e.g.
@@ -17,11 +17,6 @@ import os
 from pathlib import Path
 
 import pytest
-
-# Playwright's sync API runs an event loop in the main thread; Django then refuses ORM calls
-# from that thread (SynchronousOnlyOperation) although nothing runs concurrently. Tests here
-# use the ORM (fixtures, assertions) between page actions, so allow it for this session.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 BROWSER_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BROWSER_DIR.parent.parent
@@ -57,21 +52,30 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per test module. Playwright's sync API leaves an event loop running in
+    the main thread until it stops, and Django then refuses ORM calls from that thread
+    (SynchronousOnlyOperation) although nothing runs concurrently. The tests here use the
+    ORM between page actions, so DJANGO_ALLOW_ASYNC_UNSAFE is set while Playwright runs,
+    and both end with the module: the tests after it run with neither."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} not found: run scripts/test-setup.sh apt (Debian package chromium)"
         )
-    pw = sync_playwright().start()
-    try:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    finally:
-        pw.stop()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        pw = sync_playwright().start()
+        try:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            yield browser
+            browser.close()
+        finally:
+            pw.stop()
 
 
 @pytest.fixture

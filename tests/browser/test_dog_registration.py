@@ -7,7 +7,9 @@ upload sent with a progress bar) in Japanese and in English, and once without Ja
 
 from __future__ import annotations
 
+import json
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -170,10 +172,19 @@ def test_the_browser_back_button_keeps_what_was_typed(procedures, live_server, n
         page.click('form button[type="submit"].button--primary')
     _fill_owner(page, javascript=True)
     _next(page)
+    draft_id = re.search(r"/f/([0-9a-f-]{36})/", page.url)[1]
     page.fill('[name="f-dog_name"]', "クロ")
     page.go_back()  # the browser's Back, not the page's button
     page.wait_for_load_state()
-    page.wait_for_timeout(300)  # the keep-on-leave beacon is sent as the page is left
+    # The keep-on-leave beacon is sent as the page is left; go on once the server has it.
+    kept = False
+    for _ in range(300):  # a bound against a hang, not a time the beacon must meet
+        pending = m.Draft.objects.values_list("pending", flat=True).get(pk=draft_id)
+        kept = "クロ" in json.dumps(pending, ensure_ascii=False)
+        if kept:
+            break
+        time.sleep(0.05)
+    assert kept, "the page left by Back never reached the server"
     _next(page)
     expect(page.locator('[name="f-dog_name"]')).to_have_value("クロ")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -40,7 +39,7 @@ def _walk(client: Client) -> list[str]:
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_every_field_type_passes_axe_on_a_phone(
-    transactional_db, live_server, new_phone_page, lang
+    transactional_db, live_server, new_phone_page, lang, settings
 ):
     settings.RATE_LIMIT_ENABLED = False
     assert services.procedures_load(TREE).errors == []

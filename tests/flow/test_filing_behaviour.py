@@ -1,5 +1,5 @@
-"""What a resident relies on: nothing typed is lost, a filing stays on its version, a double
-tap files once, hidden answers are never kept, and the acceptance window holds."""
+"""What a resident relies on: nothing typed is lost, a filing stays on its version, a second
+submit files nothing new, hidden answers are never kept, and the acceptance window holds."""
 
 from __future__ import annotations
 
@@ -87,7 +87,8 @@ def test_a_shown_conditional_field_is_validated_on_the_server(client, loaded):
     assert "f-breed_other-error" in response.content.decode()
 
 
-def test_a_double_tap_on_submit_files_once(client, loaded):
+def test_submitting_again_after_completion_returns_the_first_receipt(client, loaded):
+    # Taps one after the other; taps at the same moment are in test_concurrency.py.
     confirm = walk_to_confirm(client, reverse("procedure_start", args=list(DOG)))
     first = client.post(confirm)
     second = client.post(confirm)
@@ -366,12 +367,8 @@ def test_the_language_switch_shows_english_and_falls_back_to_japanese(client, lo
     assert "犬の登録申請" in html
 
 
-def test_final_submit_is_rate_limited(client, loaded, settings):
-    settings.RATE_LIMIT_ENABLED = True
-    settings.RATE_LIMITS = dict(settings.RATE_LIMITS, submit="1/600")
-    from django.core.cache import cache
-
-    cache.clear()
+def test_final_submit_is_rate_limited(client, loaded, rate_limited):
+    rate_limited.RATE_LIMITS = dict(rate_limited.RATE_LIMITS, submit="1/600")
     confirm = walk_to_confirm(client, reverse("procedure_start", args=list(DOG)))
     assert client.post(confirm).status_code == 302
     other = walk_to_confirm(client, reverse("procedure_start", args=list(DOG)))
