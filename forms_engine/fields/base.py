@@ -70,6 +70,37 @@ def text_of(value: Text | None, lang: str) -> str:
     return value.get(lang) if value is not None else ""
 
 
+# ---- bounded input ----------------------------------------------------------------------
+
+#: No field takes more characters than this, whatever its procedure file says: the page,
+#: the draft and the normalisers must stay cheap (a megabyte of text costs seconds).
+MAX_LENGTH_CEILING = 100_000
+
+
+def raw_limit(max_length: int) -> int:
+    """How long a raw input may be before it is refused unread. Normalising can shorten
+    what was typed (half-width ｶﾞ becomes ガ, CRLF becomes LF, invisible characters and
+    surrounding spaces go), so the raw input gets twice the field's limit and some room."""
+    return 2 * max_length + 16
+
+
+def clip(value: Any, max_length: int) -> str:
+    """A posted value as it is kept for the page and in Draft.pending: one character past
+    what `clean` refuses unread, so that the refusal still happens and is explained, but a
+    megabyte never reaches a normaliser, the draft or the page again."""
+    if not isinstance(value, str):
+        return ""
+    return value[: raw_limit(max_length) + 1]
+
+
+def too_long(value: Any, max_length: int) -> bool:
+    return isinstance(value, str) and len(value) > raw_limit(max_length)
+
+
+def too_long_message(max_length: int) -> str:
+    return _("Too long: enter at most %(max)s characters.") % {"max": max_length}
+
+
 # ---- errors and context -----------------------------------------------------------------
 
 
@@ -221,11 +252,48 @@ class FieldType:
 
     grouped = False
     empty_value: Any = None
+    #: Characters one input takes when the procedure file sets no `max_length` (or the
+    #: type has no such key). Every input has a limit: see `check_size`.
+    default_max_length = 1000
+    #: Limits of the parts of a compound input (name -> characters); the others take
+    #: `max_length`.
+    part_max_lengths: Mapping[str, int] = {}
 
     # ---- input -------------------------------------------------------------------------
+    def max_length(self, f: FieldSpec) -> int:
+        """The most characters this field's input takes: its own `max_length`, else the
+        type's default, and never more than MAX_LENGTH_CEILING."""
+        own = f.param("max_length")
+        limit = own if isinstance(own, int) and own > 0 else self.default_max_length
+        return min(limit, MAX_LENGTH_CEILING)
+
+    def part_max_length(self, f: FieldSpec, part: str) -> int:
+        return self.part_max_lengths.get(part) or self.max_length(f)
+
+    def part_error_key(self, part: str) -> str:
+        """Where an error about one part of the input goes: the whole field by default."""
+        return ""
+
     def extract(self, f: FieldSpec, data: Mapping, name: str, ctx: Ctx) -> Any:
-        value = data.get(name, "")
-        return value if isinstance(value, str) else ""
+        return clip(data.get(name, ""), self.max_length(f))
+
+    def check_size(self, f: FieldSpec, raw: Any) -> None:
+        """Refuse an over-long input before anything reads it, on the raw text: this
+        runs first in `clean`, so a normaliser never sees more than twice a field's limit."""
+        if isinstance(raw, str):
+            limit = self.max_length(f)
+            if too_long(raw, limit):
+                raise FieldInvalid(too_long_message(limit))
+        elif isinstance(raw, dict):
+            errors: dict[str, list[str]] = {}
+            for part, value in raw.items():
+                limit = self.part_max_length(f, part)
+                if too_long(value, limit):
+                    messages = errors.setdefault(self.part_error_key(part), [])
+                    if too_long_message(limit) not in messages:
+                        messages.append(too_long_message(limit))
+            if errors:
+                raise FieldInvalid(errors)
 
     def is_empty(self, raw: Any) -> bool:
         if raw is None:
@@ -240,6 +308,7 @@ class FieldType:
 
     def clean(self, f: FieldSpec, raw: Any, ctx: Ctx) -> Any:
         """Return the stored value (None when empty and allowed) or raise FieldInvalid."""
+        self.check_size(f, raw)
         if self.is_empty(raw):
             if f.required:
                 raise FieldInvalid(self.required_message(f, ctx))

@@ -7,7 +7,7 @@ from django.utils.translation import pgettext
 
 from forms_engine import markdown
 
-from .base import FieldInvalid, FieldType, _, esc, text_of
+from .base import FieldInvalid, FieldType, _, clip, esc, text_of
 
 
 def _options_html(f, raw_values, name, ctx, type_, describedby) -> str:
@@ -31,6 +31,10 @@ def _option_label(f, value, ctx) -> str:
 
 
 class SelectType(FieldType):
+    def max_length(self, f):
+        # Nothing longer than the longest option can be one.
+        return max((len(o.value) for o in f.options), default=1) or 1
+
     def required_message(self, f, ctx):
         return _("Choose %(label)s.") % {"label": text_of(f.label, ctx.lang)}
 
@@ -72,7 +76,17 @@ class CheckboxesType(SelectType):
     def extract(self, f, data, name, ctx):
         getlist = getattr(data, "getlist", None)
         values = getlist(name) if getlist else data.get(name, [])
-        return [v for v in values if isinstance(v, str)]
+        # One value more than there are options is enough to say that something else
+        # was sent; the rest of a posted list is never kept.
+        limit = self.max_length(f)
+        return [clip(v, limit) for v in values[: len(f.options) + 1] if isinstance(v, str)]
+
+    def check_size(self, f, raw):
+        if not isinstance(raw, list):
+            return super().check_size(f, raw)
+        limit = self.max_length(f)
+        if len(raw) > len(f.options) or any(len(v) > limit for v in raw):
+            raise FieldInvalid(_("Choose from the options shown."))
 
     def to_raw(self, f, value):
         return list(value or [])
@@ -110,6 +124,7 @@ class CheckboxesType(SelectType):
 
 class YesNoType(FieldType):
     grouped = True
+    default_max_length = len("yes")
 
     def required_message(self, f, ctx):
         return _("Choose yes or no.")
@@ -141,6 +156,7 @@ class YesNoType(FieldType):
 
 class ConsentType(FieldType):
     grouped = True
+    default_max_length = len("yes")
 
     def to_raw(self, f, value):
         return "yes" if value else ""

@@ -11,6 +11,7 @@ from .base import (
     FieldInvalid,
     FieldType,
     _,
+    clip,
     error_html,
     esc,
     invalid_message,
@@ -36,11 +37,13 @@ class CompoundType(FieldType):
         return self.parts
 
     def extract(self, f, data, name, ctx):
-        out = {}
-        for part in self.active_parts(f):
-            value = data.get(f"{name}-{part}", "")
-            out[part] = value if isinstance(value, str) else ""
-        return out
+        return {
+            part: clip(data.get(f"{name}-{part}", ""), self.part_max_length(f, part))
+            for part in self.active_parts(f)
+        }
+
+    def part_error_key(self, part):
+        return f"__-{part}"
 
     def to_raw(self, f, value):
         base = {p: "" for p in self.active_parts(f)}
@@ -51,6 +54,7 @@ class CompoundType(FieldType):
 
 class NameType(CompoundType):
     parts = ("family", "given", "kana_family", "kana_given")
+    part_max_lengths = {"family": 50, "given": 50, "kana_family": 100, "kana_given": 100}
 
     def active_parts(self, f):
         if f.param("kana", "none") == "none":
@@ -119,6 +123,12 @@ class NameType(CompoundType):
 
 class AddressType(CompoundType):
     parts = ("prefecture", "city", "town", "building")
+    part_max_lengths = {
+        "prefecture": max(map(len, PREFECTURES)),
+        "city": 100,
+        "town": 100,
+        "building": 100,
+    }
 
     def clean_value(self, f, raw, ctx):
         out = {p: normalize.normalize_text(raw.get(p, "")) for p in ("city", "town", "building")}
@@ -181,6 +191,13 @@ class AddressType(CompoundType):
 
 class BankAccountType(CompoundType):
     parts = ("bank_code", "branch_code", "account_type", "number", "holder")
+    part_max_lengths = {
+        "bank_code": 4,
+        "branch_code": 3,
+        "account_type": len("checking"),  # or 普通/当座(預金)
+        "number": 7,
+        "holder": 60,
+    }
 
     def clean_value(self, f, raw, ctx):
         try:

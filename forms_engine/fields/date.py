@@ -6,14 +6,19 @@ import datetime as dt
 
 from forms_engine import normalize
 
-from .base import FieldInvalid, FieldType, _, esc, input_html, invalid_message, label_html
+from .base import FieldInvalid, FieldType, _, clip, esc, input_html, invalid_message, label_html
 
 
 class DateType(FieldType):
     grouped = True
+    # "令和元年", "1985年", "12月": a few characters each.
+    part_max_lengths = {"year": 10, "month": 4, "day": 4}
 
     def extract(self, f, data, name, ctx):
-        return {p: data.get(f"{name}-{p}", "") or "" for p in ("year", "month", "day")}
+        return {
+            p: clip(data.get(f"{name}-{p}", ""), self.part_max_length(f, p))
+            for p in ("year", "month", "day")
+        }
 
     def to_raw(self, f, value):
         if not value:

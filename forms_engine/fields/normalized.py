@@ -13,6 +13,9 @@ from .base import FieldInvalid, FieldType, _, esc, input_html, invalid_message
 
 
 class NumberType(FieldType):
+    # Fifteen digits with commas, a sign and some decimals (normalize.NUMBER_LIMIT).
+    default_max_length = 32
+
     def hint(self, f, ctx):
         lo, hi = f.param("min"), f.param("max")
         if lo is not None and hi is not None:
@@ -96,12 +99,14 @@ class NormalizedInputType(FieldType):
 
 class EmailType(NormalizedInputType):
     normalizer = staticmethod(normalize.normalize_email)
+    default_max_length = normalize.EMAIL_MAX_LENGTH
     input_type = "email"
     attrs = ' autocomplete="email" inputmode="email" spellcheck="false"'
 
 
 class TelType(NormalizedInputType):
     normalizer = staticmethod(normalize.normalize_phone)
+    default_max_length = 30  # "+81 (0)90-1234-5678" with room for spaces
     input_type = "tel"
     css = "input input--tel"
     attrs = ' autocomplete="tel"'
@@ -110,6 +115,7 @@ class TelType(NormalizedInputType):
 
 class CorporateNumberType(NormalizedInputType):
     normalizer = staticmethod(normalize.normalize_corporate_number)
+    default_max_length = 24  # 13 digits, grouped
     css = "input input--corporate"
     attrs = ' inputmode="numeric" autocomplete="off"'
     hint_text = gettext_noop("13 digits.")
@@ -117,6 +123,7 @@ class CorporateNumberType(NormalizedInputType):
 
 class PostalCodeType(NormalizedInputType):
     normalizer = staticmethod(normalize.normalize_postal_code)
+    default_max_length = 10  # "〒540-8570"
     css = "input input--postal"
     attrs = ' inputmode="numeric" autocomplete="postal-code"'
     hint_text = gettext_noop("7 digits, such as 540-8570.")

@@ -63,6 +63,8 @@ class TextType(FieldType):
 
 
 class TextareaType(FieldType):
+    default_max_length = 10_000
+
     def hint(self, f, ctx):
         return _length_hint(f)
 
@@ -85,6 +87,8 @@ class TextareaType(FieldType):
 
 
 class KanaType(TextType):
+    default_max_length = 200
+
     def clean_value(self, f, raw, ctx):
         try:
             value = normalize.validate_katakana(raw)
