@@ -7,7 +7,19 @@ import re
 from functools import lru_cache
 from html import escape
 
-_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+|mailto:[^\s)]+|/[^\s)]*)\)")
+# A link goes to an https site, a mail address, a phone number or a page of this site.
+# Everything else stays text: `//host` and `/\host` (browsers read a backslash as a slash)
+# lead to another site, `http:` is not encrypted, and any other scheme may run script.
+# Browsers drop tabs and newlines inside a URL, so no whitespace or control character is
+# taken anywhere in a target (the text was HTML-escaped first, so `&#9;` stays literal).
+_URL_CHAR = r"[^\s)\x00-\x1f\x7f]"
+_TARGET = (
+    rf"https://(?![/\\]){_URL_CHAR}+"  # a host right after https://
+    rf"|mailto:{_URL_CHAR}+"
+    rf"|tel:{_URL_CHAR}+"
+    rf"|/(?![/\\]){_URL_CHAR}*"  # one slash, then a path on this site
+)
+_LINK = re.compile(rf"\[([^\]\n]+)\]\(({_TARGET})\)")
 _BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
 _BULLET = re.compile(r"^\s*[-*・]\s+")
 _ORDERED = re.compile(r"^\s*\d+[.)]\s+")

@@ -20,7 +20,7 @@ from forms_engine.procedure_format.loader import (
     parse_procedure,
     parse_size,
 )
-from forms_engine.procedure_format.model import DateBound, LoadError
+from forms_engine.procedure_format.model import FIELD_TYPES, DateBound, LoadError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_SAMPLES = REPO_ROOT / "procedures"
@@ -209,6 +209,7 @@ def test_a_duplicate_field_id_names_the_first_use(tmp_path):
 
 
 def test_a_duplicate_id_inside_a_group_is_caught_across_the_file(tmp_path):
+    first = line_of((PROJECT_SAMPLES / CHILD).read_text(), "{id: name, type: name")
     tree, line = broken_tree(
         tmp_path,
         CHILD,
@@ -221,7 +222,7 @@ def test_a_duplicate_id_inside_a_group_is_caught_across_the_file(tmp_path):
         tree,
         CHILD,
         f"{CHILD}:{line} pages[1].fields[0].fields[0].id: duplicate field id 'name' (first used "
-        "on line 12); field ids must be unique in the whole file",
+        f"on line {first}); field ids must be unique in the whole file",
     )
 
 
@@ -279,16 +280,19 @@ def test_an_amount_with_decimals_is_refused(tmp_path):
 
 
 def test_a_yaml_syntax_error_names_its_line(tmp_path):
-    tree, line = broken_tree(
-        tmp_path,
+    root = copy_samples(tmp_path)
+    text = edit(
+        root,
         DOG,
         "    title: {ja: 犬の情報, en: About the dog}",
         "    title: {ja: 犬の情報, en: About",
     )
 
+    tree = load_tree(root)
+
     [error] = [e for e in tree.errors if e.file == DOG]
     # The parser notices the unclosed mapping on the next line, where `fields:` starts.
-    assert error.line == line + 1
+    assert error.line == line_of(text, "    fields:\n      - id: dog_name\n")
     assert error.path == "(file)"
     assert error.message.startswith("invalid YAML: ")
     assert DOG in tree.broken_files
@@ -380,19 +384,23 @@ def test_many_errors_in_one_file_are_all_reported(tmp_path):
 
 
 def test_a_duplicate_yaml_key_is_an_error(tmp_path):
-    tree, line = broken_tree(
-        tmp_path,
+    root = copy_samples(tmp_path)
+    text = edit(
+        root,
         DOG,
         "        required: true\n        show_if: vaccinated",
         "        required: true\n        required: false\n        show_if: vaccinated",
-        needle="        required: false\n",
     )
 
+    tree = load_tree(root)
+
+    first = line_of(text, "        required: true\n        required: false\n")
+    second = line_of(text, "        required: false\n")
     assert_refused(
         tree,
         DOG,
-        f"{DOG}:{line} pages[1].fields[6].required: duplicate key 'required' (first written on "
-        f"line {line - 1})",
+        f"{DOG}:{second} pages[1].fields[6].required: duplicate key 'required' (first written on "
+        f"line {first})",
     )
 
 
@@ -423,6 +431,16 @@ def test_a_key_of_another_field_type_says_so(tmp_path):
         f"{DOG}:{line} pages[1].fields[0].max_size: key 'max_size' does not apply to a text "
         "field (it is for file)",
     )
+
+
+def test_every_field_type_has_its_keys_its_condition_type_and_its_check():
+    from forms_engine.procedure_format.loader.field_types import (
+        FIELD_PARAMS,
+        SYMBOL_TYPES,
+        TYPE_KEYS,
+    )
+
+    assert set(TYPE_KEYS) == set(SYMBOL_TYPES) == set(FIELD_PARAMS) == set(FIELD_TYPES)
 
 
 def test_a_missing_required_key_is_reported_at_its_parent(tmp_path):
@@ -510,8 +528,9 @@ def test_a_bundle_naming_a_broken_procedure_is_refused(tmp_path):
     tree = load_tree(root)
 
     [message] = errors_of(tree, BUNDLE)
+    line = line_of((root / BUNDLE).read_text(), "procedures: [")
     assert message == (
-        f"{BUNDLE}:5 procedures[1]: procedure 'child-allowance' has errors, so the bundle "
+        f"{BUNDLE}:{line} procedures[1]: procedure 'child-allowance' has errors, so the bundle "
         "cannot include it (see sample-city/child-allowance.yaml)"
     )
 
@@ -740,6 +759,50 @@ def test_a_cron_schedule_is_checked(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "schedule, message",
+    [
+        # A superscript passes str.isdigit() but not int(): it must be an error, not a crash.
+        ("² 2 * * *", "minute field '²': '²' is not a number, range or *"),
+        # Celery has no 7 for Sunday: beat could never run this schedule.
+        ("0 2 * * 7", "day of week field '7': 7 is outside 0-6 (Sunday is 0 or sun)"),
+        ("*/ 2 * * *", "minute field '*/': step '' must be a whole number of 1 or more"),
+        ("5/2 2 * * *", "minute field '5/2': a step goes after * or a range, e.g. */2"),
+        # Celery's parser alone would read this as 1-5, and `jan` as Monday.
+        ("1-5!! 2 * * *", "minute field '1-5!!': '1-5!!' is not a number, range or *"),
+        ("0 2 * * jan", "day of week field 'jan': 'jan' is not a number, range or *"),
+    ],
+)
+def test_a_cron_schedule_celery_cannot_run_as_written_is_refused(tmp_path, schedule, message):
+    tree, line = broken_tree(tmp_path, RECORDS, 'schedule: "0 2 * * *"', f'schedule: "{schedule}"')
+
+    assert_refused(tree, RECORDS, f"{RECORDS}:{line} integrations[0].schedule: {message}")
+
+
+@pytest.mark.parametrize(
+    "schedule, unit, expected",
+    [
+        ("0 22-2 * * *", "hour", {22, 23, 0, 1, 2}),  # past midnight, as Celery reads it
+        ("0 9 * * sat-sun", "day_of_week", {6, 0}),
+        ("*/15 9-17 * jan-mar 1-5", "month_of_year", {1, 2, 3}),
+    ],
+)
+def test_a_cron_schedule_loads_as_celery_reads_it(tmp_path, schedule, unit, expected):
+    from celery.schedules import crontab
+
+    from forms_engine.procedure_format.loader.cron import crontab_kwargs
+
+    root = copy_samples(tmp_path)
+    edit(root, RECORDS, 'schedule: "0 2 * * *"', f'schedule: "{schedule}"')
+
+    tree = load_tree(root)
+
+    assert errors_of(tree, RECORDS) == []
+    (integration,) = tree.procedures[("osaka-pref", "records-disclosure")].integrations
+    assert integration.config["schedule"] == schedule
+    assert getattr(crontab(**crontab_kwargs(schedule)), unit) == expected
+
+
 def test_a_webhook_url_must_be_https(tmp_path):
     tree, line = broken_tree(
         tmp_path, DOG, "url: env:ANIMAL_DB_URL", "url: http://animals.example.jp/hook"
@@ -769,16 +832,17 @@ def test_parse_procedure_without_organization_skips_the_department_check():
 
 
 def test_parse_organization_and_bundle_directly():
-    org, errors = parse_organization(
-        "name: 町\ndepartments: []\n", slug="a-town", rel_path="a-town/organization.yaml"
-    )
+    org_text = "name: 町\ndepartments: []\n"
+    org, errors = parse_organization(org_text, slug="a-town", rel_path="a-town/organization.yaml")
     assert org is None
     assert [str(e) for e in errors] == [
-        "a-town/organization.yaml:2 departments: must not be an empty list"
+        f"a-town/organization.yaml:{line_of(org_text, 'departments:')} departments: must not be "
+        "an empty list"
     ]
 
+    bundle_text = "title: まとめて\nprocedures: [one-thing, one-thing]\n"
     bundle, errors = parse_bundle(
-        "title: まとめて\nprocedures: [one-thing, one-thing]\n",
+        bundle_text,
         organization_slug="a-town",
         slug="all",
         rel_path="a-town/all.bundle.yaml",
@@ -786,7 +850,8 @@ def test_parse_organization_and_bundle_directly():
     )
     assert bundle is None
     assert [str(e) for e in errors] == [
-        "a-town/all.bundle.yaml:2 procedures[1]: procedure 'one-thing' is listed twice"
+        f"a-town/all.bundle.yaml:{line_of(bundle_text, 'procedures:')} procedures[1]: procedure "
+        "'one-thing' is listed twice"
     ]
 
 
