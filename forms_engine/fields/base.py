@@ -46,6 +46,13 @@ def _(message: str) -> str:
     return _translated(_LANGUAGE.get() or translation.get_language() or "ja", message)
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a message for the catalogue (makemessages looks for this name) without
+    translating it. Django's own reads settings when called: the field classes that use it
+    at import time are also read by the procedure loader, which needs no settings."""
+    return message
+
+
 def in_language(function):
     """Decorator for entry points taking a Ctx (as `ctx` or positionally): field code
     below them translates into ctx.lang."""
@@ -248,7 +255,22 @@ def subfield_html(
 
 
 class FieldType:
-    """Base class. Subclasses set `grouped` when their control is a set of inputs (fieldset)."""
+    """Base class. Subclasses set `grouped` when their control is a set of inputs (fieldset).
+
+    What the procedure format knows of a type is declared here too, and read by the loader
+    (forms_engine.procedure_format.loader.field_types) from the registry.
+    """
+
+    #: Keys a field of this type takes in a procedure file besides the common ones (id,
+    #: type, label, help, required, show_if, profile), and those of them it must have.
+    yaml_keys: tuple[str, ...] = ()
+    required_yaml_keys: tuple[str, ...] = ()
+    #: What the condition language knows an answer of this type as: "string", "number",
+    #: "date", "bool", "list", "files", "group", "compound:<type>" or "none".
+    symbol_type = "string"
+    #: The function of forms_engine.procedure_format.loader.field_params that checks
+    #: `yaml_keys` in a procedure file and fills in their defaults.
+    params_check = "no_params"
 
     grouped = False
     empty_value: Any = None

@@ -31,6 +31,9 @@ def _option_label(f, value, ctx) -> str:
 
 
 class SelectType(FieldType):
+    yaml_keys = ("options",)  # required: choice_params says so at the key itself
+    params_check = "choice_params"
+
     def max_length(self, f):
         # Nothing longer than the longest option can be one.
         return max((len(o.value) for o in f.options), default=1) or 1
@@ -71,6 +74,9 @@ class RadioType(SelectType):
 
 
 class CheckboxesType(SelectType):
+    yaml_keys = ("options", "min_selected", "max_selected")
+    symbol_type = "list"
+    params_check = "checkboxes_params"
     grouped = True
 
     def extract(self, f, data, name, ctx):
@@ -123,6 +129,7 @@ class CheckboxesType(SelectType):
 
 
 class YesNoType(FieldType):
+    symbol_type = "bool"
     grouped = True
     default_max_length = len("yes")
 
@@ -155,6 +162,9 @@ class YesNoType(FieldType):
 
 
 class ConsentType(FieldType):
+    yaml_keys = ("content",)
+    symbol_type = "bool"
+    params_check = "content_params"
     grouped = True
     default_max_length = len("yes")
 

@@ -53,6 +53,9 @@ class CompoundType(FieldType):
 
 
 class NameType(CompoundType):
+    yaml_keys = ("kana",)
+    symbol_type = "compound:name"
+    params_check = "name_params"
     parts = ("family", "given", "kana_family", "kana_given")
     part_max_lengths = {"family": 50, "given": 50, "kana_family": 100, "kana_given": 100}
 
@@ -122,6 +125,7 @@ class NameType(CompoundType):
 
 
 class AddressType(CompoundType):
+    symbol_type = "compound:address"
     parts = ("prefecture", "city", "town", "building")
     part_max_lengths = {
         "prefecture": max(map(len, PREFECTURES)),
@@ -190,6 +194,7 @@ class AddressType(CompoundType):
 
 
 class BankAccountType(CompoundType):
+    symbol_type = "compound:bank_account"
     parts = ("bank_code", "branch_code", "account_type", "number", "holder")
     part_max_lengths = {
         "bank_code": 4,

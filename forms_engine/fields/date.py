@@ -10,6 +10,9 @@ from .base import FieldInvalid, FieldType, _, clip, esc, input_html, invalid_mes
 
 
 class DateType(FieldType):
+    yaml_keys = ("min", "max", "era")
+    symbol_type = "date"
+    params_check = "date_params"
     grouped = True
     # "令和元年", "1985年", "12月": a few characters each.
     part_max_lengths = {"year": 10, "month": 4, "day": 4}

@@ -11,6 +11,9 @@ from .base import FieldInvalid, FieldType, _, esc, text_of
 
 
 class FileType(FieldType):
+    yaml_keys = ("accept", "max_size", "max_files", "resize_images")
+    symbol_type = "files"
+    params_check = "file_params"
     grouped = True
 
     def extract(self, f, data, name, ctx):

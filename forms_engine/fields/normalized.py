@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext_noop
-
 from forms_engine import normalize
 
-from .base import FieldInvalid, FieldType, _, esc, input_html, invalid_message
+from .base import FieldInvalid, FieldType, _, esc, gettext_noop, input_html, invalid_message
 
 
 class NumberType(FieldType):
+    yaml_keys = ("min", "max", "integer", "unit")
+    symbol_type = "number"
+    params_check = "number_params"
     # Fifteen digits with commas, a sign and some decimals (normalize.NUMBER_LIMIT).
     default_max_length = 32
 
@@ -122,6 +123,8 @@ class CorporateNumberType(NormalizedInputType):
 
 
 class PostalCodeType(NormalizedInputType):
+    yaml_keys = ("fills",)
+    params_check = "postal_code_params"
     normalizer = staticmethod(normalize.normalize_postal_code)
     default_max_length = 10  # "〒540-8570"
     css = "input input--postal"

@@ -13,6 +13,11 @@ MAX_ENTRIES = 100
 
 
 class StaticType(FieldType):
+    yaml_keys = ("content",)
+    required_yaml_keys = ("content",)
+    symbol_type = "none"
+    params_check = "content_params"
+
     def extract(self, f, data, name, ctx):
         return None
 
@@ -27,6 +32,10 @@ class StaticType(FieldType):
 
 
 class GroupType(FieldType):
+    yaml_keys = ("repeat", "add_label", "fields")
+    required_yaml_keys = ("fields",)
+    symbol_type = "group"
+    params_check = "group_params"
     grouped = True
 
     def entry_count(self, f, data, name) -> int:

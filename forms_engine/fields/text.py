@@ -42,6 +42,9 @@ def _check_length(f: FieldSpec, value: str) -> None:
 
 
 class TextType(FieldType):
+    yaml_keys = ("min_length", "max_length", "pattern", "pattern_message")
+    params_check = "text_params"
+
     def hint(self, f, ctx):
         return _length_hint(f)
 
@@ -63,6 +66,8 @@ class TextType(FieldType):
 
 
 class TextareaType(FieldType):
+    yaml_keys = ("min_length", "max_length")
+    params_check = "length_params"
     default_max_length = 10_000
 
     def hint(self, f, ctx):
@@ -87,6 +92,8 @@ class TextareaType(FieldType):
 
 
 class KanaType(TextType):
+    yaml_keys = ("min_length", "max_length")
+    params_check = "length_params"
     default_max_length = 200
 
     def clean_value(self, f, raw, ctx):
