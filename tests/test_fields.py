@@ -221,7 +221,7 @@ def test_a_checkbox_list_longer_than_its_options_is_cut_when_read():
 
 
 def test_a_group_reads_no_more_entries_than_its_ceiling_whatever_is_posted():
-    from forms_engine.fields.structure import MAX_ENTRIES
+    from forms_engine.procedure_format.model import MAX_GROUP_ENTRIES
 
     child = spec("text")
     group = FieldSpec(
@@ -233,7 +233,7 @@ def test_a_group_reads_no_more_entries_than_its_ceiling_whatever_is_posted():
         params={"repeat_max": 10**9},
     )
     data = _Post({"f-g-count": str(10**9)})
-    assert len(FIELD_TYPES["group"].extract(group, data, "f-g", Ctx())) == MAX_ENTRIES
+    assert len(FIELD_TYPES["group"].extract(group, data, "f-g", Ctx())) == MAX_GROUP_ENTRIES
 
 
 def test_a_long_but_valid_input_is_not_refused_for_what_normalising_removes():

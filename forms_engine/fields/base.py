@@ -24,7 +24,7 @@ from typing import Any
 from django.utils import translation
 
 from forms_engine import markdown, normalize
-from forms_engine.procedure_format.model import FieldSpec, Text
+from forms_engine.procedure_format.model import MAX_LENGTH_CEILING, FieldSpec, Text
 
 # ---- gettext per language ---------------------------------------------------------------
 
@@ -78,10 +78,6 @@ def text_of(value: Text | None, lang: str) -> str:
 
 
 # ---- bounded input ----------------------------------------------------------------------
-
-#: No field takes more characters than this, whatever its procedure file says: the page,
-#: the draft and the normalisers must stay cheap (a megabyte of text costs seconds).
-MAX_LENGTH_CEILING = 100_000
 
 
 def raw_limit(max_length: int) -> int:

@@ -4,12 +4,9 @@ repeated entries (whose entries forms_engine.filing renders and validates)."""
 from __future__ import annotations
 
 from forms_engine import markdown
+from forms_engine.procedure_format.model import MAX_GROUP_ENTRIES
 
 from .base import FieldType, esc, text_of
-
-#: Entries a group takes at most, whatever its `repeat.max` says: each entry is a set of
-#: inputs to read, validate and store.
-MAX_ENTRIES = 100
 
 
 class StaticType(FieldType):
@@ -43,7 +40,7 @@ class GroupType(FieldType):
             n = int(data.get(f"{name}-count", "0"))
         except (TypeError, ValueError):
             n = 0
-        return max(0, min(n, f.param("repeat_max", 10), MAX_ENTRIES))
+        return max(0, min(n, f.param("repeat_max", 10), MAX_GROUP_ENTRIES))
 
     def extract(self, f, data, name, ctx):
         from .registry import FIELD_TYPES  # the registry imports this module

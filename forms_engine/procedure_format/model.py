@@ -31,6 +31,12 @@ from typing import Any
 
 DEFAULT_LANGUAGE = "ja"
 
+#: No input takes more characters than this, whatever its `max_length`, and no group more
+#: entries than MAX_GROUP_ENTRIES, whatever its `repeat.max`: reading, normalising and
+#: storing an answer must stay cheap for the server.
+MAX_LENGTH_CEILING = 100_000
+MAX_GROUP_ENTRIES = 100
+
 #: Profile keys (once-only) and the field types that may carry each.
 PROFILE_KEYS: dict[str, tuple[str, ...]] = {
     "name": ("name",),

@@ -116,3 +116,16 @@ def test_the_loader_reads_the_registry_without_django_settings(tmp_path):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_a_limit_past_what_any_field_takes_is_refused_when_loaded():
+    # The fields cap these at run time; the author hears of it when the file is loaded.
+    assert load_field("{id: x, type: textarea, label: X, max_length: 100000}") == []
+    assert load_field("{id: x, type: textarea, label: X, max_length: 100001}") == [
+        "must be 100000 or less"
+    ]
+    group = (
+        "{id: g, type: group, label: G, repeat: {max: %d}, fields: [{id: c, type: text, label: C}]}"
+    )
+    assert load_field(group % 100) == []
+    assert load_field(group % 101) == ["must be 100 or less"]
