@@ -343,7 +343,9 @@ class FieldType:
         return "" if value is None else value
 
     # ---- output ------------------------------------------------------------------------
-    def render(self, f: FieldSpec, raw: Any, name: str, errors: dict, ctx: Ctx) -> str:
+    def render(
+        self, f: FieldSpec, raw: Any, name: str, errors: Mapping[str, list[str]], ctx: Ctx
+    ) -> str:
         own = errors.get(name, []) + errors.get("", [])
         has_help = f.help is not None or bool(self.hint(f, ctx))
         help_html = ""
@@ -371,7 +373,7 @@ class FieldType:
             f"{help_html}{error_html(name, own)}{control}</div>"
         )
 
-    def _has_part_errors(self, name: str, errors: dict) -> bool:
+    def _has_part_errors(self, name: str, errors: Mapping[str, list[str]]) -> bool:
         prefix = name + "-"
         return any(k.startswith(prefix) and v for k, v in errors.items())
 

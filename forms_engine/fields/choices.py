@@ -31,7 +31,7 @@ def _option_label(f, value, ctx) -> str:
 
 
 class SelectType(FieldType):
-    yaml_keys = ("options",)  # required: choice_params says so at the key itself
+    yaml_keys: tuple[str, ...] = ("options",)  # required: choice_params says so at the key itself
     params_check = "choice_params"
 
     def max_length(self, f):

@@ -42,7 +42,7 @@ def _check_length(f: FieldSpec, value: str) -> None:
 
 
 class TextType(FieldType):
-    yaml_keys = ("min_length", "max_length", "pattern", "pattern_message")
+    yaml_keys: tuple[str, ...] = ("min_length", "max_length", "pattern", "pattern_message")
     params_check = "text_params"
 
     def hint(self, f, ctx):
