@@ -25,12 +25,19 @@ Decisions on Japanese text (see `normalize_text`):
   (which cp932 can encode) rather than NFKC's combining U+3099/U+309A.
 * Kangxi radicals (⼤ U+2F24) are mapped to the unified ideograph (大): they come from
   copying text out of PDFs and look identical, and nobody means the radical.
+
+Work is linear in the input and done by C-level passes (str.translate, jaconv's tables for
+kana and width, regular expressions), with a fast path for plain ASCII; runs of more than
+30 combining marks are cut, since NFC sorts a run in quadratic time. The parsers of short
+values (phones, codes, dates, numbers, email addresses) refuse an input far longer than
+any real one before reading it.
 """
 
 from __future__ import annotations
 
 import calendar
 import codecs
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -38,6 +45,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import jaconv
 from stdnum.jp import cn as _stdnum_cn
 
 from .procedure_format.model import FILE_KINDS
@@ -86,9 +94,15 @@ class _KeepMissing(dict):
         return "{" + key + "}"
 
 
-def _as_text(value: object, code: str, params: Mapping[str, Any] | None = None) -> str:
+def _as_text(
+    value: object, code: str, params: Mapping[str, Any] | None = None, *, limit: int = 0
+) -> str:
     # Form data is always str, but JSON drafts and API callers can send anything.
     if not isinstance(value, str):
+        raise Invalid(code, params)
+    # A short value (a phone number, a code) far longer than any real one is refused
+    # unread, whoever calls: normalising is linear, but a megabyte still costs a second.
+    if limit and len(value) > limit:
         raise Invalid(code, params)
     return value
 
@@ -110,65 +124,128 @@ _ANY_DASH = re.compile(f"[{_DASH_LOOKALIKES}]")
 # zero-width no-break space/BOM, word joiner, soft hyphen, and the bidi embeddings,
 # overrides and isolates (which can make a value display differently from what it is).
 # ZWJ/ZWNJ and variation selectors (incl. IVS for name kanji) are kept on purpose.
-_REMOVED_FORMAT = frozenset(
-    "\u200b\ufeff\u2060\u00ad\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
-_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+_REMOVED_FORMAT = "\u200b\ufeff\u2060\u00ad\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+# A half-width voiced mark that no kana before it takes: the combining mark to try, and
+# the spacing one (which cp932 can encode) to write otherwise.
 _HALFWIDTH_VOICED = {"\uff9e": ("\u3099", "\u309b"), "\uff9f": ("\u309a", "\u309c")}
+_SPACING_VOICED = {"\u309b": "\u3099", "\u309c": "\u309a"}
+_LEFTOVER_HALFWIDTH_VOICED = re.compile("([^\uff9e\uff9f]?)([\uff9e\uff9f])", re.S)
+_SPACING_VOICED_AFTER = re.compile("([^\u309b\u309c]?)([\u309b\u309c])", re.S)
+_HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]")
+_FULLWIDTH_ASCII = re.compile("[\uff01-\uff5d]")
+# CJK compatibility ideographs have canonical (not only compatibility) decompositions, so
+# even NFC would replace them; non-BMP characters (𠮷 and the compatibility supplement
+# U+2F800-U+2FA1F) are shielded as a whole so that nothing there can change.
+_PROTECTED = re.compile("([\uf900-\ufaff\U00010000-\U0010ffff]+)")
+# Unicode's stream-safe format allows 30 combining marks in a row; CPython's NFC sorts a
+# run of marks in quadratic time, so longer runs (never typed, only crafted) are cut.
+_MAX_COMBINING_RUN = 30
+
+
+#: Characters a short value (phone number, postal code, date part, bank code, number) may
+#: have before it is refused unread, and the same for a bank account holder's name.
+SHORT_VALUE_LIMIT = 64
+TEXT_VALUE_LIMIT = 256
 
 
 def _is_protected(ch: str) -> bool:
-    """Characters that must reach the output exactly as typed.
-
-    CJK compatibility ideographs have canonical (not only compatibility) decompositions,
-    so even NFC would replace them; non-BMP characters (𠮷 and the compatibility
-    supplement U+2F800-U+2FA1F) are shielded as a whole so that nothing there can change.
-    """
+    """Characters that must reach the output exactly as typed (see `_PROTECTED`)."""
     cp = ord(ch)
     return cp > 0xFFFF or 0xF900 <= cp <= 0xFAFF
 
 
-def _fold_char(ch: str, multiline: bool) -> str:
-    cp = ord(ch)
-    if 0xFF01 <= cp <= 0xFFDC or 0xFFE8 <= cp <= 0xFFEE:
-        # Full-width ASCII, half-width katakana/hangul/forms. U+FFE0-U+FFE6 (￥ ￣ ...) are
-        # left alone: NFKC turns ￥ into U+00A5, which cp932 cannot encode, and ￣ into a
-        # space plus a combining macron.
-        if ch == FULLWIDTH_TILDE:
-            return WAVE_DASH
-        return unicodedata.normalize("NFKC", ch)
-    if 0x2E80 <= cp <= 0x2FDF:
-        return unicodedata.normalize("NFKC", ch)
-    if ch == "\t":
-        return " "  # deleting it would glue two words together
-    if ch in _LINE_BREAKS:
-        return "\n" if multiline else " "
-    if ch == IDEOGRAPHIC_SPACE:
-        return ch if multiline else " "
-    if ch in _REMOVED_FORMAT:
-        return ""
-    category = unicodedata.category(ch)
-    if category == "Zs":
-        return " "
-    if category in ("Cc", "Cs"):
-        return ""
-    return ch
+def _fold_tables() -> tuple[dict[int, str | None], dict[int, str | None]]:
+    """What `normalize_text` turns single characters into, for one-line and multi-line
+    values, derived from the Unicode database once. Width variants that jaconv folds
+    (full-width ASCII, half-width katakana and their voiced marks) are not in here."""
+    common: dict[int, str | None] = {}
+    for cp in [*range(0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000)]:
+        common[cp] = None  # controls and lone surrogates (category Cc/Cs)
+    for cp in range(0x110000):
+        if unicodedata.category(chr(cp)) == "Zs":
+            common[cp] = " "
+    common.update(dict.fromkeys(map(ord, _REMOVED_FORMAT)))
+    common[ord("\t")] = " "  # deleting it would glue two words together
+    # NFKC for what else is a width variant, and for Kangxi radicals (⼤ U+2F24 is 大 copied
+    # out of a PDF; nobody means the radical). U+FFE0-U+FFE6 (￥ ￣ ...) are left alone:
+    # NFKC turns ￥ into U+00A5, which cp932 cannot encode, and ￣ into a space plus a
+    # combining macron.
+    for cp in [0xFF5F, 0xFF60, *range(0xFFA0, 0xFFDD), *range(0xFFE8, 0xFFEF)]:
+        common[cp] = unicodedata.normalize("NFKC", chr(cp))
+    for cp in range(0x2E80, 0x2FE0):
+        common[cp] = unicodedata.normalize("NFKC", chr(cp))
+    common[ord(FULLWIDTH_TILDE)] = WAVE_DASH
+    one_line = {**common, **dict.fromkeys(map(ord, _LINE_BREAKS), " ")}
+    one_line[ord(IDEOGRAPHIC_SPACE)] = " "
+    multiline = {**common, **dict.fromkeys(map(ord, _LINE_BREAKS), "\n")}
+    multiline[ord(IDEOGRAPHIC_SPACE)] = IDEOGRAPHIC_SPACE  # the indent of a paragraph
+    return one_line, multiline
+
+
+_FOLD_ONE_LINE, _FOLD_MULTILINE = _fold_tables()
+# Plain ASCII (most answers) needs only its controls handled: no table of the whole of
+# Unicode, no NFC, no dash lookalikes.
+_ASCII_ONE_LINE = {cp: v for cp, v in _FOLD_ONE_LINE.items() if cp < 0x80}
+_ASCII_MULTILINE = {cp: v for cp, v in _FOLD_MULTILINE.items() if cp < 0x80}
+
+
+@functools.cache
+def _combining_run() -> re.Pattern[str]:
+    """Runs of more than _MAX_COMBINING_RUN characters that NFC reorders: those with a
+    combining class, and those that decompose into one (Tibetan U+0F73)."""
+    marks = [
+        cp
+        for cp in range(0x300, 0x1E950)
+        if unicodedata.combining(chr(cp))
+        or (
+            (d := unicodedata.decomposition(chr(cp)))
+            and not d.startswith("<")
+            and unicodedata.combining(chr(int(d.split()[0], 16)))
+        )
+    ]
+    ranges: list[list[int]] = []
+    for cp in marks:
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    members = "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a) for a, b in ranges)
+    return re.compile(f"[{members}]{{{_MAX_COMBINING_RUN + 1},}}")
+
+
+def _voice(match: re.Match[str], marks: Mapping[str, tuple[str, str]]) -> str:
+    prev, mark = match.group(1), match.group(2)
+    combining, spacing = marks[mark]
+    if prev and not _is_protected(prev):
+        composed = unicodedata.normalize("NFC", prev + combining)
+        if len(composed) == 1:
+            return composed
+    return prev + spacing
 
 
 def _nfc_unprotected(s: str) -> str:
-    out: list[str] = []
-    run: list[str] = []
-    for ch in s:
-        if _is_protected(ch):
-            if run:
-                out.append(unicodedata.normalize("NFC", "".join(run)))
-                run = []
-            out.append(ch)
-        else:
-            run.append(ch)
-    if run:
-        out.append(unicodedata.normalize("NFC", "".join(run)))
-    return "".join(out)
+    if not _PROTECTED.search(s):
+        return unicodedata.normalize("NFC", s)
+    # re.split with a group: protected runs are at the odd indexes.
+    parts = _PROTECTED.split(s)
+    return "".join(
+        part if i % 2 else unicodedata.normalize("NFC", part) for i, part in enumerate(parts)
+    )
+
+
+def _fold(s: str, multiline: bool) -> str:
+    """Width, spaces, controls and composition of a non-ASCII text; linear in its length."""
+    text = s.translate(_FOLD_MULTILINE if multiline else _FOLD_ONE_LINE)
+    if _FULLWIDTH_ASCII.search(text):
+        # Ａ１！ -> A1!; the ideographic space stays (one-line values lost it above).
+        text = jaconv.z2h(text, ignore=IDEOGRAPHIC_SPACE, kana=False, ascii=True, digit=True)
+    if _HALFWIDTH_KANA.search(text):
+        text = jaconv.h2z(text, kana=True, ascii=False, digit=False)  # ｶﾞ｡ -> ガ。
+        text = _LEFTOVER_HALFWIDTH_VOICED.sub(lambda m: _voice(m, _HALFWIDTH_VOICED), text)
+    text = _combining_run().sub(lambda m: m.group(0)[:_MAX_COMBINING_RUN], text)
+    text = _nfc_unprotected(text)
+    return _DASH_BETWEEN_DIGITS.sub("-", text)
 
 
 def normalize_text(s: str, multiline: bool = False) -> str:
@@ -177,24 +254,15 @@ def normalize_text(s: str, multiline: bool = False) -> str:
     One-line values are stripped; line breaks and tabs become spaces. Multi-line values
     keep "\\n" line breaks (CRLF/CR folded), lose trailing whitespace on every line and
     leading/trailing blank lines, but keep the first line's indentation (字下げ).
+
+    Linear in the length of `s`: one pass of C-level translations and regular
+    expressions, and for plain ASCII only the first of them.
     """
     s = s.replace("\r\n", "\n")
-    out: list[str] = []
-    for ch in s:
-        voiced = _HALFWIDTH_VOICED.get(ch)
-        if voiced is not None:
-            combining, spacing = voiced
-            prev = out[-1] if out else ""
-            if len(prev) == 1 and not _is_protected(prev):
-                composed = unicodedata.normalize("NFC", prev + combining)
-                if len(composed) == 1:
-                    out[-1] = composed
-                    continue
-            out.append(spacing)
-            continue
-        out.append(_fold_char(ch, multiline))
-    text = _nfc_unprotected("".join(out))
-    text = _DASH_BETWEEN_DIGITS.sub("-", text)
+    if s.isascii():
+        text = s.translate(_ASCII_MULTILINE if multiline else _ASCII_ONE_LINE)
+    else:
+        text = _fold(s, multiline)
     if not multiline:
         return text.strip()
     lines = [line.rstrip() for line in text.split("\n")]
@@ -207,7 +275,6 @@ def normalize_text(s: str, multiline: bool = False) -> str:
 
 # --------------------------------------------------------------------------- kana
 
-_SPACING_TO_COMBINING = {"\u309b": "\u3099", "\u309c": "\u309a"}
 _KATAKANA_RE = re.compile("[\u30a1-\u30fe\u31f0-\u31ff ]*")
 
 
@@ -217,21 +284,11 @@ def to_katakana(s: str) -> str:
     A spacing ゛/゜ written after a kana is combined with it (か゛ -> ガ) when such a
     character exists; the iteration marks ゝゞ become ヽヾ.
     """
-    text = normalize_text(s)
-    out: list[str] = []
-    for ch in text:
-        cp = ord(ch)
-        if 0x3041 <= cp <= 0x3096 or cp in (0x309D, 0x309E):
-            out.append(chr(cp + 0x60))
-            continue
-        combining = _SPACING_TO_COMBINING.get(ch)
-        if combining and out and not _is_protected(out[-1]):
-            composed = unicodedata.normalize("NFC", out[-1] + combining)
-            if len(composed) == 1:
-                out[-1] = composed
-                continue
-        out.append(ch)
-    return "".join(out)
+    text = jaconv.hira2kata(normalize_text(s))
+    if "\u309b" in text or "\u309c" in text:
+        marks = {k: (v, k) for k, v in _SPACING_VOICED.items()}
+        text = _SPACING_VOICED_AFTER.sub(lambda m: _voice(m, marks), text)
+    return text
 
 
 def validate_katakana(s: str) -> str:
@@ -287,7 +344,7 @@ def normalize_phone(s: str) -> str:
     half-width, and "+81" with or without the "(0)" trunk prefix. When the input has
     separators their grouping is kept; without them see `_canonical_phone`.
     """
-    text = _ANY_DASH.sub("-", normalize_text(_as_text(s, "phone_invalid")))
+    text = _ANY_DASH.sub("-", normalize_text(_as_text(s, "phone_invalid", limit=SHORT_VALUE_LIMIT)))
     international = text.startswith("+")
     if international:
         m = re.match(r"\+\s*81", text)
@@ -318,7 +375,9 @@ _POSTAL_RE = re.compile(r"〒?\s*([0-9]{3})\s*-?\s*([0-9]{4})")
 
 def normalize_postal_code(s: str) -> str:
     """ "540-8570", "５４０８５７０", "〒540-8570", "540 8570" -> "5408570"."""
-    text = _ANY_DASH.sub("-", normalize_text(_as_text(s, "postal_invalid")))
+    text = _ANY_DASH.sub(
+        "-", normalize_text(_as_text(s, "postal_invalid", limit=SHORT_VALUE_LIMIT))
+    )
     m = _POSTAL_RE.fullmatch(text)
     if m is None:
         raise Invalid("postal_invalid")
@@ -327,7 +386,9 @@ def normalize_postal_code(s: str) -> str:
 
 def normalize_corporate_number(s: str) -> str:
     """13-digit 法人番号; the first digit is the check digit over the other twelve."""
-    text = _ANY_DASH.sub("-", normalize_text(_as_text(s, "corporate_number_length")))
+    text = _ANY_DASH.sub(
+        "-", normalize_text(_as_text(s, "corporate_number_length", limit=SHORT_VALUE_LIMIT))
+    )
     digits = re.sub(r"[-\s]", "", text)
     if not re.fullmatch(r"[0-9]{13}", digits):
         raise Invalid("corporate_number_length")
@@ -355,7 +416,7 @@ _HOLDER_SYMBOLS = str.maketrans({"(": "（", ")": "）", ".": "．", "/": "／"}
 
 
 def _normalize_holder(holder: str) -> str:
-    holder = _as_text(holder, "bank_holder_invalid", {"part": "holder"})
+    holder = _as_text(holder, "bank_holder_invalid", {"part": "holder"}, limit=TEXT_VALUE_LIMIT)
     text = _ANY_DASH.sub(
         lambda m: m.group(0) if m.group(0) == PROLONGED_SOUND_MARK else "-", to_katakana(holder)
     )
@@ -371,7 +432,7 @@ def _normalize_holder(holder: str) -> str:
 
 
 def _digits_part(value: str, length: int, code: str, part: str) -> str:
-    text = normalize_text(_as_text(value, code, {"part": part}))
+    text = normalize_text(_as_text(value, code, {"part": part}, limit=SHORT_VALUE_LIMIT))
     if not re.fullmatch(f"[0-9]{{{length}}}", text):
         raise Invalid(code, {"part": part})
     return text
@@ -392,7 +453,9 @@ def normalize_bank_account(
     )
     if not kind:
         raise Invalid("bank_account_type_invalid", {"part": "account_type"})
-    num = normalize_text(_as_text(number, "bank_number_invalid", {"part": "number"}))
+    num = normalize_text(
+        _as_text(number, "bank_number_invalid", {"part": "number"}, limit=SHORT_VALUE_LIMIT)
+    )
     if not re.fullmatch(r"[0-9]{1,7}", num):
         raise Invalid("bank_number_invalid", {"part": "number"})
     return {
@@ -415,6 +478,8 @@ NUMBER_LIMIT = Decimal(10) ** 15
 def normalize_number(s: str, integer: bool = True) -> int | float:
     """Half/full-width digits, thousands commas ("1,234" only: "1,5" is refused rather
     than read as 15), full-width minus; "3.0" counts as the integer 3."""
+    if isinstance(s, str) and len(s) > SHORT_VALUE_LIMIT:
+        raise Invalid("number_too_large")
     text = _ANY_DASH.sub("-", normalize_text(_as_text(s, "number_invalid")))
     if not _NUMBER_RE.fullmatch(text) or not re.search(r"[0-9]", text):
         raise Invalid("number_invalid")
@@ -457,7 +522,7 @@ _DAY_RE = re.compile(r"([0-9]{1,2})\s*日?")
 
 
 def _parse_year(year: str) -> int:
-    text = normalize_text(_as_text(year, "date_invalid"))
+    text = normalize_text(_as_text(year, "date_invalid", limit=SHORT_VALUE_LIMIT))
     m = _WESTERN_YEAR_RE.fullmatch(text)
     if m:
         return int(m.group(1))
@@ -476,8 +541,10 @@ def parse_date_parts(year: str, month: str, day: str) -> date:
     """A date from three inputs; the year is western ("1985") or Japanese ("令和8",
     "R8", "H31", "昭和60年", "令和元年")."""
     y = _parse_year(year)
-    m = _MONTH_RE.fullmatch(normalize_text(_as_text(month, "date_invalid")))
-    d = _DAY_RE.fullmatch(normalize_text(_as_text(day, "date_invalid")))
+    m = _MONTH_RE.fullmatch(
+        normalize_text(_as_text(month, "date_invalid", limit=SHORT_VALUE_LIMIT))
+    )
+    d = _DAY_RE.fullmatch(normalize_text(_as_text(day, "date_invalid", limit=SHORT_VALUE_LIMIT)))
     if m is None or d is None:
         raise Invalid("date_invalid")
     try:
@@ -538,6 +605,9 @@ def resolve_date_bound(
 
 # --------------------------------------------------------------------------- email
 
+#: The longest address SMTP can deliver (RFC 5321 path limit, less the angle brackets).
+EMAIL_MAX_LENGTH = 254
+
 # dot-atom characters; consecutive dots and a dot before "@" are allowed on purpose:
 # docomo and au issued such addresses until 2009 and they still receive mail.
 _EMAIL_LOCAL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}")
@@ -548,7 +618,8 @@ def normalize_email(s: str) -> str:
     """NFKC (full-width ＠ and letters), "。" as ".", syntax check; only the domain is
     lower-cased (the local part is case-sensitive by the standard). Internationalised
     domains are accepted and kept in Unicode; non-ASCII local parts are refused."""
-    text = unicodedata.normalize("NFKC", _as_text(s, "email_invalid")).strip().replace("。", ".")
+    raw = _as_text(s, "email_invalid", limit=2 * EMAIL_MAX_LENGTH)
+    text = unicodedata.normalize("NFKC", raw).strip().replace("。", ".")
     if text.count("@") != 1 or any(ch.isspace() or not ch.isprintable() for ch in text):
         raise Invalid("email_invalid")
     local, domain = text.split("@")
@@ -564,7 +635,7 @@ def normalize_email(s: str) -> str:
         len(labels) < 2
         or not all(_DNS_LABEL_RE.fullmatch(label) for label in labels)
         or labels[-1].isdigit()
-        or len(local) + 1 + len(ascii_domain) > 254
+        or len(local) + 1 + len(ascii_domain) > EMAIL_MAX_LENGTH
     ):
         raise Invalid("email_invalid")
     return f"{local}@{domain}"

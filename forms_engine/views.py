@@ -6,8 +6,6 @@ import functools
 import time
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
@@ -725,10 +723,10 @@ def filing_save(request: HttpRequest, draft_id) -> HttpResponse:
     email = request.POST.get("email", "") if request.method == "POST" else _contact_email(draft)
     error = ""
     if request.method == "POST":
-        email = normalize.normalize_text(email)
         try:
-            validate_email(email)
-        except ValidationError:
+            email = normalize.normalize_email(email)
+        except normalize.Invalid:
+            email = email[: normalize.EMAIL_MAX_LENGTH]
             error = _("Enter an email address such as name@example.jp.")
         else:
             from .ratelimit import hit
@@ -789,10 +787,11 @@ def login_request(request: HttpRequest) -> HttpResponse:
     error = ""
     email = ""
     if request.method == "POST":
-        email = normalize.normalize_text(request.POST.get("email", ""))
+        email = request.POST.get("email", "")
         try:
-            validate_email(email)
-        except ValidationError:
+            email = normalize.normalize_email(email)
+        except normalize.Invalid:
+            email = email[: normalize.EMAIL_MAX_LENGTH]
             error = _("Enter an email address such as name@example.jp.")
         else:
             services.resident_login_link_send(email, _lang())

@@ -42,3 +42,21 @@ def test_both_benchmarks_run_and_report():
         assert line["value"] > 0 and line["baseline"] > 0, line
         assert isinstance(line["ok"], bool), line
     assert "INVALID" not in proc.stdout, output
+
+
+def test_the_normalisation_benchmark_runs_and_reports_every_kind():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "normalize.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    # Exit 3 means a ratio was over its target: a figure, not a failure of the harness.
+    assert proc.returncode in (0, 3), proc.stderr[-4000:]
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    assert {x["bench"].split(":")[0] for x in lines} == {"normalize_linear"}
+    assert len(lines) == 5
+    for line in lines:
+        assert set(line) == KEYS, line
+        assert line["value"] > 0 and line["baseline"] > 0, line

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import translation
 
-from forms_engine.fields import FIELD_TYPES, Ctx, FieldInvalid
+from forms_engine.fields import FIELD_TYPE_CLASSES, FIELD_TYPES, Ctx, FieldInvalid
 from forms_engine.procedure_format.model import DateBound, FieldSpec, Option, Text
 
 
@@ -144,3 +144,99 @@ def test_each_part_of_a_compound_answer_ties_its_error_to_its_input(type_, part)
         f'name="f-x-{part}" value="" aria-describedby="f-x-{part}-error" aria-invalid="true"'
         in html
     )
+
+
+# ---- bounded work ----------------------------------------------------------------------
+
+HUGE = "9" * 1_000_000
+
+
+def huge_post(f, name="f-x") -> dict:
+    """Every input a field of this type reads, each one a megabyte long."""
+    parts = {
+        "name": ("family", "given", "kana_family", "kana_given"),
+        "address": ("prefecture", "city", "town", "building"),
+        "bank_account": ("bank_code", "branch_code", "account_type", "number", "holder"),
+        "date": ("year", "month", "day"),
+    }.get(f.type)
+    if parts:
+        return {f"{name}-{p}": HUGE for p in parts}
+    return {name: HUGE}
+
+
+class _Post(dict):
+    def getlist(self, key):
+        value = self.get(key, [])
+        return value if isinstance(value, list) else [value]
+
+
+ANSWERING_TYPES = sorted(set(FIELD_TYPES) - {"file", "static", "group"})
+
+
+def spec_of(type_):
+    if type_ in ("select", "radio", "checkboxes"):
+        return spec(type_, options=("a", "bb"))
+    return spec(type_, kana="optional") if type_ == "name" else spec(type_)
+
+
+@pytest.mark.parametrize("type_", ANSWERING_TYPES)
+def test_every_type_refuses_a_huge_input_before_normalising_it(type_, monkeypatch):
+    from forms_engine import normalize
+
+    def never(*args, **kwargs):
+        raise AssertionError("the normaliser ran")
+
+    for function in ("normalize_text", "normalize_email", "to_katakana"):
+        monkeypatch.setattr(normalize, function, never)
+    for cls in FIELD_TYPE_CLASSES.values():  # types holding their normaliser (email, tel)
+        if getattr(cls, "normalizer", None) is not None:
+            monkeypatch.setattr(cls, "normalizer", staticmethod(never))
+    f = spec_of(type_)
+    raw = HUGE if type_ != "checkboxes" else [HUGE]
+    if type_ in ("name", "address", "bank_account", "date"):
+        raw = {k.rsplit("-", 1)[1]: v for k, v in huge_post(f).items()}
+    assert errors_of(f, raw)
+
+
+@pytest.mark.parametrize("type_", ANSWERING_TYPES)
+def test_what_is_kept_of_a_huge_input_is_small(type_):
+    f = spec_of(type_)
+    data = _Post(huge_post(f))
+    if type_ == "checkboxes":
+        data = _Post({"f-x": [HUGE] * 5000})
+    raw = FIELD_TYPES[type_].extract(f, data, "f-x", Ctx())
+    assert len(repr(raw)) < 25_000
+    assert errors_of(f, raw)  # and it is still refused, not cut into something valid
+
+
+def test_a_too_long_part_of_a_compound_answer_is_tied_to_its_input():
+    errors = errors_of(spec("address"), {"prefecture": "大阪府", "city": "x" * 1000, "town": "1"})
+    assert set(errors) == {"__-city"}
+
+
+def test_a_checkbox_list_longer_than_its_options_is_cut_when_read():
+    f = spec("checkboxes", options=("a", "b"))
+    raw = FIELD_TYPES["checkboxes"].extract(f, _Post({"f-x": ["a"] * 5000}), "f-x", Ctx())
+    assert len(raw) == 3
+
+
+def test_a_group_reads_no_more_entries_than_its_ceiling_whatever_is_posted():
+    from forms_engine.procedure_format.model import MAX_GROUP_ENTRIES
+
+    child = spec("text")
+    group = FieldSpec(
+        id="g",
+        type="group",
+        label=Text({"ja": "グループ"}),
+        line=1,
+        fields=(child,),
+        params={"repeat_max": 10**9},
+    )
+    data = _Post({"f-g-count": str(10**9)})
+    assert len(FIELD_TYPES["group"].extract(group, data, "f-g", Ctx())) == MAX_GROUP_ENTRIES
+
+
+def test_a_long_but_valid_input_is_not_refused_for_what_normalising_removes():
+    # Half-width ｶﾞ is two characters typed, one kept: the raw limit leaves room for that.
+    f = spec("kana", max_length=10)
+    assert clean(f, "\uff76\uff9e" * 10) == "ガ" * 10

@@ -220,6 +220,28 @@ def test_normalize_text_one_line_has_no_controls_or_edges(s):
     assert IDEOGRAPHIC_SPACE not in out and FULLWIDTH_TILDE not in out
 
 
+def test_a_crafted_run_of_combining_marks_is_cut_to_thirty():
+    # CPython's NFC sorts a run of marks in quadratic time; Unicode's stream-safe format
+    # never needs more than 30 in a row, and nobody types more.
+    marks = "\u0301\u0316" * 1000  # acute above, grave below: NFC reorders them
+    out = n.normalize_text("a" + marks + "b")
+    assert out.endswith("b")
+    assert sum(1 for c in out if unicodedata.combining(c)) <= 30
+
+
+def test_ordinary_combining_marks_are_kept():
+    assert n.normalize_text("e\u0301") == "\u00e9"
+    assert n.normalize_text("\u0e01\u0e34\u0e48") == "\u0e01\u0e34\u0e48"  # Thai: two marks
+
+
+@FAST
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40), st.booleans())
+def test_plain_ascii_is_normalised_as_any_text_is(s, multiline):
+    # The fast path for ASCII gives what the general one would: a zero-width space
+    # (removed) sends the same text down the general path.
+    assert n.normalize_text(s, multiline) == n.normalize_text(s + "\u200b", multiline)
+
+
 # ------------------------------------------------------------------------------- kana
 
 
@@ -683,6 +705,40 @@ def test_normalize_email_rejects(raw):
         assert n.normalize_email(raw) == "taro@example.jp"
         return
     assert invalid_code(n.normalize_email, raw) == "email_invalid"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda v: n.normalize_phone(v),
+        lambda v: n.normalize_postal_code(v),
+        lambda v: n.normalize_corporate_number(v),
+        lambda v: n.normalize_number(v),
+        lambda v: n.parse_date_parts(v, "1", "1"),
+        lambda v: n.parse_date_parts("2000", v, "1"),
+        lambda v: n.normalize_bank_account(v, "001", "ordinary", "1", "ヤマダ"),
+        lambda v: n.normalize_bank_account("0001", "001", "ordinary", "1", v),
+        lambda v: n.normalize_email(v + "@example.jp"),
+    ],
+)
+def test_a_short_value_far_longer_than_any_real_one_is_refused_unread(call, monkeypatch):
+    def guard(real):
+        def guarded(*args, **kwargs):
+            assert all(len(a) < 1000 for a in args if isinstance(a, str)), "normalised"
+            return real(*args, **kwargs)
+
+        return guarded
+
+    class GuardedUnicodedata:
+        normalize = staticmethod(guard(unicodedata.normalize))
+
+        def __getattr__(self, name):
+            return getattr(unicodedata, name)
+
+    monkeypatch.setattr(n, "normalize_text", guard(n.normalize_text))
+    monkeypatch.setattr(n, "unicodedata", GuardedUnicodedata())
+    with pytest.raises(Invalid):
+        call("1" * 1_000_000)
 
 
 # ------------------------------------------------------------------------------- sizes

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from .model import COMPOUND_PARTS
+from .model import compound_parts
 
 __all__ = ["Expr", "ExprError", "check", "evaluate", "parse", "truthy"]
 
@@ -939,7 +939,7 @@ class _Checker:
         if part is None:
             return _Type(typ) if typ in _KNOWN_TYPES else _ANY
         if typ.startswith("compound:"):
-            parts = COMPOUND_PARTS.get(typ.split(":", 1)[1])
+            parts = compound_parts().get(typ.split(":", 1)[1])
             if parts is not None and part not in parts:
                 self.report(
                     f"unknown part '{part}' of field '{field_id}'{_suggest(part, parts)}: "

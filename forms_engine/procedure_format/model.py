@@ -31,12 +31,11 @@ from typing import Any
 
 DEFAULT_LANGUAGE = "ja"
 
-#: Parts of compound answers, addressable in expressions as `field.part`.
-COMPOUND_PARTS: dict[str, tuple[str, ...]] = {
-    "name": ("family", "given", "kana_family", "kana_given"),
-    "address": ("prefecture", "city", "town", "building"),
-    "bank_account": ("bank_code", "branch_code", "account_type", "number", "holder"),
-}
+#: No input takes more characters than this, whatever its `max_length`, and no group more
+#: entries than MAX_GROUP_ENTRIES, whatever its `repeat.max`: reading, normalising and
+#: storing an answer must stay cheap for the server.
+MAX_LENGTH_CEILING = 100_000
+MAX_GROUP_ENTRIES = 100
 
 #: Profile keys (once-only) and the field types that may carry each.
 PROFILE_KEYS: dict[str, tuple[str, ...]] = {
@@ -51,28 +50,27 @@ PROFILE_KEYS: dict[str, tuple[str, ...]] = {
     "organization_name": ("text",),
 }
 
-FIELD_TYPES: tuple[str, ...] = (
-    "text",
-    "textarea",
-    "number",
-    "email",
-    "tel",
-    "date",
-    "select",
-    "radio",
-    "checkboxes",
-    "yes_no",
-    "consent",
-    "name",
-    "kana",
-    "postal_code",
-    "address",
-    "corporate_number",
-    "bank_account",
-    "file",
-    "static",
-    "group",
-)
+
+def field_types() -> tuple[str, ...]:
+    """The field types of the format: the names in the registry of field types
+    (forms_engine.fields.registry), whose classes say what each type takes and is."""
+    from forms_engine.fields.registry import FIELD_TYPE_CLASSES
+
+    # Imported on first use: the registry's classes import this module.
+    return tuple(FIELD_TYPE_CLASSES)
+
+
+def compound_parts() -> dict[str, tuple[str, ...]]:
+    """Parts of compound answers, addressable in expressions as `field.part`: field type
+    -> part names, from the registry's compound classes."""
+    from forms_engine.fields.registry import FIELD_TYPE_CLASSES
+
+    return {
+        name: tuple(getattr(cls, "parts", ()))
+        for name, cls in FIELD_TYPE_CLASSES.items()
+        if cls.symbol_type.startswith("compound:")
+    }
+
 
 FILE_KINDS: tuple[str, ...] = ("pdf", "jpeg", "png", "heic", "docx", "xlsx", "csv", "txt", "zip")
 

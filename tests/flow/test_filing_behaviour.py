@@ -8,6 +8,7 @@ import re
 import shutil
 from unittest import mock
 
+import pytest
 from django.conf import settings
 from django.core import mail
 from django.urls import reverse
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from forms_engine import models as m
 from forms_engine import services
+from forms_engine.fields import Ctx
 from tests.factories import page_post
 
 from .conftest import file_completely, page_spec, walk_to_confirm
@@ -587,3 +589,40 @@ def test_leaving_a_page_by_the_browser_keeps_what_was_typed(client, loaded):
     response = client.post(url, {"_action": "autosave", "f-name-family": "山田"})
     assert response.status_code == 204
     assert 'value="山田"' in client.get(url).content.decode()
+
+
+CARRIER_ADDRESS = "taro..yamada.@docomo.ne.jp"  # docomo and au issued these until 2009
+
+
+def test_an_old_carrier_address_can_ask_for_a_sign_in_link(client, loaded):
+    response = client.post(reverse("login"), {"email": CARRIER_ADDRESS})
+    assert response.status_code == 302
+    assert mail.outbox[-1].to == [CARRIER_ADDRESS]
+    token = re.search(r"/login/(\S+)/", mail.outbox[-1].body)[1]
+    assert client.post(f"/login/{token}/").status_code == 302
+    assert m.Resident.objects.filter(email=CARRIER_ADDRESS).exists()
+
+
+def test_an_old_carrier_address_can_ask_for_a_resume_link(client, loaded):
+    url = start(client)
+    client.post(url, {"_action": "save", "f-name-family": "鈴木"})
+    response = client.post(
+        reverse("filing_save", args=[url.split("/")[2]]), {"email": CARRIER_ADDRESS}
+    )
+    assert response.status_code == 302
+    assert mail.outbox[-1].to == [CARRIER_ADDRESS]
+
+
+def test_sign_in_and_resume_links_refuse_what_an_email_field_refuses(client, loaded):
+    from forms_engine.fields import FIELD_TYPES, FieldInvalid
+    from forms_engine.procedure_format.model import FieldSpec, Text
+
+    field = FieldSpec(id="mail", type="email", label=Text({"ja": "メール"}), line=1)
+    url = start(client)
+    save_url = reverse("filing_save", args=[url.split("/")[2]])
+    for address in ("taro@localhost", "太郎@example.jp", "a@b@example.jp", "x" * 300):
+        with pytest.raises(FieldInvalid):
+            FIELD_TYPES["email"].clean(field, address, Ctx())
+        assert client.post(reverse("login"), {"email": address}).status_code == 200
+        assert client.post(save_url, {"email": address}).status_code == 200
+    assert mail.outbox == []

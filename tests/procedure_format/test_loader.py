@@ -20,7 +20,7 @@ from forms_engine.procedure_format.loader import (
     parse_procedure,
     parse_size,
 )
-from forms_engine.procedure_format.model import FIELD_TYPES, DateBound, LoadError
+from forms_engine.procedure_format.model import DateBound, LoadError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_SAMPLES = REPO_ROOT / "procedures"
@@ -431,16 +431,6 @@ def test_a_key_of_another_field_type_says_so(tmp_path):
         f"{DOG}:{line} pages[1].fields[0].max_size: key 'max_size' does not apply to a text "
         "field (it is for file)",
     )
-
-
-def test_every_field_type_has_its_keys_its_condition_type_and_its_check():
-    from forms_engine.procedure_format.loader.field_types import (
-        FIELD_PARAMS,
-        SYMBOL_TYPES,
-        TYPE_KEYS,
-    )
-
-    assert set(TYPE_KEYS) == set(SYMBOL_TYPES) == set(FIELD_PARAMS) == set(FIELD_TYPES)
 
 
 def test_a_missing_required_key_is_reported_at_its_parent(tmp_path):

@@ -8,7 +8,7 @@ from typing import Any
 from forms_engine.procedure_format.model import FieldSpec, Option, Text
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 
-from .field_types import SYMBOL_TYPES
+from . import field_types
 
 
 @dataclass
@@ -32,7 +32,7 @@ class FieldDraft:
 
     @property
     def symbol_type(self) -> str | None:
-        return SYMBOL_TYPES.get(self.type or "")
+        return field_types.symbol_type(self.type)
 
     def build(self) -> FieldSpec:
         assert self.id is not None and self.type is not None

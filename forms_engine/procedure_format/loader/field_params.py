@@ -13,7 +13,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from forms_engine.procedure_format.model import FILE_KINDS, DateBound, Option
+from forms_engine.procedure_format.model import (
+    FILE_KINDS,
+    MAX_GROUP_ENTRIES,
+    MAX_LENGTH_CEILING,
+    DateBound,
+    Option,
+)
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 
 from .checks import Entry, quote_list, suggest
@@ -55,6 +61,9 @@ def length_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDr
         )
         if lo is not None:
             params["min_length"] = lo
+        if hi is not None and hi > MAX_LENGTH_CEILING:
+            c.error(path + ("max_length",), f"must be {MAX_LENGTH_CEILING} or less")
+            hi = None
         if hi is not None:
             params["max_length"] = hi
         if lo is not None and hi is not None and lo > hi:
@@ -308,6 +317,9 @@ def group_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDra
                 hi = c.integer(repeat["max"], path + ("repeat", "max"), minimum=1)
             if lo is not None:
                 params["repeat_min"] = lo
+            if hi is not None and hi > MAX_GROUP_ENTRIES:
+                c.error(path + ("repeat", "max"), f"must be {MAX_GROUP_ENTRIES} or less")
+                hi = None
             if hi is not None:
                 params["repeat_max"] = hi
             if params["repeat_min"] > params["repeat_max"]:

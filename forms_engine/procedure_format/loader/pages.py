@@ -11,12 +11,19 @@ import re
 from typing import Any
 
 from forms_engine.procedure_format import expr as expr_lang
-from forms_engine.procedure_format.model import FIELD_TYPES, PROFILE_KEYS
+from forms_engine.procedure_format.model import PROFILE_KEYS
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 
 from .checks import FileCheck, quote_list, suggest
 from .drafts import FieldDraft, PageDraft
-from .field_types import ALL_FIELD_KEYS, COMMON_FIELD_KEYS, FIELD_PARAMS, TYPE_KEYS
+from .field_types import (
+    COMMON_FIELD_KEYS,
+    all_field_keys,
+    params_check,
+    required_keys,
+    type_keys,
+    type_names,
+)
 
 PAGE_KEYS = ("id", "title", "show_if", "fields")
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -96,31 +103,32 @@ class ProcedureCheck:
             return None
         draft = FieldDraft(path=path, line=c.doc.line(path), page=page, group=group)
 
+        types = type_names()
         if "type" in entry:
             type_name = c.scalar_str(entry["type"], path + ("type",))
-            if type_name in FIELD_TYPES:
+            if type_name in types:
                 draft.type = type_name
             else:
                 c.error(
                     path + ("type",),
-                    f"unknown field type {type_name!r}{suggest(type_name or '', FIELD_TYPES)}; "
-                    f"valid types: {quote_list(FIELD_TYPES)}",
+                    f"unknown field type {type_name!r}{suggest(type_name or '', types)}; "
+                    f"valid types: {quote_list(types)}",
                 )
         type_name = draft.type
 
         required = ["id", "type"]
         if type_name not in (None, "static"):
             required.append("label")
-        if type_name == "static":
-            required.append("content")
-        if type_name == "group":
-            required.append("fields")
         if type_name is not None:
-            allowed = COMMON_FIELD_KEYS + TYPE_KEYS[type_name]
+            required.extend(required_keys(type_name))
+        known_keys = all_field_keys()
+        if type_name is not None:
+            keys_of = type_keys()
+            allowed = COMMON_FIELD_KEYS + keys_of[type_name]
 
             def elsewhere(key: str) -> str | None:
-                if key in ALL_FIELD_KEYS:
-                    users = [t for t, keys in TYPE_KEYS.items() if key in keys]
+                if key in known_keys:
+                    users = [t for t, keys in keys_of.items() if key in keys]
                     return (
                         f"key {key!r} does not apply to a {type_name} field "
                         f"(it is for {quote_list(users)})"
@@ -130,7 +138,7 @@ class ProcedureCheck:
             c.check_keys(entry, path, allowed, required, elsewhere=elsewhere)
         else:
             # The type is unknown, so only keys no field type knows are reported.
-            c.check_keys(entry, path, ALL_FIELD_KEYS, required)
+            c.check_keys(entry, path, known_keys, required)
 
         if "id" in entry:
             draft.id = self.identifier(entry["id"], path + ("id",))
@@ -162,7 +170,7 @@ class ProcedureCheck:
             self.profile_of(entry["profile"], path + ("profile",), draft)
 
         if type_name is not None:
-            FIELD_PARAMS[type_name](self, entry, path, draft)
+            params_check(type_name)(self, entry, path, draft)
         return draft
 
     def profile_of(self, value: Any, path: KeyPath, draft: FieldDraft) -> None:

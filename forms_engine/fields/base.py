@@ -1,0 +1,391 @@
+"""What every field type shares: the base class, the context it renders and validates in,
+its error, the small HTML helpers, and gettext remembered per language.
+
+Rendering builds HTML strings directly (escaped with html.escape) instead of a template
+per widget: a 40-field page is on the hot path and Django's widget templates cost about
+20x more. Markup follows the Digital Agency design system's form patterns: a visible
+label, required/optional marks, help text and error text tied with aria-describedby,
+and fieldsets with legends for grouped inputs.
+
+Input names: a top-level field `x` posts as `f-x`, a part of a compound answer as
+`f-x-part`, and field `c` of entry `i` of group `g` as `f-g-i-c`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from functools import lru_cache, wraps
+from html import escape
+from typing import Any
+
+from django.utils import translation
+
+from forms_engine import markdown, normalize
+from forms_engine.procedure_format.model import MAX_LENGTH_CEILING, FieldSpec, Text
+
+# ---- gettext per language ---------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _translated(language: str, message: str) -> str:
+    with translation.override(language):
+        return translation.gettext(message)
+
+
+# The language of the page being rendered or validated, set once per entry point
+# (`in_language`): Django's get_language() goes through asgiref's Local, and a 40-field
+# page asks for the same few labels (Required, Optional, Error:) over a hundred times.
+_LANGUAGE: ContextVar[str | None] = ContextVar("forms_engine_language", default=None)
+
+
+def _(message: str) -> str:
+    """gettext, remembered per language."""
+    return _translated(_LANGUAGE.get() or translation.get_language() or "ja", message)
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a message for the catalogue (makemessages looks for this name) without
+    translating it. Django's own reads settings when called: the field classes that use it
+    at import time are also read by the procedure loader, which needs no settings."""
+    return message
+
+
+def in_language(function):
+    """Decorator for entry points taking a Ctx (as `ctx` or positionally): field code
+    below them translates into ctx.lang."""
+
+    @wraps(function)
+    def wrapper(*args, **kwargs):
+        ctx = kwargs.get("ctx") or next(a for a in args if isinstance(a, Ctx))
+        token = _LANGUAGE.set(ctx.lang)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _LANGUAGE.reset(token)
+
+    return wrapper
+
+
+def esc(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def text_of(value: Text | None, lang: str) -> str:
+    return value.get(lang) if value is not None else ""
+
+
+# ---- bounded input ----------------------------------------------------------------------
+
+
+def raw_limit(max_length: int) -> int:
+    """How long a raw input may be before it is refused unread. Normalising can shorten
+    what was typed (half-width ｶﾞ becomes ガ, CRLF becomes LF, invisible characters and
+    surrounding spaces go), so the raw input gets twice the field's limit and some room."""
+    return 2 * max_length + 16
+
+
+def clip(value: Any, max_length: int) -> str:
+    """A posted value as it is kept for the page and in Draft.pending: one character past
+    what `clean` refuses unread, so that the refusal still happens and is explained, but a
+    megabyte never reaches a normaliser, the draft or the page again."""
+    if not isinstance(value, str):
+        return ""
+    return value[: raw_limit(max_length) + 1]
+
+
+def too_long(value: Any, max_length: int) -> bool:
+    return isinstance(value, str) and len(value) > raw_limit(max_length)
+
+
+def too_long_message(max_length: int) -> str:
+    return _("Too long: enter at most %(max)s characters.") % {"max": max_length}
+
+
+# ---- errors and context -----------------------------------------------------------------
+
+
+class FieldInvalid(Exception):
+    """Validation failed; `errors` maps an input name (or "" for the whole field) to messages."""
+
+    def __init__(self, errors: dict[str, list[str]] | str):
+        if isinstance(errors, str):
+            errors = {"": [errors]}
+        self.errors = errors
+        super().__init__(errors)
+
+
+def invalid_message(exc: normalize.Invalid) -> str:
+    """A translated message for a normaliser's error code."""
+    params = dict(exc.params or {})
+    messages = {
+        "phone_invalid": _("Enter a Japanese phone number, such as 06-1234-5678 or 090-1234-5678."),
+        "postal_invalid": _("Enter the postal code as 7 digits, such as 540-8570."),
+        "corporate_number_length": _("Enter the 13-digit corporate number."),
+        "corporate_number_checksum": _(
+            "This corporate number is not valid. Check the 13 digits again."
+        ),
+        "kana_only": _("Enter this in katakana (hiragana is converted for you)."),
+        "number_invalid": _("Enter a number."),
+        "number_not_integer": _("Enter a whole number."),
+        "number_too_large": _("Enter a number with at most 15 digits."),
+        "date_invalid": _("Enter a real date."),
+        "email_invalid": _("Enter an email address such as name@example.jp."),
+    }
+    code = exc.code
+    if code in messages:
+        return messages[code]
+    if code.startswith("bank_"):
+        part = params.get("part", "")
+        return {
+            "bank_code": _("Enter the 4-digit bank code."),
+            "branch_code": _("Enter the 3-digit branch code."),
+            "account_type": _("Choose the account type."),
+            "number": _("Enter the account number (up to 7 digits)."),
+            "holder": _("Enter the account holder's name in katakana."),
+        }.get(part, _("Check the bank account details."))
+    return _("Check what you entered.")
+
+
+@dataclass
+class Ctx:
+    """What a field needs besides its own spec when it renders or validates."""
+
+    lang: str = "ja"
+    today: dt.date = field(default_factory=dt.date.today)
+    # Attachments already stored for this draft: field key -> list of file values.
+    files: Mapping[str, list[dict]] = field(default_factory=dict)
+    # Uploaded files of this request: input name -> list of UploadedFile.
+    uploads: Mapping[str, list[Any]] = field(default_factory=dict)
+    # Callback storing one upload; returns the stored file value dict. Set by the view.
+    store_upload: Any = None
+    # Files stopped while the request was read (over UPLOAD_FILE_MAX_BYTES): name -> names.
+    refused: Mapping[str, list[str]] = field(default_factory=dict)
+    # Messages shown on the postal-code button after a lookup without JavaScript.
+    notices: dict[str, str] = field(default_factory=dict)
+
+
+# ---- small HTML helpers -----------------------------------------------------------------
+
+
+def describedby_attr(name: str, has_help: bool, has_error: bool) -> str:
+    ids = []
+    if has_help:
+        ids.append(f"{name}-help")
+    if has_error:
+        ids.append(f"{name}-error")
+    return f' aria-describedby="{" ".join(ids)}"' if ids else ""
+
+
+def error_html(name: str, messages: list[str]) -> str:
+    if not messages:
+        return ""
+    hidden = esc(_("Error:"))
+    body = "<br>".join(esc(m) for m in messages)
+    return (
+        f'<p class="field__error" id="{name}-error">'
+        f'<span class="visually-hidden">{hidden} </span>{body}</p>'
+    )
+
+
+def mark_html(required: bool) -> str:
+    if required:
+        text = _("Required")
+        return f' <span class="mark mark--required">{esc(text)}</span>'
+    text = _("Optional")
+    return f' <span class="mark mark--optional">{esc(text)}</span>'
+
+
+def input_html(
+    name: str,
+    value: Any,
+    *,
+    type_: str = "text",
+    cls: str = "input",
+    describedby: str = "",
+    invalid: bool = False,
+    extra: str = "",
+) -> str:
+    inv = ' aria-invalid="true"' if invalid else ""
+    return (
+        f'<input class="{cls}" type="{type_}" id="{name}" name="{name}" '
+        f'value="{esc(value)}"{describedby}{inv}{extra}>'
+    )
+
+
+def label_html(text: str, for_: str, cls: str = "field__sublabel") -> str:
+    return f'<label class="{cls}" for="{for_}">{esc(text)}</label>'
+
+
+def subfield_html(
+    name: str,
+    label: str,
+    value: Any,
+    errors: Mapping[str, list[str]],
+    *,
+    cls: str = "input",
+    extra: str = "",
+    half: bool = False,
+) -> str:
+    """One part of a compound answer (a name part, an address line, a bank code): its
+    own label, its own error tied to its input."""
+    perr = errors.get(name, [])
+    wrapper = "subfield subfield--half" if half else "subfield"
+    return (
+        f'<div class="{wrapper}">{label_html(label, name)}{error_html(name, perr)}'
+        + input_html(
+            name,
+            value,
+            cls=cls,
+            describedby=f' aria-describedby="{name}-error"' if perr else "",
+            invalid=bool(perr),
+            extra=extra,
+        )
+        + "</div>"
+    )
+
+
+# ---- the base class ---------------------------------------------------------------------
+
+
+class FieldType:
+    """Base class. Subclasses set `grouped` when their control is a set of inputs (fieldset).
+
+    What the procedure format knows of a type is declared here too, and read by the loader
+    (forms_engine.procedure_format.loader.field_types) from the registry.
+    """
+
+    #: Keys a field of this type takes in a procedure file besides the common ones (id,
+    #: type, label, help, required, show_if, profile), and those of them it must have.
+    yaml_keys: tuple[str, ...] = ()
+    required_yaml_keys: tuple[str, ...] = ()
+    #: What the condition language knows an answer of this type as: "string", "number",
+    #: "date", "bool", "list", "files", "group", "compound:<type>" or "none".
+    symbol_type = "string"
+    #: The function of forms_engine.procedure_format.loader.field_params that checks
+    #: `yaml_keys` in a procedure file and fills in their defaults.
+    params_check = "no_params"
+
+    grouped = False
+    empty_value: Any = None
+    #: Characters one input takes when the procedure file sets no `max_length` (or the
+    #: type has no such key). Every input has a limit: see `check_size`.
+    default_max_length = 1000
+    #: Limits of the parts of a compound input (name -> characters); the others take
+    #: `max_length`.
+    part_max_lengths: Mapping[str, int] = {}
+
+    # ---- input -------------------------------------------------------------------------
+    def max_length(self, f: FieldSpec) -> int:
+        """The most characters this field's input takes: its own `max_length`, else the
+        type's default, and never more than MAX_LENGTH_CEILING."""
+        own = f.param("max_length")
+        limit = own if isinstance(own, int) and own > 0 else self.default_max_length
+        return min(limit, MAX_LENGTH_CEILING)
+
+    def part_max_length(self, f: FieldSpec, part: str) -> int:
+        return self.part_max_lengths.get(part) or self.max_length(f)
+
+    def part_error_key(self, part: str) -> str:
+        """Where an error about one part of the input goes: the whole field by default."""
+        return ""
+
+    def extract(self, f: FieldSpec, data: Mapping, name: str, ctx: Ctx) -> Any:
+        return clip(data.get(name, ""), self.max_length(f))
+
+    def check_size(self, f: FieldSpec, raw: Any) -> None:
+        """Refuse an over-long input before anything reads it, on the raw text: this
+        runs first in `clean`, so a normaliser never sees more than twice a field's limit."""
+        if isinstance(raw, str):
+            limit = self.max_length(f)
+            if too_long(raw, limit):
+                raise FieldInvalid(too_long_message(limit))
+        elif isinstance(raw, dict):
+            errors: dict[str, list[str]] = {}
+            for part, value in raw.items():
+                limit = self.part_max_length(f, part)
+                if too_long(value, limit):
+                    messages = errors.setdefault(self.part_error_key(part), [])
+                    if too_long_message(limit) not in messages:
+                        messages.append(too_long_message(limit))
+            if errors:
+                raise FieldInvalid(errors)
+
+    def is_empty(self, raw: Any) -> bool:
+        if raw is None:
+            return True
+        if isinstance(raw, str):
+            return not raw.strip()
+        if isinstance(raw, dict):
+            return all(self.is_empty(v) for v in raw.values())
+        if isinstance(raw, list):
+            return not raw
+        return False
+
+    def clean(self, f: FieldSpec, raw: Any, ctx: Ctx) -> Any:
+        """Return the stored value (None when empty and allowed) or raise FieldInvalid."""
+        self.check_size(f, raw)
+        if self.is_empty(raw):
+            if f.required:
+                raise FieldInvalid(self.required_message(f, ctx))
+            return None
+        return self.clean_value(f, raw, ctx)
+
+    def clean_value(self, f: FieldSpec, raw: Any, ctx: Ctx) -> Any:
+        return normalize.normalize_text(raw)
+
+    def required_message(self, f: FieldSpec, ctx: Ctx) -> str:
+        return _("Enter %(label)s.") % {"label": text_of(f.label, ctx.lang)}
+
+    def to_raw(self, f: FieldSpec, value: Any) -> Any:
+        return "" if value is None else value
+
+    # ---- output ------------------------------------------------------------------------
+    def render(
+        self, f: FieldSpec, raw: Any, name: str, errors: Mapping[str, list[str]], ctx: Ctx
+    ) -> str:
+        own = errors.get(name, []) + errors.get("", [])
+        has_help = f.help is not None or bool(self.hint(f, ctx))
+        help_html = ""
+        if has_help:
+            parts = []
+            if f.help is not None:
+                parts.append(markdown.render(f.help.get(ctx.lang)))
+            hint = self.hint(f, ctx)
+            if hint:
+                parts.append(f"<p>{esc(hint)}</p>")
+            help_html = f'<div class="field__help" id="{name}-help">{"".join(parts)}</div>'
+        label = text_of(f.label, ctx.lang)
+        describedby = describedby_attr(name, has_help, bool(own))
+        control = self.render_control(f, raw, name, errors, ctx, describedby, bool(own))
+        cls = "field field--error" if (own or self._has_part_errors(name, errors)) else "field"
+        if self.grouped:
+            return (
+                f'<fieldset class="{cls} field--group" id="{name}-field"{describedby}>'
+                f'<legend class="field__label">{esc(label)}{mark_html(f.required)}</legend>'
+                f"{help_html}{error_html(name, own)}{control}</fieldset>"
+            )
+        return (
+            f'<div class="{cls}" id="{name}-field">'
+            f'<label class="field__label" for="{name}">{esc(label)}{mark_html(f.required)}</label>'
+            f"{help_html}{error_html(name, own)}{control}</div>"
+        )
+
+    def _has_part_errors(self, name: str, errors: Mapping[str, list[str]]) -> bool:
+        prefix = name + "-"
+        return any(k.startswith(prefix) and v for k, v in errors.items())
+
+    def hint(self, f: FieldSpec, ctx: Ctx) -> str:
+        return ""
+
+    def render_control(self, f, raw, name, errors, ctx, describedby, invalid) -> str:
+        return input_html(name, raw, describedby=describedby, invalid=invalid)
+
+    def display(self, f: FieldSpec, value: Any, ctx: Ctx) -> str:
+        """Escaped HTML for the confirmation page and receipts."""
+        if value is None or value == "" or value == []:
+            text = _("(not entered)")
+            return f'<span class="muted">{esc(text)}</span>'
+        return esc(value)
