@@ -27,7 +27,7 @@ from django.utils.module_loading import import_string
 from benchmarks.models import BenchRow
 from forms_engine import models as m
 from forms_engine import services
-from forms_engine.views import SESSION_DRAFTS
+from forms_engine.views.common import SESSION_DRAFTS
 from tests.factories import page_post
 
 FILING = ("bench-city", "facility-booking")  # three pages

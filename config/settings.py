@@ -3,6 +3,7 @@ service runs embedded: SQLite, local files, in-process tasks, console mail, offl
 See the configuration table in README.md."""
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -136,7 +137,7 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media-not-served/"
 
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }

@@ -53,17 +53,17 @@ def render(text: str) -> str:
     for raw in text.strip().splitlines():
         line = raw.rstrip()
         bullet = _BULLET.match(line)
-        ordered = None if bullet else _ORDERED.match(line)
+        marker = bullet or _ORDERED.match(line)
         if not line.strip():
             flush_paragraph()
             flush_list()
-        elif bullet or ordered:
+        elif marker:
             flush_paragraph()
             tag = "ul" if bullet else "ol"
             if list_tag and list_tag != tag:
                 flush_list()
             list_tag = tag
-            items.append("<li>" + _inline(line[(bullet or ordered).end() :]) + "</li>")
+            items.append("<li>" + _inline(line[marker.end() :]) + "</li>")
         else:
             flush_list()
             paragraph.append(line.strip())

@@ -9,7 +9,7 @@ import pytest
 from django.db import OperationalError, connections
 from django.test import Client
 
-from forms_engine import views
+from forms_engine.views import start as home_view
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_other_server_errors_stay_500(browser, monkeypatch, db):
     def broken(*args, **kwargs):
         raise ValueError("a bug, not an outage")
 
-    monkeypatch.setattr(views, "render", broken)
+    monkeypatch.setattr(home_view, "render", broken)
     response = browser.get("/")
     assert response.status_code == 500
     assert "Retry-After" not in response

@@ -259,7 +259,7 @@ def test_established_terms_are_used():
         if key in translated and translated[key] != want
     }
     assert not wrong, f"(msgctxt, msgid): (now, agreed term) {wrong}"
-    # The acceptance window and capacity messages (forms_engine/views.py).
+    # The acceptance window and capacity messages (forms_engine/views/start.py).
     for msgid, words in (
         ("This procedure is not accepting applications yet.", "受付"),
         ("This procedure is no longer accepting applications.", "受付は終了しました"),

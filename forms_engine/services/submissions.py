@@ -49,6 +49,7 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
         draft = m.Draft.objects.select_for_update().get(pk=draft_id)
         if draft.status == m.Draft.Status.SUBMITTED:
             receipt = draft.receipt
+            assert receipt is not None  # a submitted draft always has its receipt
             return Completion(receipt, None, list(receipt.submissions.order_by("number")))
         versions = draft_versions(draft)
         view = draft_view(draft)
@@ -106,7 +107,7 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
                 payload={"submission": str(sub.pk), "status": status, "fee_total": total},
             )
             submissions.append(sub)
-        if save_to_profile and draft.resident_id:
+        if save_to_profile and draft.resident is not None:
             _profile_save(draft.resident, view)
         if any(f.type == "file" for v in versions for f in version_spec(v).iter_fields()):
             orphans = list(m.Attachment.objects.filter(draft=draft).exclude(pk__in=file_ids))

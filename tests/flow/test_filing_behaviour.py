@@ -124,7 +124,7 @@ def test_receipt_numbers_use_unambiguous_characters_and_the_status_needs_the_cod
     assert code in client.get(done.wsgi_request.path).content.decode()
     import time
 
-    from forms_engine import views
+    from forms_engine.views import completion as views
 
     later = time.time() + views.STATUS_CODE_SHOWN_SECONDS + 1
     with mock.patch.object(views.time, "time", return_value=later):

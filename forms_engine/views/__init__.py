@@ -1,0 +1,36 @@
+"""Resident-facing views, one module per part of the service. They only translate HTTP: the
+work is in forms_engine.filing (pages and their actions) and forms_engine.services (every
+state change). URLs and handler500 name them through this package."""
+
+from .account import login_confirm, login_request, login_sent, logout, resume
+from .completion import filing_confirm, filing_done, filing_restart
+from .errors import server_error, service_unavailable
+from .health import healthz_live, healthz_ready
+from .pages import filing_page
+from .postal import postal_lookup
+from .saving import filing_save, filing_saved
+from .start import bundle_start, home, procedure_start
+from .status import status
+
+__all__ = [
+    "bundle_start",
+    "filing_confirm",
+    "filing_done",
+    "filing_page",
+    "filing_restart",
+    "filing_save",
+    "filing_saved",
+    "healthz_live",
+    "healthz_ready",
+    "home",
+    "login_confirm",
+    "login_request",
+    "login_sent",
+    "logout",
+    "postal_lookup",
+    "procedure_start",
+    "resume",
+    "server_error",
+    "service_unavailable",
+    "status",
+]

@@ -1,0 +1,138 @@
+"""What every resident view shares: the session's ids, the draft this browser may open, step
+URLs and the render context."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from forms_engine import models as m
+from forms_engine import services
+from forms_engine.fields import Ctx
+from forms_engine.filing import Step
+
+# The CSRF check of views that must set things up before the body is read (csrf_protect's
+# own check, called by hand).
+_CSRF = CsrfViewMiddleware(lambda request: HttpResponse())
+
+
+def _csrf_checked(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+    """Stands for the view in the hand-made check: not marked csrf_exempt, so it is checked."""
+    raise AssertionError
+
+
+def csrf_refusal(request: HttpRequest) -> HttpResponseBase | None:
+    """The CSRF failure response for this request, or None when its token is good."""
+    return _CSRF.process_view(request, _csrf_checked, (), {})
+
+
+# The session holds ids only: the drafts this browser started or resumed, and the signed-in
+# resident. (Plus, for one redirect each, the sign-in page's return path and a postal notice.)
+SESSION_DRAFTS = "drafts"
+SESSION_RESIDENT = "resident"
+
+
+def _lang() -> str:
+    return (get_language() or "ja").split("-")[0]
+
+
+def _resident(request: HttpRequest) -> m.Resident | None:
+    rid = request.session.get(SESSION_RESIDENT)
+    if not rid:
+        return None
+    return m.Resident.objects.filter(pk=rid).first()
+
+
+def _remember_draft(request: HttpRequest, draft: m.Draft) -> None:
+    drafts = [d for d in request.session.get(SESSION_DRAFTS, []) if d != str(draft.pk)]
+    drafts.append(str(draft.pk))
+    request.session[SESSION_DRAFTS] = drafts[-20:]
+
+
+def _draft_for(request: HttpRequest, draft_id) -> m.Draft:
+    """A draft this browser may open: one it started or resumed, or its resident's."""
+    try:
+        draft = m.Draft.objects.get(pk=draft_id)
+    except m.Draft.DoesNotExist:
+        raise Http404 from None
+    allowed = str(draft.pk) in request.session.get(SESSION_DRAFTS, [])
+    if not allowed and draft.resident_id:
+        allowed = draft.resident_id == request.session.get(SESSION_RESIDENT)
+    if not allowed:
+        raise Http404
+    return draft
+
+
+def _error(request, title: str, message: str, status: int = 400) -> HttpResponse:
+    return render(
+        request, "forms_engine/error.html", {"title": title, "message": message}, status=status
+    )
+
+
+def _step_url(draft: m.Draft, step: Step) -> str:
+    return reverse("filing_page", args=[draft.pk, step.position, step.page.id])
+
+
+def _first_step_url(draft: m.Draft) -> str:
+    view = services.draft_view(draft)
+    return _step_url(draft, view.steps()[0])
+
+
+def _continue_url(draft: m.Draft) -> str:
+    """Where a resident picks a filing up again: the first page with unsaved typing or
+    not answered yet, else the check page."""
+    view = services.draft_view(draft)
+    view.apply_shared()
+    for step in view.steps():
+        if step.key in draft.pending:
+            return _step_url(draft, step)
+        answers = view.answers_of(step.position)
+        asked = [
+            f
+            for f in step.page.fields
+            if f.type != "static" and view.shared_source(step.position, f) is None
+        ]
+        if asked and not any(f.id in answers for f in asked):
+            return _step_url(draft, step)
+    return reverse("filing_confirm", args=[draft.pk])
+
+
+def _ctx(request, draft: m.Draft, step: Step | None = None) -> Ctx:
+    files: dict[str, list[dict]] = {}
+    if step is not None:
+        # Files already stored for this page: from what was last posted on it (a page that
+        # did not validate yet keeps its uploads), else from its saved answers.
+        pending = draft.pending.get(step.key)
+        answers = draft.answers.get(str(step.position), {})
+
+        def stored(value) -> list[dict]:
+            if isinstance(value, dict):
+                value = value.get("kept")
+            return [v for v in (value or []) if isinstance(v, dict)]
+
+        for f in step.page.fields:
+            source = pending if pending is not None else answers
+            if f.type == "file":
+                files[f"f-{f.id}"] = stored(source.get(f.id))
+            if f.type == "group":
+                for i, entry in enumerate(source.get(f.id) or []):
+                    for c in f.fields:
+                        if c.type == "file":
+                            files[f"f-{f.id}-{i}-{c.id}"] = stored((entry or {}).get(c.id))
+    uploads = (
+        {k: request.FILES.getlist(k) for k in request.FILES} if request.method == "POST" else {}
+    )
+    ctx = Ctx(lang=_lang(), today=timezone.localdate(), files=files, uploads=uploads)
+    if request.method == "POST":
+        ctx.refused = getattr(request, "uploads_refused", None) or {}
+    if request.method == "GET":
+        ctx.notices = request.session.pop("postal_notice", None) or {}
+    if step is not None:
+        ctx.store_upload = lambda f, upload: services.attachment_store(
+            draft, step.position, f, upload
+        )
+    return ctx

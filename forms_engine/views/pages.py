@@ -1,0 +1,225 @@
+"""One page of a filing: show it, read it, and carry out its actions."""
+
+from __future__ import annotations
+
+import functools
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from forms_engine import models as m
+from forms_engine import services, uploads
+from forms_engine.filing import (
+    FilingView,
+    Step,
+    page_action,
+    process_page,
+    render_fields,
+)
+from forms_engine.ratelimit import hit as ratelimit_hit
+
+from .common import _ctx, _draft_for, _lang, _step_url, csrf_refusal
+
+
+def _progress(view: FilingView, step: Step, steps: list[Step] | None = None) -> dict:
+    steps = steps if steps is not None else view.steps()
+    keys = [s.key for s in steps]
+    index = keys.index(step.key) if step.key in keys else 0
+    return {"current": index + 1, "total": len(steps) + 1, "steps": steps, "index": index}
+
+
+def _page_context(request, draft, view, step, raw, errors, error_fields, ctx, steps=None) -> dict:
+    lang = _lang()
+    spec = view.specs[step.position]
+    progress = _progress(view, step, steps)
+    steps = progress["steps"]
+    index = progress["index"]
+    return {
+        "draft": draft,
+        "spec_title": spec.title.get(lang),
+        "bundle_title": draft.bundle_version.display_title if draft.bundle_version else "",
+        "page_title": step.page.title.get(lang),
+        "fields_html": render_fields(view, step, raw, errors, ctx),
+        "errors": error_fields,
+        "progress": progress,
+        "back_url": _step_url(draft, steps[index - 1]) if index > 0 else "",
+        "multipart": any(
+            f.type == "file" or any(c.type == "file" for c in f.fields) for f in step.page.fields
+        ),
+        "return_to_confirm": request.GET.get("return") == "confirm"
+        or request.POST.get("_return") == "confirm",
+        "organization": services.organization_get(draft.organization_id),
+        "today_iso": ctx.today.isoformat(),
+        "filing_form": True,
+        "seen": draft.updated_at.isoformat(),
+    }
+
+
+def _keeps_typing_when_a_file_cannot_be_stored(view_func):
+    """A full or read-only store refuses an upload: say so in the resident's language and
+    keep what they typed on the page (as pending input), instead of a bare 500."""
+
+    @functools.wraps(view_func)
+    def wrapper(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponse:
+        try:
+            return view_func(request, draft_id, position, page_id)
+        except services.AttachmentNotStored:
+            return _file_not_stored(request, draft_id, position, page_id)
+
+    return wrapper
+
+
+FILE_NOT_STORED_RETRY_SECONDS = 300
+
+
+def _file_not_stored(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponse:
+    draft = _draft_for(request, draft_id)
+    view = services.draft_view(draft)
+    step = view.step(position, page_id)
+    url = reverse("home")
+    if step is not None and draft.status == m.Draft.Status.OPEN:
+        ctx = _ctx(request, draft, step)
+        ctx.uploads = {}  # the files were not stored; the rest of the page is kept
+        result = process_page(view, step, request.POST, ctx, validate=False)
+        services.draft_save_pending(draft, step.key, result.raw)
+        url = _step_url(draft, step)
+    response = render(
+        request,
+        "forms_engine/error.html",
+        {
+            "title": _("The file could not be stored"),
+            "message": _(
+                "The file could not be stored because of a problem on our side. "
+                "What you entered on the page is kept. Try again later."
+            ),
+            "back_url": url,
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(FILE_NOT_STORED_RETRY_SECONDS)
+    return response
+
+
+@csrf_exempt  # checked below, once the upload guard is in place: the check reads the body
+@require_http_methods(["GET", "POST"])
+@_keeps_typing_when_a_file_cannot_be_stored
+def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponseBase:
+    draft = _draft_for(request, draft_id)
+    if draft.status != m.Draft.Status.OPEN:
+        return redirect("filing_done", draft_id=draft.pk)
+    view = services.draft_view(draft)
+    step = view.step(position, page_id)
+    if step is None:
+        raise Http404
+    if request.method == "POST":
+        # Before anything reads the body: file parts only for this page's file inputs,
+        # within its own limits; the rest is discarded while it arrives.
+        uploads.guard_install(request, uploads.page_allowance(step.page))
+        refusal = csrf_refusal(request)
+        if refusal is not None:
+            return refusal
+    steps = view.steps()
+    if step.key not in [s.key for s in steps]:
+        # A page hidden by earlier answers: go to the first visible one after it.
+        return redirect(_step_url(draft, steps[0]))
+    ctx = _ctx(request, draft, step)
+
+    if request.method == "GET":
+        raw = draft.pending.get(step.key)
+        if raw is None:
+            raw = _raw_from_answers(view, step)
+        context = _page_context(request, draft, view, step, raw, {}, [], ctx, steps)
+        return render(request, "forms_engine/page.html", context)
+
+    action = request.POST.get("_action", "next")
+    if action == "next":
+        result = process_page(view, step, request.POST, ctx)
+        if result.errors:
+            services.draft_save_pending(draft, step.key, result.raw)
+            context = _page_context(
+                request, draft, view, step, result.raw, result.errors, result.error_fields, ctx
+            )
+            return render(request, "forms_engine/page.html", context, status=200)
+        services.draft_save_page(
+            draft, step.key, step.position, result.values, [f.id for f in step.page.fields]
+        )
+        view = services.draft_view(draft)
+        view.apply_shared()
+        if request.POST.get("_return") == "confirm":
+            return redirect("filing_confirm", draft_id=draft.pk)
+        steps = view.steps()
+        keys = [s.key for s in steps]
+        index = keys.index(step.key) if step.key in keys else -1
+        if index + 1 < len(steps):
+            return redirect(_step_url(draft, steps[index + 1]))
+        return redirect("filing_confirm", draft_id=draft.pk)
+
+    # Every other action keeps what was typed without validating it.
+    result = process_page(view, step, request.POST, ctx, validate=False)
+    raw = result.raw
+    if action == "back":
+        services.draft_save_pending(draft, step.key, raw)
+        index = [s.key for s in steps].index(step.key)
+        target = (
+            _step_url(draft, steps[index - 1])
+            if index > 0
+            else reverse("filing_restart", args=[draft.pk])
+        )
+        return redirect(target)
+    if action == "save":
+        services.draft_save_pending(draft, step.key, raw)
+        return redirect("filing_save", draft_id=draft.pk)
+    if action == "autosave":  # sent by the browser as the resident leaves the page
+        services.draft_save_pending(
+            draft, step.key, raw, unless_changed_since=request.POST.get("_seen", "")
+        )
+        return HttpResponse(status=204)
+    if action.startswith("lang:"):
+        services.draft_save_pending(draft, step.key, raw)
+        response = redirect(request.get_full_path())
+        language = action[len("lang:") :]
+        if language in dict(settings.LANGUAGES):
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                language,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                samesite="Lax",
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+            )
+        return response
+    outcome = page_action(
+        step, raw, action, postal_allowed=lambda: ratelimit_hit(request, "postal")
+    )
+    for file_id in outcome.removed_files:
+        services.attachment_remove(draft, file_id)
+    if outcome.notices:
+        request.session["postal_notice"] = outcome.notices
+    services.draft_save_pending(draft, step.key, raw)
+    url = _step_url(draft, step)
+    if request.POST.get("_return") == "confirm":
+        url += "?return=confirm"
+    return redirect(url + (f"#{outcome.anchor}" if outcome.anchor else ""))
+
+
+def _raw_from_answers(view: FilingView, step: Step) -> dict:
+    from forms_engine.fields import FIELD_TYPES
+
+    answers = view.answers_of(step.position)
+    raw = {}
+    for f in step.page.fields:
+        value = answers.get(f.id)
+        if value is None and f.profile:
+            # Once-only in a bundle: asked again (stricter rules here), it starts from the
+            # answer given to the earlier procedure.
+            twin = view.profile_twin(step.position, f)
+            if twin is not None:
+                value = view.answers_of(twin[0]).get(twin[1].id)
+        if f.type == "group" and value is None:
+            value = [{} for _i in range(f.param("repeat_min", 0) or (1 if f.required else 0))]
+        raw[f.id] = FIELD_TYPES[f.type].to_raw(f, value)
+    return raw
