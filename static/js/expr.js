@@ -1,8 +1,9 @@
 /*
  * Browser evaluator of procedure conditions (show_if, fee when/quantity).
  *
- * Evaluates the tree of forms_engine/procedure_format/expr.py Expr.to_json() with the same semantics
- * as the server, so a field shown in the browser is the field the server keeps:
+ * Evaluates the tree of Expr.to_json() (forms_engine/procedure_format/expr/) with the same semantics
+ * as the server (expr/values.py, compiler.py and functions.py there), so a field shown in the
+ * browser is the field the server keeps:
  *   - answers: strings for text/select/radio, "YYYY-MM-DD" for dates, booleans for yes_no,
  *     arrays for checkboxes and groups, numbers for number fields;
  *   - an absent answer, "" and [] are all null (an empty input is an unanswered field);

@@ -1,4 +1,4 @@
-"""The expression language (forms_engine/procedure_format/expr.py) and its browser twin (static/js/expr.js).
+"""The expression language (forms_engine/procedure_format/expr/) and its browser twin (static/js/expr.js).
 
 No database: everything here is pure Python, plus one node process for the agreement test.
 """
