@@ -7,10 +7,18 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from forms_engine import normalize, services
+from forms_engine import services
 from forms_engine.ratelimit import ratelimit
 
-from .common import SESSION_RESIDENT, _continue_url, _error, _lang, _remember_draft
+from .common import (
+    SESSION_RESIDENT,
+    _continue_url,
+    _error,
+    _lang,
+    _remember_draft,
+    posted_email,
+    same_site_path,
+)
 
 
 def login_sent(request: HttpRequest) -> HttpResponse:
@@ -44,19 +52,12 @@ def login_request(request: HttpRequest) -> HttpResponse:
     error = ""
     email = ""
     if request.method == "POST":
-        email = request.POST.get("email", "")
-        try:
-            email = normalize.normalize_email(email)
-        except normalize.Invalid:
-            email = email[: normalize.EMAIL_MAX_LENGTH]
-            error = _("Enter an email address such as name@example.jp.")
-        else:
+        email, error = posted_email(request.POST.get("email", ""))
+        if not error:
             services.resident_login_link_send(email, _lang())
             return redirect("login_sent")
     next_url = request.GET.get("next") or request.POST.get("next") or ""
-    if not next_url.startswith("/") or next_url.startswith("//"):
-        next_url = ""
-    request.session["login_next"] = next_url
+    request.session["login_next"] = next_url if same_site_path(next_url) else ""
     return render(request, "forms_engine/login.html", {"email": email, "error": error})
 
 
@@ -78,7 +79,8 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
     request.session[SESSION_RESIDENT] = resident.pk
     # Filings started before signing in stay with this browser only: signing in never
     # hands them to an account (the link may be someone else's). New ones are prefilled.
-    return redirect(request.session.pop("login_next", "") or "home")
+    next_url = request.session.pop("login_next", "")
+    return redirect(next_url if same_site_path(next_url) else "home")
 
 
 @require_POST

@@ -8,10 +8,12 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from forms_engine import models as m
-from forms_engine import services
+from forms_engine import normalize, services
 from forms_engine.fields import Ctx
 from forms_engine.filing import Step
 
@@ -136,3 +138,20 @@ def _ctx(request, draft: m.Draft, step: Step | None = None) -> Ctx:
             draft, step.position, f, upload
         )
     return ctx
+
+
+def posted_email(raw: str) -> tuple[str, str]:
+    """An address typed into a sign-in or resume form, read by the one validator the email
+    fields use: (address, "") or (what was typed, bounded, and the error to show)."""
+    try:
+        return normalize.normalize_email(raw), ""
+    except normalize.Invalid:
+        return raw[: normalize.EMAIL_MAX_LENGTH], _(
+            "Enter an email address such as name@example.jp."
+        )
+
+
+def same_site_path(url: str) -> bool:
+    """A path on this site to send the browser back to; never another site, however it is
+    spelled (`//host`, `/\\host`, `https:host`, control characters)."""
+    return url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=None)

@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from forms_engine import models as m
-from forms_engine import normalize, services
+from forms_engine import services
 
-from .common import _continue_url, _draft_for, _lang
+from .common import _continue_url, _draft_for, _lang, posted_email
 
 
 def _contact_email(draft: m.Draft) -> str:
@@ -28,12 +28,8 @@ def filing_save(request: HttpRequest, draft_id) -> HttpResponse:
     email = request.POST.get("email", "") if request.method == "POST" else _contact_email(draft)
     error = ""
     if request.method == "POST":
-        try:
-            email = normalize.normalize_email(email)
-        except normalize.Invalid:
-            email = email[: normalize.EMAIL_MAX_LENGTH]
-            error = _("Enter an email address such as name@example.jp.")
-        else:
+        email, error = posted_email(email)
+        if not error:
             from forms_engine.ratelimit import hit
 
             if not hit(request, "resume_link"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from django.conf import settings
 from django.core import mail
 from django.test import Client
@@ -160,3 +161,28 @@ def test_the_session_holds_ids_only(client, loaded):
     stored = session_data(client.cookies[settings.SESSION_COOKIE_NAME].value)
     resident = m.Resident.objects.get(email="hanako@example.jp")
     assert stored == {"drafts": [str(draft.pk)], "resident": resident.pk}
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "//evil.example/",
+        "/\\evil.example/",
+        "/\\/evil.example/",
+        "https://evil.example/",
+        "/\t/evil.example/",
+    ],
+)
+def test_signing_in_never_sends_the_browser_to_another_site(client, loaded, next_url):
+    client.get(reverse("login"), {"next": next_url})
+    client.post(reverse("login"), {"email": "hanako@example.jp"})
+    token = re.search(r"/login/(\S+)/", mail.outbox[-1].body)[1]
+    assert client.post(f"/login/{token}/")["Location"] == reverse("home")
+
+
+def test_signing_in_returns_to_the_page_that_asked_for_it(client, loaded):
+    start = reverse("procedure_start", args=list(DOG))
+    client.get(reverse("login"), {"next": start})
+    client.post(reverse("login"), {"email": "hanako@example.jp"})
+    token = re.search(r"/login/(\S+)/", mail.outbox[-1].body)[1]
+    assert client.post(f"/login/{token}/")["Location"] == start
