@@ -132,3 +132,28 @@ def rate_limited(settings):
     cache.clear()
     yield settings
     cache.clear()
+
+
+@pytest.fixture
+def replace_in_normalize(monkeypatch):
+    """Replace a name of forms_engine.normalize for every caller: on the package (where the
+    field types and views look it up) and in each of its modules that holds it (where the
+    parsers look up normalize_text, unicodedata, ...); monkeypatch restores them."""
+    import importlib
+    import pkgutil
+
+    from forms_engine import normalize
+
+    modules = [normalize] + [
+        importlib.import_module(f"{normalize.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(normalize.__path__)
+    ]
+
+    def replace(name: str, new: object) -> None:
+        holders = [module for module in modules if name in vars(module)]
+        assert holders, f"forms_engine.normalize has no {name!r}"
+        assert len({id(vars(module)[name]) for module in holders}) == 1, f"{name!r} differs"
+        for module in holders:
+            monkeypatch.setattr(module, name, new)
+
+    return replace

@@ -25,7 +25,7 @@ def every_field(db, settings):
 
 
 @pytest.fixture
-def normalisers_refuse_huge_input(monkeypatch):
+def normalisers_refuse_huge_input(replace_in_normalize):
     """Every normaliser reads its input through normalize_text first: make it fail loudly
     if a value anywhere near the posted size ever reaches it."""
     real = normalize.normalize_text
@@ -34,7 +34,7 @@ def normalisers_refuse_huge_input(monkeypatch):
         assert len(s) < 100_000, f"a normaliser was given {len(s)} characters"
         return real(s, *args, **kwargs)
 
-    monkeypatch.setattr(normalize, "normalize_text", guarded)
+    replace_in_normalize("normalize_text", guarded)
 
 
 @pytest.mark.parametrize(
