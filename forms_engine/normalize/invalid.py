@@ -50,7 +50,7 @@ class Invalid(ValueError):
         return f"{self.code}: {self.message}"
 
 
-class _KeepMissing(dict):
+class _KeepMissing(dict[str, object]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 

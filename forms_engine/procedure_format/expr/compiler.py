@@ -43,7 +43,7 @@ def _compile_name(field_id: str, part: str | None) -> Fn:
     if part is None:
         return lambda a, t: normalise(a.get(field_id))
 
-    def get_part(a, t):
+    def get_part(a: Mapping[str, Any], t: Any) -> Any:
         v = a.get(field_id)
         if isinstance(v, Mapping):
             return normalise(v.get(part))
@@ -62,7 +62,7 @@ def _compile_op(node: Node, args: list[Fn]) -> Fn:
     if op == "neg":
         (arg,) = args
 
-        def negate(a, t):
+        def negate(a: Mapping[str, Any], t: Any) -> Any:
             x = as_number(arg(a, t))
             return None if x is None else -x
 
@@ -84,7 +84,7 @@ def _compile_logic(op: str, args: list[Fn]) -> Fn:
     *first, last = args
     if op == "and":
 
-        def conjunction(a, t):
+        def conjunction(a: Mapping[str, Any], t: Any) -> Any:
             for f in first:
                 v = f(a, t)
                 if not truthy(v):
@@ -93,7 +93,7 @@ def _compile_logic(op: str, args: list[Fn]) -> Fn:
 
         return conjunction
 
-    def disjunction(a, t):
+    def disjunction(a: Mapping[str, Any], t: Any) -> Any:
         for f in first:
             v = f(a, t)
             if truthy(v):
@@ -107,7 +107,7 @@ def _compile_equality(negate: bool, left: Fn, right: Fn, right_node: Node) -> Fn
     if right_node.kind == "lit" and type(right_node.value) is str:
         constant = right_node.value
 
-        def equals_string(a, t):
+        def equals_string(a: Mapping[str, Any], t: Any) -> Any:
             x = left(a, t)
             result = x == constant if type(x) is str else equal(x, constant)
             return result is not negate
@@ -119,7 +119,7 @@ def _compile_equality(negate: bool, left: Fn, right: Fn, right_node: Node) -> Fn
 
 
 def _compile_ordering(compare: Callable[[Any, Any], bool], left: Fn, right: Fn) -> Fn:
-    def ordering(a, t):
+    def ordering(a: Mapping[str, Any], t: Any) -> Any:
         x = left(a, t)
         y = right(a, t)
         tx, ty = type(x), type(y)
@@ -133,7 +133,7 @@ def _compile_ordering(compare: Callable[[Any, Any], bool], left: Fn, right: Fn) 
 
 
 def _compile_arithmetic(apply: Callable[[Any, Any], Any], left: Fn, right: Fn) -> Fn:
-    def arithmetic(a, t):
+    def arithmetic(a: Mapping[str, Any], t: Any) -> Any:
         x = as_number(left(a, t))
         y = as_number(right(a, t))
         if x is None or y is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -38,7 +38,7 @@ class Expr:
         self.names = frozenset(names)
         self._needs_today = any(FUNCTIONS[name].reads_today for name in calls)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The tree for static/js/expr.js: {"lit": v} | {"name": id, "part"?: p} |
         {"list": [..]} | {"op": op, "args": [..]} | {"call": fn, "args": [..]}, where op is
         one of == != < <= > >= in "not in" + - * / and or not neg."""
@@ -53,7 +53,7 @@ class Expr:
     def __hash__(self) -> int:
         return hash(self.source)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[str], Expr], tuple[str]]:
         # Closures do not pickle; parsing again is cheap and gives the same expression.
         return (parse, (self._input,))
 

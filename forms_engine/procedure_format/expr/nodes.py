@@ -29,7 +29,7 @@ class Node:
                 f"expression is nested too deeply (more than {MAX_DEPTH} levels)", start
             )
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         if self.kind == "lit":
             return {"lit": self.value}
         if self.kind == "name":

@@ -54,9 +54,9 @@ def truthy(value: Any) -> bool:
         return True
     t = type(value)
     if t is int:
-        return value != 0
+        return bool(value != 0)
     if t is float:
-        return value == value and value != 0.0
+        return bool(value == value and value != 0.0)
     if t is str or t is list or t is tuple or t is dict:
         return len(value) > 0
     if isinstance(value, Mapping):
@@ -71,9 +71,9 @@ def equal(x: Any, y: Any) -> bool:
     if tx is bool or ty is bool:
         return tx is ty and x is y
     if (tx is int or tx is float) and (ty is int or ty is float):
-        return x == y
+        return bool(x == y)
     if tx is str and ty is str:
-        return x == y
+        return bool(x == y)
     if isinstance(x, date) or isinstance(y, date):
         x = iso(x) if isinstance(x, date) else x
         y = iso(y) if isinstance(y, date) else y

@@ -196,7 +196,8 @@ class FileCheck:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.error(path, "must be a number")
             return None
-        return value
+        number: int | float = value
+        return number
 
     def choice(self, value: Any, path: KeyPath, choices: Iterable[str]) -> str | None:
         choices = tuple(choices)

@@ -88,7 +88,8 @@ def yen_amount(c: FileCheck, value: Any, path: KeyPath) -> int | None:
     if value < 0:
         c.error(path, "amount must not be negative")
         return None
-    return value
+    amount: int = value
+    return amount
 
 
 def check_numeric(
