@@ -240,3 +240,28 @@ def test_a_long_but_valid_input_is_not_refused_for_what_normalising_removes():
     # Half-width ｶﾞ is two characters typed, one kept: the raw limit leaves room for that.
     f = spec("kana", max_length=10)
     assert clean(f, "\uff76\uff9e" * 10) == "ガ" * 10
+
+
+@pytest.fixture
+def watchdog():
+    """Turns a match that would never end into a failure (it is not a timing check: the
+    linear engine answers in microseconds, a backtracking one in years)."""
+    import signal
+
+    class NeverEnds(Exception):
+        pass
+
+    def stop(signum, frame):
+        raise NeverEnds("the pattern is still running after 20 s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, 20)
+    yield
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_pattern_that_backtracks_exponentially_is_answered_in_linear_time(watchdog):
+    f = spec("text", pattern="([A-Za-z0-9]+)*", max_length=100)
+    assert clean(f, "a" * 60 + "B") == "a" * 60 + "B"
+    assert errors_of(f, "a" * 60 + "!") == {"": ["入力の形式を確認してください。"]}

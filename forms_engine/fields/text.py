@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from forms_engine import normalize
 from forms_engine.procedure_format.model import FieldSpec
+from forms_engine.procedure_format.patterns import pattern_matches
 
 from .base import FieldInvalid, FieldType, _, esc, input_html, invalid_message
 
@@ -52,7 +51,7 @@ class TextType(FieldType):
         value = normalize.normalize_text(raw)
         _check_length(f, value)
         pattern = f.param("pattern")
-        if pattern and not re.fullmatch(pattern, value):
+        if pattern and not pattern_matches(pattern, value):
             msg = f.param("pattern_message")
             raise FieldInvalid(
                 msg.get(ctx.lang) if msg else _("Check the format of what you entered.")

@@ -20,6 +20,7 @@ from forms_engine.procedure_format.model import (
     DateBound,
     Option,
 )
+from forms_engine.procedure_format.patterns import pattern_error
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 
 from .checks import Entry, quote_list, suggest
@@ -77,11 +78,13 @@ def text_params(p: ProcedureCheck, entry: Entry, path: KeyPath, draft: FieldDraf
     if "pattern" in entry:
         pattern = c.string(entry["pattern"], path + ("pattern",), "a regular expression")
         if pattern is not None:
-            try:
-                re.compile(pattern)
+            # Compiled by the engine that will run it (RE2, linear time), so that a pattern
+            # it cannot run is refused here and not on a resident's post.
+            problem = pattern_error(pattern)
+            if problem is None:
                 params["pattern"] = pattern
-            except re.error as exc:
-                c.error(path + ("pattern",), f"invalid regular expression: {exc}")
+            else:
+                c.error(path + ("pattern",), problem)
     if "pattern_message" in entry:
         message = c.text(entry["pattern_message"], path + ("pattern_message",))
         if message is not None:
