@@ -1,5 +1,7 @@
 """System checks: the procedures directory loads without errors; and, for `check --deploy`,
-what must never reach production (the public embedded key, a per-process cache)."""
+what must never reach production (the public embedded key, developer mode, a per-process
+cache). Deploy checks run only for deployments, so they judge the settings as they are,
+not what EMBEDDED says about them: `make run` and the plain `check` never run them."""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -39,6 +41,22 @@ def check_embedded_secret_key(app_configs, **kwargs):
     return []
 
 
+@register(Tags.security, deploy=True)
+def check_embedded_mode(app_configs, **kwargs):
+    # EMBEDDED defaults to true so that `make run` needs nothing set; a deployment that
+    # forgets it gets developer mode with a real key: no HTTPS settings (redirect, secure
+    # cookies, HSTS), the demo administrator allowed, and no shared cache demanded.
+    if settings.EMBEDDED:
+        return [
+            Error(
+                "EMBEDDED is on (its default): developer mode in a deployment.",
+                hint="Set EMBEDDED=0 in the deployment's environment.",
+                id="forms_engine.E012",
+            )
+        ]
+    return []
+
+
 # Caches that each process keeps to itself (or that keep nothing).
 PER_PROCESS_CACHES = {
     "django.core.cache.backends.locmem.LocMemCache",
@@ -51,8 +69,10 @@ def check_shared_cache(app_configs, **kwargs):
     # Rate limits count in the cache and sessions are read through it: with one cache per
     # worker each worker counts on its own (five workers allow five times the limit), and a
     # worker may still serve a session another one ended at logout.
+    # Whatever EMBEDDED says: a deployment that left EMBEDDED on runs several workers all
+    # the same (see check_embedded_mode).
     backend = settings.CACHES["default"]["BACKEND"]
-    if not settings.EMBEDDED and backend in PER_PROCESS_CACHES:
+    if backend in PER_PROCESS_CACHES:
         return [
             Error(
                 f"The default cache ({backend.rsplit('.', 1)[-1]}) is not shared between "

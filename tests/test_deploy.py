@@ -92,6 +92,30 @@ def test_check_deploy_fails_in_production_without_a_shared_cache():
     assert "E010" not in result.stderr
 
 
+def test_check_deploy_fails_when_a_deployment_leaves_embedded_at_its_default():
+    # A real key and a shared cache, but EMBEDDED never set: developer mode in production.
+    env = {k: v for k, v in PRODUCTION.items() if k != "EMBEDDED"}
+    result = manage("check", "--deploy", env=env)
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "forms_engine.E012" in result.stderr
+    assert "developer mode in a deployment" in result.stderr
+    assert "E010" not in result.stderr and "E011" not in result.stderr
+
+
+def test_check_deploy_fails_on_a_per_process_cache_whatever_embedded_says():
+    env = {k: v for k, v in PRODUCTION.items() if k not in ("EMBEDDED", "CACHE_URL")}
+    result = manage("check", "--deploy", env=env)
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "forms_engine.E011" in result.stderr
+    assert "forms_engine.E012" in result.stderr
+
+
+def test_the_plain_check_stays_quiet_in_the_embedded_default():
+    result = manage("check", "--fail-level", "WARNING", env={})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
 def test_production_settings_refuse_to_start_without_a_secret_key():
     env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
     result = manage("check", env=env)
