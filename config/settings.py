@@ -204,7 +204,14 @@ FILE_UPLOAD_HANDLERS = [
 UPLOAD_FILE_MAX_BYTES = env.int("UPLOAD_FILE_MAX_BYTES", default=100 * 1024 * 1024)
 UPLOAD_REQUEST_MAX_BYTES = env.int("UPLOAD_REQUEST_MAX_BYTES", default=256 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# The text one filing may hold in all, answers and kept typing (each page counted once):
+# every save, autosave and view of the confirmation page reads it again, so it bounds that
+# work. Past it a page is refused, unread. See forms_engine/filing/budget.py.
+DRAFT_TEXT_MAX_CHARS = env.int("DRAFT_TEXT_MAX_CHARS", default=200_000)
+# The form fields of one request (files are not counted here): a page that fills the whole
+# budget with 4-byte characters, percent-encoded (12 bytes each), and room for the names.
+# A larger body is answered with a translated 413 page (forms_engine.views.bad_request).
+DATA_UPLOAD_MAX_MEMORY_SIZE = DRAFT_TEXT_MAX_CHARS * 12 + 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 # Rate limits for endpoints that cost us work: "count/seconds" per client address.

@@ -9,3 +9,5 @@ urlpatterns = [
 
 # A database outage answers 503 with Retry-After in the resident's language, not a bare 500.
 handler500 = "forms_engine.views.server_error"
+# A request body over DATA_UPLOAD_MAX_MEMORY_SIZE answers a translated 413, not a bare 400.
+handler400 = "forms_engine.views.bad_request"

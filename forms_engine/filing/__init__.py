@@ -7,6 +7,7 @@ HTTP by forms_engine.views.
 - `steps`: `FilingView` (the pinned specs of a draft with its answers) and its `Step`s;
 - `pages`: reading and validating a posted page (`process_page`);
 - `rendering`: the HTML of a page's fields and of the confirmation rows;
+- `budget`: the text a whole filing may hold (counted before anything is normalised);
 - `fees`: the fee items that apply;
 - `actions`: the page's buttons besides Next, Back and save (add or remove a group entry,
   fill the address from the postal code, remove a file), so they work without JavaScript.
@@ -15,6 +16,7 @@ Callers import from `forms_engine.filing`: every name is re-exported here.
 """
 
 from .actions import ActionOutcome, page_action
+from .budget import page_text_sizes, text_size
 from .conditions import condition_json, entry_env, eval_env, hidden_among, holds
 from .fees import FEE_LIMIT, fee_lines
 from .pages import PageResult, field_name, process_page, storable
@@ -37,8 +39,10 @@ __all__ = [
     "hidden_among",
     "holds",
     "page_action",
+    "page_text_sizes",
     "process_page",
     "render_fields",
     "render_group",
     "storable",
+    "text_size",
 ]

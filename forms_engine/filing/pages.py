@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from forms_engine.fields import FIELD_TYPES, Ctx, FieldInvalid, in_language, text_of
 from forms_engine.procedure_format.model import FieldSpec
 
+from .budget import text_size
 from .conditions import _to_eval, entry_env, eval_env, holds
 from .steps import FilingView, Step
 
@@ -55,36 +56,69 @@ class PageResult:
     values: dict[str, Any]  # field id -> cleaned value (visible, valid fields)
     errors: dict[str, list[str]]  # input name -> messages
     error_fields: list[tuple[str, str]]  # (input name, label) for the error summary
+    #: The page's input is more text than the draft has room for (`text_limit`): nothing
+    #: was read or validated, and nothing of it may be stored.
+    too_much_text: bool = False
+
+
+class _Cleaned:
+    """One input cleaned once: its value, or the FieldInvalid it raised. A page reads each
+    input for the conditions first (what the page shows depends on what was just typed) and
+    then validates what is visible: both use this one result, so each value is normalised
+    and validated once per call, not once per pass."""
+
+    __slots__ = ("error", "value")
+
+    def __init__(self, f: FieldSpec, raw: Any, ctx: Ctx):
+        self.value: Any = None
+        self.error: FieldInvalid | None = None
+        try:
+            self.value = FIELD_TYPES[f.type].clean(f, raw, ctx)
+        except FieldInvalid as exc:
+            self.error = exc
+
+    @property
+    def soft(self) -> Any:
+        """The value as conditions see it: None when it is not valid."""
+        return None if self.error is not None else self.value
+
+
+# Types whose cleaning reads more than the typed text (uploads, stored files), or that take
+# no input: cleaned only when visible, with the page's full context.
+_NOT_PRECLEANED = ("group", "file", "static")
 
 
 @in_language
 def process_page(
-    view: FilingView, step: Step, data: Mapping, ctx: Ctx, *, validate: bool = True
+    view: FilingView,
+    step: Step,
+    data: Mapping,
+    ctx: Ctx,
+    *,
+    validate: bool = True,
+    text_limit: int | None = None,
 ) -> PageResult:
     """Read a posted page, evaluate conditions on what was posted, and validate what is
-    visible. Hidden fields are dropped from the result."""
+    visible. Hidden fields are dropped from the result. With `text_limit`, input holding
+    more characters than that is refused before any of it is normalised."""
     position = step.position
     spec = view.specs[position]
     asked = [f for f in step.page.fields if view.shared_source(position, f) is None]
     raw = {f.id: storable(FIELD_TYPES[f.type].extract(f, data, field_name(f), ctx)) for f in asked}
+    if text_limit is not None and text_size(raw) > text_limit:
+        return PageResult(raw=raw, values={}, errors={}, error_fields=[], too_much_text=True)
 
-    # Tentative values so conditions on this same page see what was just posted.
-    tentative: dict[str, Any] = {}
-    for f in asked:
-        if f.type in ("group", "file", "static"):
-            continue
-        try:
-            tentative[f.id] = FIELD_TYPES[f.type].clean(
-                f, raw[f.id], Ctx(lang=ctx.lang, today=ctx.today)
-            )
-        except FieldInvalid:
-            tentative[f.id] = None
-    for f in asked:
-        if f.type == "group":
-            tentative[f.id] = [
-                {c.id: _soft_clean(c, entry.get(c.id), ctx) for c in f.fields}
-                for entry in raw[f.id]
-            ]
+    # Each text input cleaned once (uploads play no part in these types); the results give
+    # the tentative values that conditions on this same page see, and the validation below.
+    plain = Ctx(lang=ctx.lang, today=ctx.today)
+    cleaned = {f.id: _Cleaned(f, raw[f.id], plain) for f in asked if f.type not in _NOT_PRECLEANED}
+    groups = [f for f in asked if f.type == "group"]
+    entries = {f.id: [_clean_entry(f, entry, plain) for entry in raw[f.id]] for f in groups}
+    tentative: dict[str, Any] = {fid: result.soft for fid, result in cleaned.items()}
+    for f in groups:
+        tentative[f.id] = [
+            {c.id: e[c.id].soft if c.id in e else None for c in f.fields} for e in entries[f.id]
+        ]
     answers = dict(view.answers_of(position))
     answers.update(tentative)
     env = eval_env(spec, answers, ctx.today)
@@ -97,7 +131,9 @@ def process_page(
         if not holds(f.show_if, env, ctx.today):
             continue
         if f.type == "group":
-            value, group_errors = _process_group(f, raw[f.id], name, env, ctx, validate)
+            value, group_errors = _process_group(
+                f, raw[f.id], entries[f.id], name, env, ctx, validate
+            )
             if group_errors:
                 errors.update(group_errors)
                 labels.append((name, text_of(f.label, ctx.lang)))
@@ -109,7 +145,12 @@ def process_page(
             values[f.id] = tentative.get(f.id)
             continue
         try:
-            value = FIELD_TYPES[f.type].clean(f, raw[f.id], ctx)
+            if f.type == "file":
+                value = FIELD_TYPES[f.type].clean(f, raw[f.id], ctx)
+            elif cleaned[f.id].error is not None:
+                raise cleaned[f.id].error  # type: ignore[misc]
+            else:
+                value = cleaned[f.id].value
         except FieldInvalid as exc:
             errors.update(_remap(exc.errors, name))
             labels.append((name, text_of(f.label, ctx.lang)))
@@ -123,22 +164,24 @@ def process_page(
     return PageResult(raw=raw, values=values, errors=errors, error_fields=labels)
 
 
-def _soft_clean(f: FieldSpec, raw: Any, ctx: Ctx) -> Any:
-    if f.type in ("file", "static", "group"):
-        return None
-    try:
-        return FIELD_TYPES[f.type].clean(f, raw, Ctx(lang=ctx.lang, today=ctx.today))
-    except FieldInvalid:
-        return None
+def _clean_entry(group: FieldSpec, entry: Mapping, ctx: Ctx) -> dict[str, _Cleaned]:
+    return {
+        c.id: _Cleaned(c, entry.get(c.id), ctx)
+        for c in group.fields
+        if c.type not in _NOT_PRECLEANED
+    }
 
 
-def _process_group(f, entries, name, env, ctx, validate):
+def _process_group(f, entries, cleaned, name, env, ctx, validate):
     lo = f.param("repeat_min", 0)
     hi = f.param("repeat_max", 10)
     errors: dict[str, list[str]] = {}
     values = []
     for i, entry in enumerate(entries):
-        typed = {c.id: _to_eval(c, _soft_clean(c, entry.get(c.id), ctx)) for c in f.fields}
+        results = cleaned[i]
+        typed = {c.id: _to_eval(c, results[c.id].soft) for c in f.fields if c.id in results}
+        for c in f.fields:
+            typed.setdefault(c.id, _to_eval(c, None))
         seen = entry_env(f, {k: v for k, v in typed.items() if v is not None}, env, ctx.today)
         out = {}
         for c in f.fields:
@@ -146,10 +189,15 @@ def _process_group(f, entries, name, env, ctx, validate):
             if c.type == "static" or not holds(c.show_if, seen, ctx.today):
                 continue
             if not validate and c.type != "file":
-                out[c.id] = _soft_clean(c, entry.get(c.id), ctx)
+                out[c.id] = results[c.id].soft if c.id in results else None
                 continue
             try:
-                out[c.id] = FIELD_TYPES[c.type].clean(c, entry.get(c.id), ctx)
+                if c.id in results:
+                    if results[c.id].error is not None:
+                        raise results[c.id].error  # type: ignore[misc]
+                    out[c.id] = results[c.id].value
+                else:
+                    out[c.id] = FIELD_TYPES[c.type].clean(c, entry.get(c.id), ctx)
             except FieldInvalid as exc:
                 errors.update(_remap(exc.errors, cname))
                 if "__kept__" in exc.errors:

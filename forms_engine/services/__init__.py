@@ -16,6 +16,7 @@ from .drafts import (
     draft_save_page,
     draft_save_pending,
     draft_start,
+    draft_text_room,
 )
 from .errors import AttachmentNotStored, FilingError
 from .procedures import (
@@ -80,6 +81,7 @@ __all__ = [
     "draft_save_page",
     "draft_save_pending",
     "draft_start",
+    "draft_text_room",
     "draft_versions",
     "draft_view",
     "new_receipt_number",

@@ -4,7 +4,7 @@ state change). URLs and handler500 name them through this package."""
 
 from .account import login_confirm, login_request, login_sent, logout, resume
 from .completion import filing_confirm, filing_done, filing_restart
-from .errors import server_error, service_unavailable
+from .errors import bad_request, server_error, service_unavailable
 from .health import healthz_live, healthz_ready
 from .pages import filing_page
 from .postal import postal_lookup
@@ -13,6 +13,7 @@ from .start import bundle_start, home, procedure_start
 from .status import status
 
 __all__ = [
+    "bad_request",
     "bundle_start",
     "filing_confirm",
     "filing_done",

@@ -1,4 +1,5 @@
-"""Server errors: a database or cache outage answers a translated 503, anything else 500."""
+"""Server errors: a database or cache outage answers a translated 503, anything else 500;
+and a request too large to read answers a translated 413."""
 
 from __future__ import annotations
 
@@ -7,6 +8,35 @@ from django.http import HttpRequest, HttpResponse
 
 # Seconds a resident (or a crawler) is asked to wait after an outage page.
 UNAVAILABLE_RETRY_AFTER = 60
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a body past DATA_UPLOAD_MAX_MEMORY_SIZE (or with too many fields) is a
+    413 page in the resident's language that says what to do; anything else stays
+    Django's 400."""
+    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+    from django.shortcuts import render
+    from django.utils.translation import gettext as _
+    from django.views import defaults
+
+    if not isinstance(exception, RequestDataTooBig | TooManyFieldsSent):
+        return defaults.bad_request(request, exception)
+    response = render(
+        request,
+        "forms_engine/error.html",
+        {
+            "title": _("What you sent is too large"),
+            "message": _(
+                "The page you sent holds more text than an application can take "
+                "(at most %(max)s characters in all), so it was not read. Go back, shorten "
+                "what you entered and send it again."
+            )
+            % {"max": f"{settings.DRAFT_TEXT_MAX_CHARS:,}"},
+        },
+        status=413,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def server_error(request: HttpRequest, *args, **kwargs) -> HttpResponse:

@@ -85,8 +85,13 @@ def _file_not_stored(request: HttpRequest, draft_id, position: int, page_id: str
     if step is not None and draft.status == m.Draft.Status.OPEN:
         ctx = _ctx(request, draft, step)
         ctx.uploads = {}  # the files were not stored; the rest of the page is kept
-        result = process_page(view, step, request.POST, ctx, validate=False)
-        services.draft_save_pending(draft, step.key, result.raw)
+        room = services.draft_text_room(draft, step.key)
+        result = process_page(view, step, request.POST, ctx, validate=False, text_limit=room)
+        if not result.too_much_text:
+            try:
+                services.draft_save_pending(draft, step.key, result.raw)
+            except services.FilingError:
+                pass  # past the draft's text budget: the page keeps what it held
         url = _step_url(draft, step)
     response = render(
         request,
@@ -137,8 +142,39 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
         return render(request, "forms_engine/page.html", context)
 
     action = request.POST.get("_action", "next")
+    # The whole draft's text budget, checked on the raw input before anything normalises
+    # it (or stores a file of the page): past it, nothing of this post is kept.
+    room = services.draft_text_room(draft, step.key)
+    try:
+        return _post(request, draft, view, step, steps, ctx, action, room)
+    except services.FilingError as exc:
+        if exc.code != "too_much_text":
+            raise
+        # Another tab filled the draft meanwhile (the check under the row lock): the page
+        # as the draft holds it.
+        raw = draft.pending.get(step.key)
+        if raw is None:
+            raw = _raw_from_answers(view, step)
+        return _too_much_text(request, draft, view, step, raw, ctx, action)
+
+
+def _too_much_text(request, draft, view, step, raw, ctx, action) -> HttpResponse:
+    if action == "autosave":
+        return HttpResponse(status=413)
+    context = _page_context(request, draft, view, step, raw, {}, [], ctx)
+    context["page_error"] = _(
+        "This application cannot hold more text: at most %(max)s characters in all. "
+        "What you entered on this page was not saved. Shorten it (or what you entered on "
+        "other pages) and send it again."
+    ) % {"max": f"{settings.DRAFT_TEXT_MAX_CHARS:,}"}
+    return render(request, "forms_engine/page.html", context, status=413)
+
+
+def _post(request, draft, view, step, steps, ctx, action, room) -> HttpResponse:
     if action == "next":
-        result = process_page(view, step, request.POST, ctx)
+        result = process_page(view, step, request.POST, ctx, text_limit=room)
+        if result.too_much_text:
+            return _too_much_text(request, draft, view, step, result.raw, ctx, action)
         if result.errors:
             services.draft_save_pending(draft, step.key, result.raw)
             context = _page_context(
@@ -160,7 +196,9 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
         return redirect("filing_confirm", draft_id=draft.pk)
 
     # Every other action keeps what was typed without validating it.
-    result = process_page(view, step, request.POST, ctx, validate=False)
+    result = process_page(view, step, request.POST, ctx, validate=False, text_limit=room)
+    if result.too_much_text:
+        return _too_much_text(request, draft, view, step, result.raw, ctx, action)
     raw = result.raw
     if action == "back":
         services.draft_save_pending(draft, step.key, raw)
