@@ -34,6 +34,7 @@ from .receipt_mails import (
 )
 from .receipts import (
     RECEIPT_ALPHABET,
+    RECEIPT_INPUT_MAX_LENGTH,
     new_receipt_number,
     receipt_format,
     receipt_normalize,
@@ -64,6 +65,7 @@ from .tokens import (
 
 __all__ = [
     "RECEIPT_ALPHABET",
+    "RECEIPT_INPUT_MAX_LENGTH",
     "RECEIPT_MAIL_ATTEMPTS",
     "ORGANIZATION_CACHE_SECONDS",
     "AttachmentNotStored",

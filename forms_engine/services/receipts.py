@@ -51,9 +51,23 @@ def receipt_status_code(number: str, stored_hash: str) -> str:
     raise LookupError("the key that issued this status code is no longer configured")
 
 
+#: The most characters a typed receipt number or status code may have: 12 (or 8) code
+#: characters with room for hyphens, spaces and a bundle suffix. Longer input is refused
+#: before NFKC and the per-character loop read it (a 9 MB number took 1.25 s).
+RECEIPT_INPUT_MAX_LENGTH = 64
+
+
+def receipt_input_too_long(text: str | None) -> bool:
+    return len(text or "") > RECEIPT_INPUT_MAX_LENGTH
+
+
 def receipt_normalize(text: str) -> str:
+    """A typed receipt number or status code as its code characters; "" for input past
+    RECEIPT_INPUT_MAX_LENGTH (which matches nothing), unread."""
     import unicodedata
 
+    if receipt_input_too_long(text):
+        return ""
     text = unicodedata.normalize("NFKC", text or "").upper()
     return "".join(ch for ch in text if ch in RECEIPT_ALPHABET)
 

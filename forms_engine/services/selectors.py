@@ -11,7 +11,13 @@ from forms_engine import models as m
 from forms_engine.filing import FilingView
 
 from .procedures import version_spec, version_spec_cache_clear
-from .receipts import receipt_format, receipt_normalize, status_code_hash, status_code_matches
+from .receipts import (
+    receipt_format,
+    receipt_input_too_long,
+    receipt_normalize,
+    status_code_hash,
+    status_code_matches,
+)
 
 _VERSION_CACHE: dict[int, m.ProcedureVersion] = {}
 
@@ -62,6 +68,8 @@ def draft_view(draft: m.Draft) -> FilingView:
 
 
 def receipt_lookup(number: str, code: str) -> m.Receipt | None:
+    if receipt_input_too_long(number) or receipt_input_too_long(code):
+        return None  # no receipt has such a number: refused before anything reads it
     number = receipt_format(receipt_normalize(number))
     receipt = m.Receipt.objects.filter(number=number).first()
     expected = receipt.status_code_hash if receipt else status_code_hash("x" * 8)

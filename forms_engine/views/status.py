@@ -21,9 +21,14 @@ def status(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         number = request.POST.get("number", "")
         code = request.POST.get("code", "")
-        context["number"] = number
-        receipt = services.receipt_lookup(number, code) if number.strip() and code.strip() else None
-        if not (number.strip() and code.strip()):
+        # Only what a receipt number can be goes back into the input.
+        context["number"] = number[: services.RECEIPT_INPUT_MAX_LENGTH]
+        too_long = max(len(number), len(code)) > services.RECEIPT_INPUT_MAX_LENGTH
+        given = not too_long and number.strip() and code.strip()
+        receipt = services.receipt_lookup(number, code) if given else None
+        if too_long:
+            context["error"] = _("No application matches this receipt number and status code.")
+        elif not given:
             context["error"] = _("Enter the receipt number and the status code.")
         elif receipt is None:
             context["error"] = _("No application matches this receipt number and status code.")

@@ -626,3 +626,36 @@ def test_sign_in_and_resume_links_refuse_what_an_email_field_refuses(client, loa
         assert client.post(reverse("login"), {"email": address}).status_code == 200
         assert client.post(save_url, {"email": address}).status_code == 200
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize("long_input", ["number", "code"])
+def test_an_over_long_receipt_number_or_code_is_refused_before_it_is_normalised(
+    client, loaded, monkeypatch, long_input
+):
+    import unicodedata
+
+    real = unicodedata.normalize
+
+    def guarded(form, text):
+        # NFKC only: pytest's own terminal writer uses NFC meanwhile.
+        assert form != "NFKC" or len(text) <= 64, f"NFKC was given {len(text)} characters"
+        return real(form, text)
+
+    monkeypatch.setattr(unicodedata, "normalize", guarded)
+    posted = {"number": "ACEF-HJKM-NPRT", "code": "ACEFHJKM"}
+    posted[long_input] = "ＡＣＥＦ" * 50_000  # within the body limit, 3,000 times too long
+    assert services.receipt_lookup(posted["number"], posted["code"]) is None
+
+    response = client.post(reverse("status"), posted)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "一致する申請が見つかりません" in html
+    assert len(html) < 50_000  # the megabytes are not sent back
+
+
+def test_a_receipt_number_with_spaces_and_hyphens_still_finds_the_filing(client, loaded):
+    draft, done = file_completely(client, reverse("procedure_start", args=list(DOG)))
+    code = re.search(r'class="status-code">([A-Z0-9]+)<', done.content.decode())[1]
+    spaced = " " + " - ".join(draft.receipt.number.split("-")) + " "
+    assert services.receipt_lookup(spaced, f" {code} ") == draft.receipt
