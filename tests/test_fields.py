@@ -265,3 +265,17 @@ def test_a_pattern_that_backtracks_exponentially_is_answered_in_linear_time(watc
     f = spec("text", pattern="([A-Za-z0-9]+)*", max_length=100)
     assert clean(f, "a" * 60 + "B") == "a" * 60 + "B"
     assert errors_of(f, "a" * 60 + "!") == {"": ["入力の形式を確認してください。"]}
+
+
+@pytest.mark.parametrize(
+    ("type_", "default"), [("text", 1000), ("textarea", 10_000), ("kana", 200)]
+)
+def test_a_field_without_max_length_is_held_to_its_types_default_after_normalising(type_, default):
+    f = spec(type_)
+    letter = "ア" if type_ == "kana" else "a"
+    assert clean(f, letter * default) == letter * default
+    # Past the default but within the raw allowance (twice the limit and some room), the
+    # same message as a max_length from the file.
+    assert errors_of(f, letter * (default + 1)) == {
+        "": [f"{default}文字以内で入力してください（現在{default + 1}文字）。"]
+    }

@@ -28,11 +28,14 @@ def _length_hint(f: FieldSpec) -> str:
     return ""
 
 
-def _check_length(f: FieldSpec, value: str) -> None:
-    lo, hi = f.param("min_length"), f.param("max_length")
+def _check_length(f: FieldSpec, value: str, hi: int) -> None:
+    """`hi` is the field's limit (FieldType.max_length): its own max_length, else its
+    type's default. Checked on the normalised value; the raw input was only refused past
+    about twice that (`check_size`), to leave room for what normalising removes."""
+    lo = f.param("min_length")
     # Count code points, not UTF-16 units: 𠮷 is one character to a resident.
     n = len(value)
-    if hi is not None and n > hi:
+    if n > hi:
         raise FieldInvalid(
             _("Enter %(max)s characters or fewer (now %(n)s).") % {"max": hi, "n": n}
         )
@@ -49,7 +52,7 @@ class TextType(FieldType):
 
     def clean_value(self, f, raw, ctx):
         value = normalize.normalize_text(raw)
-        _check_length(f, value)
+        _check_length(f, value, self.max_length(f))
         pattern = f.param("pattern")
         if pattern and not pattern_matches(pattern, value):
             msg = f.param("pattern_message")
@@ -74,7 +77,7 @@ class TextareaType(FieldType):
 
     def clean_value(self, f, raw, ctx):
         value = normalize.normalize_text(raw, multiline=True)
-        _check_length(f, value)
+        _check_length(f, value, self.max_length(f))
         return value
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
@@ -100,7 +103,7 @@ class KanaType(TextType):
             value = normalize.validate_katakana(raw)
         except normalize.Invalid as exc:
             raise FieldInvalid(invalid_message(exc)) from None
-        _check_length(f, value)
+        _check_length(f, value, self.max_length(f))
         return value
 
     def hint(self, f, ctx):
