@@ -4,6 +4,7 @@ and retried through mail outages."""
 from __future__ import annotations
 
 import logging
+import smtplib
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,10 +47,22 @@ def retry_delay(failures: int) -> timedelta:
     return min(RECEIPT_MAIL_FIRST_RETRY * 2 ** min(failures - 1, 20), RECEIPT_MAIL_RETRY_CAP)
 
 
+#: How long a worker holds a mail it is sending: other workers leave the receipt alone
+#: until then. Longer than a send can take (EMAIL_TIMEOUT per SMTP step); if the worker
+#: dies meanwhile, the mail is tried again after it (sent at least once, as before).
+RECEIPT_MAIL_LEASE = timedelta(minutes=10)
+
+
 def receipt_mails_send(limit: int = 200) -> int:
     """Send the receipt mails that are due; returns how many went out. Safe to run in
-    parallel (rows are locked, others skipped) and again after a failure: a receipt is
-    marked sent only once its mail was handed to the mail server (at least once)."""
+    parallel and again after a failure: a receipt is marked sent only once its mail was
+    handed to the mail server (at least once).
+
+    No mail is sent inside a transaction: each one is claimed under a short row lock (its
+    next attempt moved past RECEIPT_MAIL_LEASE, so no other worker takes it), sent with no
+    lock held (a mail server that does not answer holds a worker for EMAIL_TIMEOUT, never a
+    row or a connection in a transaction), and its outcome recorded in a second short
+    transaction."""
     now = timezone.now()
     due = list(
         m.Receipt.objects.filter(
@@ -60,34 +73,53 @@ def receipt_mails_send(limit: int = 200) -> int:
     )
     sent = 0
     for receipt_id in due:
-        with transaction.atomic():
-            receipt = (
-                m.Receipt.objects.select_for_update(skip_locked=True)
-                .filter(pk=receipt_id, mail_status=m.Receipt.MailStatus.PENDING)
-                .first()
-            )
-            if receipt is not None:
-                sent += _receipt_mail_attempt(receipt)
+        claimed = _receipt_mail_claim(receipt_id)
+        if claimed is not None:
+            sent += _receipt_mail_deliver(*claimed)
     return sent
 
 
-def _receipt_mail_attempt(receipt: m.Receipt) -> int:
-    """One attempt at one receipt's mail (its row locked); 1 if the mail went out."""
-    attempts = receipt.mail_attempts + 1
-    try:
-        message = _receipt_mail(receipt)
-        if message is not None:
-            message.message()  # build it now: a mail that cannot be built is no outage
-    except Exception as exc:
-        _receipt_mail_failed(receipt, attempts, exc, permanent=True)
-        return 0
-    if message is None:
-        _receipt_update(receipt, mail_status=m.Receipt.MailStatus.NO_ADDRESS)
-        return 0
+def _receipt_mail_claim(receipt_id) -> tuple[m.Receipt, EmailMessage, int] | None:
+    """Under the receipt's row lock, briefly: the mail built and the receipt leased to this
+    worker; None when another worker has it, it is not due, or it is settled here (no
+    address, or a mail that cannot be built)."""
+    with transaction.atomic():
+        receipt = (
+            m.Receipt.objects.select_for_update(skip_locked=True)
+            .filter(
+                pk=receipt_id,
+                mail_status=m.Receipt.MailStatus.PENDING,
+                mail_next_attempt_at__lte=timezone.now(),
+            )
+            .first()
+        )
+        if receipt is None:
+            return None
+        attempts = receipt.mail_attempts + 1
+        try:
+            message = _receipt_mail(receipt)
+            if message is not None:
+                message.message()  # build it now: a mail that cannot be built is no outage
+        except Exception as exc:
+            _receipt_mail_failed(receipt, attempts, exc, permanent="cannot be built")
+            return None
+        if message is None:
+            _receipt_update(receipt, mail_status=m.Receipt.MailStatus.NO_ADDRESS)
+            return None
+        _receipt_update(
+            receipt,
+            mail_attempts=attempts,
+            mail_next_attempt_at=timezone.now() + RECEIPT_MAIL_LEASE,
+        )
+    return receipt, message, attempts
+
+
+def _receipt_mail_deliver(receipt: m.Receipt, message: EmailMessage, attempts: int) -> int:
+    """Send one claimed mail, outside any transaction; 1 if it went out."""
     try:
         message.send()
-    except Exception as exc:  # SMTP errors, refused or dropped connections: an outage
-        _receipt_mail_failed(receipt, attempts, exc, permanent=False)
+    except Exception as exc:
+        _receipt_mail_failed(receipt, attempts, exc, permanent=smtp_refusal(exc))
         return 0
     _receipt_update(
         receipt,
@@ -99,9 +131,30 @@ def _receipt_mail_attempt(receipt: m.Receipt) -> int:
     return 1
 
 
+def smtp_refusal(exc: BaseException) -> str:
+    """Why the mail server refused this mail for good ("" when it is worth another try).
+
+    A 5xx reply about the mail itself (every recipient refused, the message refused) will
+    be the same next time: the mail is marked failed at once, visible in the admin. A 4xx
+    reply (greylisting, a full mailbox for now), a dropped connection or a timeout is an
+    outage and retried; so are 5xx replies about our own setup (authentication, the sender
+    address), which a fix of the configuration ends: retried for two days, then failed."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        if codes and all(code >= 500 for code in codes):
+            return "was refused by the mail server (recipient)"
+        return ""
+    if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPSenderRefused):
+        return ""
+    if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500:
+        return "was refused by the mail server"
+    return ""
+
+
 def _receipt_mail_failed(
-    receipt: m.Receipt, attempts: int, exc: Exception, *, permanent: bool
+    receipt: m.Receipt, attempts: int, exc: Exception, *, permanent: str
 ) -> None:
+    """`permanent`: why no retry can help ("" for an outage, retried with growing delays)."""
     # Ids, the error's class and where it was raised: never its message, which may hold
     # the address or the answers.
     error = type(exc).__name__
@@ -116,7 +169,7 @@ def _receipt_mail_failed(
             "receipt mail of receipt %s failed %s (%s at %s, attempt %s); marked failed: "
             "see Receipts in the admin, then manage.py receipt_mails_retry",
             receipt.pk,
-            "and cannot be built" if permanent else "through every retry",
+            f"and {permanent}" if permanent else "through every retry",
             error,
             _raised_at(exc),
             attempts,

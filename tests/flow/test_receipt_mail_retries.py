@@ -158,3 +158,121 @@ def test_a_receipt_without_a_contact_address_is_not_retried(receipt, monkeypatch
     assert services.receipt_mails_send() == 0
     receipt.refresh_from_db()
     assert receipt.mail_status == m.Receipt.MailStatus.NO_ADDRESS
+
+
+class RecipientRefused(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        to = email_messages[0].to[0]
+        raise smtplib.SMTPRecipientsRefused({to: (550, b"5.1.1 user unknown")})
+
+
+class Greylisted(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        to = email_messages[0].to[0]
+        raise smtplib.SMTPRecipientsRefused({to: (450, b"4.7.1 try again later")})
+
+
+class ContentRefused(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPDataError(554, b"5.7.1 message refused")
+
+
+@pytest.mark.parametrize(
+    ("backend", "error"),
+    [("RecipientRefused", "SMTPRecipientsRefused"), ("ContentRefused", "SMTPDataError")],
+)
+def test_a_mail_the_server_refuses_for_good_fails_at_once_not_as_an_outage(
+    receipt, settings, caplog, backend, error
+):
+    settings.EMAIL_BACKEND = f"tests.flow.test_receipt_mail_retries.{backend}"
+    with caplog.at_level(logging.INFO, logger="forms_engine"):
+        assert services.receipt_mails_send() == 0
+    receipt.refresh_from_db()
+    assert receipt.mail_status == m.Receipt.MailStatus.FAILED
+    assert (receipt.mail_attempts, receipt.mail_error) == (1, error)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "refused by the mail server" in errors[0]
+    assert "@" not in errors[0]
+
+
+def test_a_temporary_refusal_of_the_recipient_is_retried(receipt, settings):
+    settings.EMAIL_BACKEND = "tests.flow.test_receipt_mail_retries.Greylisted"
+    assert services.receipt_mails_send() == 0
+    receipt.refresh_from_db()
+    assert receipt.mail_status == m.Receipt.MailStatus.PENDING
+    assert receipt.mail_next_attempt_at > timezone.now()
+
+
+class InsideATransaction(BaseEmailBackend):
+    """Records, for each mail, whether it was handed over inside a database transaction
+    (where the receipt's row lock would be held while the mail server takes its time)."""
+
+    seen: list[bool] = []
+
+    def send_messages(self, email_messages):
+        from django.db import connection
+
+        InsideATransaction.seen.append(connection.in_atomic_block)
+        return len(email_messages)
+
+
+def test_no_receipt_mail_is_sent_while_a_transaction_holds_its_row(
+    transactional_db, receipt, settings
+):
+    settings.EMAIL_BACKEND = "tests.flow.test_receipt_mail_retries.InsideATransaction"
+    InsideATransaction.seen = []
+    assert services.receipt_mails_send() == 1
+    assert InsideATransaction.seen == [False]
+    receipt.refresh_from_db()
+    assert receipt.mail_status == m.Receipt.MailStatus.SENT
+
+
+def test_a_mail_being_sent_is_not_taken_by_another_worker(receipt, settings):
+    # Claimed (leased) by one worker, whose send is still under way: a second poll skips it.
+    from forms_engine.services.receipt_mails import _receipt_mail_claim
+
+    claimed = _receipt_mail_claim(receipt.pk)
+    assert claimed is not None
+    assert services.receipt_mails_send() == 0
+    assert mail.outbox == []
+
+
+def test_a_mail_server_that_never_answers_is_an_outage_after_email_timeout(receipt, settings):
+    import socket
+
+    # Accepts connections (the kernel's backlog) and never says a word.
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(8)
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = blackhole.getsockname()
+        settings.EMAIL_TIMEOUT = 0.5
+        assert services.receipt_mails_send() == 0
+    finally:
+        blackhole.close()
+    receipt.refresh_from_db()
+    assert receipt.mail_status == m.Receipt.MailStatus.PENDING
+    assert receipt.mail_error == "SMTPServerDisconnected"  # smtplib's word for the timeout
+
+
+def test_smtp_waits_ten_seconds_at_most_unless_configured():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django; django.setup(); from django.core.mail import get_connection; "
+        "print(get_connection('django.core.mail.backends.smtp.EmailBackend').timeout)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "EMAIL_TIMEOUT"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == "10"
