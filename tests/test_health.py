@@ -4,6 +4,7 @@ page with Retry-After while the database is down."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from django.db import OperationalError, connections
@@ -122,3 +123,29 @@ def test_other_server_errors_stay_500(browser, monkeypatch, db):
     response = browser.get("/")
     assert response.status_code == 500
     assert "Retry-After" not in response
+
+
+@pytest.mark.parametrize("dependency", ["database", "cache", "broker"])
+@pytest.mark.django_db
+def test_a_dependency_that_never_answers_fails_readiness_without_holding_the_worker(
+    client, settings, monkeypatch, dependency
+):
+    """A black-holed dependency: its probe blocks until the test ends. Readiness must
+    answer anyway, naming it (without a per-probe timeout it would wait out the block and
+    then call the dependency healthy)."""
+    from forms_engine import health
+
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"
+    released = threading.Event()
+
+    def black_hole():
+        released.wait(timeout=10)
+
+    monkeypatch.setattr(health, f"_{dependency}", black_hole)
+    monkeypatch.setattr(health, "PROBE_TIMEOUT", 0.3, raising=False)
+    try:
+        response = client.get("/healthz/ready")
+    finally:
+        released.set()
+    assert response.status_code == 503
+    assert response.json()["failed"] == [dependency]
