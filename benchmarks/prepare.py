@@ -171,11 +171,34 @@ def long_page(client: Client, draft: m.Draft) -> str:
     return url
 
 
-def counts() -> dict[str, int]:
-    return {
-        "submissions": m.Submission.objects.count(),
-        "outbox": m.OutboxEvent.objects.filter(topic="submission.completed").count(),
-        "submitted_drafts": m.Draft.objects.filter(status=m.Draft.Status.SUBMITTED).count(),
-        "receipts": m.Receipt.objects.count(),
-        "bench_rows": BenchRow.objects.count(),
-    }
+def counts(drafts: list[str] | None = None, payload: str | None = None) -> dict[str, int]:
+    """What the benchmarks wrote, in one snapshot of the database (a completion committing
+    between two counts must not make them disagree): filings of `drafts` (all drafts when
+    None) and bench rows tagged `payload` (all when None)."""
+    from django.db import connection
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        out = {"submissions": 0, "outbox": 0, "submitted_drafts": 0, "receipts": 0}
+        # In slices: one query takes at most 65,535 parameters.
+        slices = (
+            [None]
+            if drafts is None
+            else [drafts[i : i + 10_000] for i in range(0, len(drafts), 10_000)]
+        )
+        for ids in slices:
+            subs = m.Submission.objects.all()
+            events = m.OutboxEvent.objects.filter(topic="submission.completed")
+            done = m.Draft.objects.filter(status=m.Draft.Status.SUBMITTED)
+            if ids is not None:
+                subs = subs.filter(draft_id__in=ids)
+                events = events.filter(submission__draft_id__in=ids)
+                done = done.filter(pk__in=ids)
+            out["submissions"] += subs.count()
+            out["outbox"] += events.count()
+            out["submitted_drafts"] += done.count()
+            out["receipts"] += done.exclude(receipt=None).count()
+        rows = BenchRow.objects.all()
+        out["bench_rows"] = (rows if payload is None else rows.filter(payload=payload)).count()
+    return out

@@ -2,11 +2,17 @@
 -- thread, and prints them as one JSON line at the end: wrk's own summary would count a
 -- redirect to an error page as a success.
 --
--- Arguments after `--`: MODE THREADS [TOKENS CSRF_COOKIE CSRF_TOKEN]
+-- Arguments after `--`: MODE THREADS [PAYLOAD | TOKENS CSRF_COOKIE CSRF_TOKEN]
 --   get      GET the URL (headers from -H); a 200 counts
---   post     POST a one-field form to the URL; a 200 counts
+--   post     POST a one-field form `payload=PAYLOAD` (default hello) to the URL; a 200
+--            counts. The payload tags the rows of one run (warm-up or measured).
 --   confirm  POST the confirmation of the next fresh draft from TOKENS (lines "draft_id
 --            session_cookie"); only a 302 to that draft's /done/ page counts
+--
+-- Besides the responses it counts the requests it wrote ("sent"): when wrk stops, the
+-- requests still in flight (and those whose answer was lost to a socket error) may still
+-- do their work on the server uncounted, so the server did at least "ok" and at most
+-- "sent" of it.
 
 local threads = {}
 local next_id = 1
@@ -22,12 +28,14 @@ function init(args)
   local nthreads = tonumber(args[2])
   ok = 0
   bad = 0
+  sent = 0
   statuses = {}
   if mode == "get" then
     req = wrk.format("GET")
   elseif mode == "post" then
     req = wrk.format("POST", nil,
-      { ["Content-Type"] = "application/x-www-form-urlencoded" }, "payload=hello")
+      { ["Content-Type"] = "application/x-www-form-urlencoded" },
+      "payload=" .. (args[3] or "hello"))
   elseif mode == "confirm" then
     -- Each thread takes every nthreads-th line, so no two connections share a draft.
     drafts = {}
@@ -50,6 +58,7 @@ end
 
 function request()
   if mode ~= "confirm" then
+    sent = sent + 1
     return req
   end
   used = used + 1
@@ -57,6 +66,7 @@ function request()
   if d == nil then
     return exhausted
   end
+  sent = sent + 1
   return wrk.format("POST", "/f/" .. d.draft .. "/confirm/", {
     ["Cookie"] = "sessionid=" .. d.session .. cookie_tail,
     ["Content-Type"] = "application/x-www-form-urlencoded",
@@ -77,10 +87,11 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local total_ok, total_bad, merged = 0, 0, {}
+  local total_ok, total_bad, total_sent, merged = 0, 0, 0, {}
   for _, thread in ipairs(threads) do
     total_ok = total_ok + thread:get("ok")
     total_bad = total_bad + thread:get("bad")
+    total_sent = total_sent + thread:get("sent")
     for status, count in pairs(thread:get("statuses")) do
       merged[status] = (merged[status] or 0) + count
     end
@@ -91,10 +102,12 @@ function done(summary, latency, requests)
   end
   local e = summary.errors
   io.write(string.format(
-    'WRK_RESULT {"ok": %d, "bad": %d, "statuses": {%s}, "requests": %d, "duration_us": %d, ' ..
+    'WRK_RESULT {"ok": %d, "bad": %d, "sent": %d, "statuses": {%s}, "requests": %d, ' ..
+    '"duration_us": %d, ' ..
     '"socket_errors": {"connect": %d, "read": %d, "write": %d, "timeout": %d}, ' ..
     '"latency_ms": {"p50": %.2f, "p90": %.2f, "p99": %.2f, "max": %.2f}}\n',
-    total_ok, total_bad, table.concat(parts, ", "), summary.requests, summary.duration,
+    total_ok, total_bad, total_sent, table.concat(parts, ", "), summary.requests,
+    summary.duration,
     e.connect, e.read, e.write, e.timeout,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000,
     latency:percentile(99) / 1000, latency.max / 1000))

@@ -60,3 +60,34 @@ def test_the_normalisation_benchmark_runs_and_reports_every_kind():
     for line in lines:
         assert set(line) == KEYS, line
         assert line["value"] > 0 and line["baseline"] > 0, line
+
+
+def _run(ok: int, sent: int):
+    from benchmarks.run import Run
+
+    return Run("insert", ok=ok, bad=0, sent=sent, statuses={"200": ok}, duration_s=2.0,
+               socket_errors={}, latency_ms={})  # fmt: skip
+
+
+def test_work_wrk_sent_but_did_not_count_is_no_discrepancy():
+    from benchmarks.run import count_problem
+
+    # The run the reviewer saw: 447 inserts counted, 451 in the database, with 2
+    # connections (requests left in flight by the warm-up and at the end of the run).
+    assert count_problem("insert", _run(ok=447, sent=451), 451) is None
+    assert count_problem("insert", _run(ok=447, sent=451), 447) is None
+
+
+def test_lost_work_is_still_a_discrepancy():
+    from benchmarks.run import count_problem
+
+    problem = count_problem("insert", _run(ok=447, sent=449), 446)
+    assert problem == "insert: wrk counted 447 (of 449 sent), the database 446; lost"
+
+
+def test_work_done_twice_is_still_a_discrepancy():
+    from benchmarks.run import count_problem
+
+    problem = count_problem("insert", _run(ok=447, sent=449), 894)
+    assert problem == "insert: wrk counted 447 (of 449 sent), the database 894; done twice"
+    assert count_problem("insert", _run(ok=447, sent=449), 450) is not None
