@@ -335,6 +335,11 @@ class Attachment(models.Model):
         Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
     )
     field_key = models.CharField(max_length=200)
+    # The page (`<position>.<page id>`) and file input (`f-<field>` or
+    # `f-<group>-<entry>-<child>`) it was attached through: a direct upload joins that
+    # input's pending answer when it is completed.
+    page_key = models.CharField(max_length=200, blank=True)
+    input_name = models.CharField(max_length=200, blank=True)
     file = models.FileField(upload_to=attachment_path, max_length=300)
     original_name = models.CharField(max_length=255)
     size = models.PositiveBigIntegerField()
