@@ -332,3 +332,12 @@ def test_cancel_removes_a_completed_file_from_the_page_and_the_store(s3, filing)
         assert filing.cancel(attachment_id).status_code == 204
     assert not s3.exists(key)
     assert filing.refresh().pending[PAGE_KEY]["ledger"]["kept"] == []
+
+
+def test_beginning_uploads_is_rate_limited(s3, filing, rate_limited):
+    rate_limited.RATE_LIMITS = {**rate_limited.RATE_LIMITS, "upload": "2/600"}
+    assert filing.begin("a.pdf", 1000).status_code == 201
+    assert filing.begin("b.pdf", 1000).status_code == 201
+    refused = filing.begin("c.pdf", 1000)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] and "error" in refused.json()
