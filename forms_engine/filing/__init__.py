@@ -19,7 +19,7 @@ from .actions import ActionOutcome, page_action
 from .budget import page_text_sizes, text_size
 from .conditions import condition_json, entry_env, eval_env, hidden_among, holds
 from .fees import FEE_LIMIT, fee_lines
-from .pages import PageResult, field_name, process_page, storable
+from .pages import PageResult, field_name, process_page, raw_from_answers, storable
 from .rendering import display_group, display_rows, render_fields, render_group
 from .steps import FilingView, Step
 
@@ -41,6 +41,7 @@ __all__ = [
     "page_action",
     "page_text_sizes",
     "process_page",
+    "raw_from_answers",
     "render_fields",
     "render_group",
     "storable",

@@ -4,7 +4,9 @@ state change). URLs and handler500 name them through this package."""
 
 from .account import login_confirm, login_request, login_sent, logout, resume
 from .completion import filing_confirm, filing_done, filing_restart
+from .direct_uploads import upload_begin, upload_cancel, upload_complete, upload_parts
 from .errors import bad_request, server_error, service_unavailable
+from .files import local_file
 from .health import healthz_live, healthz_ready
 from .pages import filing_page
 from .postal import postal_lookup
@@ -24,6 +26,7 @@ __all__ = [
     "healthz_live",
     "healthz_ready",
     "home",
+    "local_file",
     "login_confirm",
     "login_request",
     "login_sent",
@@ -34,4 +37,8 @@ __all__ = [
     "server_error",
     "service_unavailable",
     "status",
+    "upload_begin",
+    "upload_cancel",
+    "upload_complete",
+    "upload_parts",
 ]
