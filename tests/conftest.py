@@ -48,8 +48,11 @@ def pytest_collection_modifyitems(config, items):
     # A test that needs a service started by the session carries that service's marker, so
     # that `-m "not clamd"` leaves it out without each test saying so.
     for item in items:
-        if "clamd_server" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "clamd_server" in fixtures:
             item.add_marker(pytest.mark.clamd)
+        if "s3_server" in fixtures:
+            item.add_marker(pytest.mark.s3)
 
 
 def pytest_report_header(config):

@@ -10,6 +10,12 @@ selectors. Callers use `from forms_engine import services; services.<name>`: eve
 is re-exported here.
 """
 
+from .attachment_scans import (
+    ScanOutcome,
+    attachment_scan,
+    attachment_scan_enqueue,
+    attachments_quarantined_rescan,
+)
 from .attachments import attachment_remove, attachment_store
 from .drafts import (
     draft_prefill,
@@ -45,6 +51,8 @@ from .selectors import (
     ORGANIZATION_CACHE_SECONDS,
     attachment_is_deliverable,
     caches_clear,
+    draft_file_states,
+    draft_files_removed_by_scan,
     draft_versions,
     draft_view,
     organization_get,
@@ -71,12 +79,18 @@ __all__ = [
     "Completion",
     "FilingError",
     "LoadReport",
+    "ScanOutcome",
     "_profile_save",
     "_receipt_mail",
     "attachment_is_deliverable",
     "attachment_remove",
+    "attachment_scan",
+    "attachment_scan_enqueue",
+    "attachments_quarantined_rescan",
     "attachment_store",
     "caches_clear",
+    "draft_file_states",
+    "draft_files_removed_by_scan",
     "draft_prefill",
     "draft_resume",
     "draft_resume_link_send",

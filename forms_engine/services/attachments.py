@@ -16,6 +16,7 @@ from forms_engine import models as m
 from forms_engine.fields import FieldInvalid
 from forms_engine.procedure_format.model import FieldSpec
 
+from .attachment_scans import attachment_scan_enqueue
 from .errors import AttachmentNotStored
 from .procedures import version_spec
 from .selectors import draft_versions
@@ -83,6 +84,8 @@ def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dic
     except BaseException:
         _file_discard(attachment.file.storage, attachment.file.name)
         raise
+    # Stored in quarantine: the scan promotes it, or deletes it and tells the resident.
+    attachment_scan_enqueue(attachment)
     return {
         "id": str(attachment.id),
         "name": attachment.original_name,
@@ -131,9 +134,12 @@ def attachment_remove(draft: m.Draft, attachment_id: str) -> None:
         locked.answers = _without_file(locked.answers, attachment_id)
         locked.save(update_fields=["answers"])
         draft.answers = locked.answers
-        attachment = m.Attachment.objects.filter(
-            draft=draft, pk=attachment_id, submission__isnull=True
-        ).first()
+        # Locked: a scan promoting it at this moment moves it to another key first.
+        attachment = (
+            m.Attachment.objects.select_for_update()
+            .filter(draft=draft, pk=attachment_id, submission__isnull=True)
+            .first()
+        )
         if attachment:
             attachment.delete()
             transaction.on_commit(lambda: attachment.file.delete(save=False))

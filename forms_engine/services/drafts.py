@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from forms_engine import models as m
 
+from .attachment_scans import without_discarded_files
 from .errors import FilingError
 from .procedures import procedure_acceptance, version_spec
 from .selectors import draft_view
@@ -71,6 +72,7 @@ def draft_save_page(
         if locked is None:
             return
         answers = locked.answers.setdefault(str(position), {})
+        values = without_discarded_files(values)
         for fid in page_field_ids:
             if fid in values and values[fid] is not None:
                 answers[fid] = values[fid]
@@ -97,7 +99,7 @@ def draft_save_pending(
             return
         if unless_changed_since and locked.updated_at.isoformat() != unless_changed_since:
             return
-        locked.pending[step_key] = _jsonable(raw)
+        locked.pending[step_key] = without_discarded_files(_jsonable(raw))
         now = timezone.now()
         m.Draft.objects.filter(pk=draft.pk).update(pending=locked.pending, updated_at=now)
     draft.pending, draft.updated_at = locked.pending, now

@@ -64,8 +64,9 @@ def free_port(first: int) -> int:
 
 
 class ClamdServer:
-    """One clamd with a database holding only the EICAR signature (an `.hdb` line, as
-    `sigtool --md5` writes it: md5:size:name)."""
+    """One clamd with a database holding only the EICAR signature: an `.hdb` line (the
+    whole file, as `sigtool --md5` writes it: md5:size:name) and an `.ndb` line (its bytes
+    anywhere in a file)."""
 
     def __init__(self, folder: Path, port: int | None = None) -> None:
         self.folder = folder
@@ -76,6 +77,10 @@ class ClamdServer:
         (database / "test.hdb").write_text(
             f"{hashlib.md5(EICAR).hexdigest()}:{len(EICAR)}:{EICAR_SIGNATURE_NAME}\n"
         )
+        # The same bytes anywhere in a file (a body signature, any file type): a PDF or
+        # photo that carries the test string is caught too, as real malware inside a
+        # document would be.
+        (database / "test.ndb").write_text(f"{EICAR_SIGNATURE_NAME}:0:*:{EICAR.hex()}\n")
         self.conf = folder / "clamd.conf"
         self.log = folder / "clamd.log"
         self.conf.write_text(
