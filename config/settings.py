@@ -155,6 +155,9 @@ AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
 AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="path")
 # Browser uploads straight to the bucket when it is set (off: every file through the server).
 DIRECT_UPLOAD = env.bool("DIRECT_UPLOAD", default=True)
+# Origins whose pages may PUT parts to the bucket (its CORS rules, set by
+# `manage.py storage_setup`): the site itself unless listed.
+DIRECT_UPLOAD_ORIGINS = env.list("DIRECT_UPLOAD_ORIGINS", default=[SITE_URL])
 # Lifetime of a presigned part URL (seconds): one part of 8 MiB over a slow link, with margin.
 DIRECT_UPLOAD_PART_URL_SECONDS = env.int("DIRECT_UPLOAD_PART_URL_SECONDS", default=900)
 
@@ -253,6 +256,10 @@ RATE_LIMITS = {
     "login_link": env.str("RATE_LIMIT_LOGIN_LINK", default="5/600"),
     "resume_link": env.str("RATE_LIMIT_RESUME_LINK", default="5/600"),
     "status": env.str("RATE_LIMIT_STATUS", default="20/600"),
+    # Direct uploads: files begun, completed or removed; and part URL requests (a 1 GB
+    # file has 128 parts of 8 MiB, signed a few at a time).
+    "upload": env.str("RATE_LIMIT_UPLOAD", default="120/600"),
+    "upload_parts": env.str("RATE_LIMIT_UPLOAD_PARTS", default="2000/600"),
 }
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
 # Behind a proxy, the number of trusted proxies in X-Forwarded-For (0: use REMOTE_ADDR).

@@ -10,9 +10,11 @@ and several S3-compatible servers do not understand.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -88,8 +90,9 @@ class S3Store:
                 max_pool_connections=max(10, max_concurrency * 2),
             ),
         )
-        # Server-side transfers: parts of PART_SIZE, a few at a time. Memory is bounded by
-        # about (max_concurrency + queue) x PART_SIZE whatever the file's size.
+        # Server-side transfers: parts of PART_SIZE, a few at a time. At most
+        # `max_concurrency` parts are held in memory (s3transfer's default is 10), so a
+        # streamed upload holds about max_concurrency x PART_SIZE whatever the file's size.
         self.transfer = TransferConfig(
             multipart_threshold=PART_SIZE,
             multipart_chunksize=PART_SIZE,
@@ -97,6 +100,18 @@ class S3Store:
             max_io_queue=max_concurrency * 2,
             io_chunksize=256 * 1024,
         )
+        self.transfer.max_in_memory_upload_chunks = max_concurrency
+
+    @functools.cached_property
+    def origin(self) -> str:
+        """The scheme, host and port of presigned URLs (what the CSP's connect-src and the
+        bucket's CORS rules are about), read from a URL signed locally."""
+        url = urlsplit(
+            self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": "x"}, ExpiresIn=60
+            )
+        )
+        return f"{url.scheme}://{url.netloc}"
 
     # --- direct (multipart) upload -----------------------------------------------------------
 
@@ -110,23 +125,30 @@ class S3Store:
         return str(answer["UploadId"])
 
     def multipart_sign_parts(
-        self, key: str, upload_id: str, part_numbers: list[int], expires: int
+        self,
+        key: str,
+        upload_id: str,
+        part_numbers: list[int],
+        expires: int,
+        *,
+        part_sizes: dict[int, int] | None = None,
     ) -> dict[int, str]:
-        # Signing is local (no request): a presigned UploadPart URL for each part number.
-        return {
-            n: self.client.generate_presigned_url(
-                "upload_part",
-                Params={
-                    "Bucket": self.bucket,
-                    "Key": key,
-                    "UploadId": upload_id,
-                    "PartNumber": n,
-                },
-                ExpiresIn=expires,
-                HttpMethod="PUT",
+        # Signing is local (no request). With a size, Content-Length is one of the signed
+        # headers: a body of any other length fails the signature at the store.
+        urls = {}
+        for n in part_numbers:
+            params: dict[str, Any] = {
+                "Bucket": self.bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": n,
+            }
+            if part_sizes and n in part_sizes:
+                params["ContentLength"] = part_sizes[n]
+            urls[n] = self.client.generate_presigned_url(
+                "upload_part", Params=params, ExpiresIn=expires, HttpMethod="PUT"
             )
-            for n in part_numbers
-        }
+        return urls
 
     def multipart_list_parts(self, key: str, upload_id: str) -> list[Part]:
         parts: list[Part] = []
