@@ -158,6 +158,15 @@ class ClamdServer:
 def clamd_server(tmp_path_factory):
     """A clamd answering on a loopback port for the whole test session; yields the
     ClamdServer (`.address` is a CLAMD_ADDRESS value)."""
-    server = ClamdServer(tmp_path_factory.mktemp("clamd")).start()
+    for attempt in range(5):
+        server = ClamdServer(tmp_path_factory.mktemp("clamd"))
+        try:
+            server.start()
+            break
+        except RuntimeError:
+            # Another session may have bound the port between our check and clamd's bind:
+            # the next free one is tried; the fifth failure is reported with clamd's log.
+            if attempt == 4:
+                raise
     yield server
     server.stop()
