@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -197,10 +198,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # With a broker, run `celery -A config worker` and `celery -A config beat`: beat polls for
 # work the requests left behind (receipt mails are sent within RECEIPT_MAIL_POLL_SECONDS).
+# Two queues: "celery" (mail, outbox) and "scans" (malware scans, forms_engine.tasks
+# .attachment_scan). A plain `celery -A config worker` consumes both; a worker near clamd
+# may take only the scans (`-Q scans`) and the others only the rest (`-Q celery`).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("scans"))
+CELERY_TASK_ROUTES = {"forms_engine.tasks.attachment_scan": {"queue": "scans"}}
 CELERY_BEAT_SCHEDULE = {
     "receipt-mails": {
         "task": "forms_engine.tasks.receipt_mails_send",
         "schedule": env.float("RECEIPT_MAIL_POLL_SECONDS", default=10.0),
+    },
+    # Files whose scan task was never sent or was lost go to the scanner again.
+    "attachments-scan-lost": {
+        "task": "forms_engine.tasks.attachments_scan_lost",
+        "schedule": 15 * 60.0,
     },
 }
 
@@ -211,7 +223,16 @@ PROCEDURES_DIR = Path(env.str("PROCEDURES_DIR", default=str(BASE_DIR / "procedur
 INTEGRATION_TARGETS = {"webhook": None, "csv": None, "email": None}
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The ClamAV daemon that scans every upload: tcp://host:port or the path of its unix
+# socket (checked at start, forms_engine.scanning.clamd_address_parse). Empty: files are
+# delivered as "not scanned", said openly (and `check --deploy` warns in production).
 CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="")
+# An unreachable clamd is tried again after CLAMD_RETRY_FIRST_SECONDS, doubling up to
+# CLAMD_RETRY_MAX_SECONDS (keep it under the Redis broker's one-hour visibility timeout),
+# CLAMD_RETRY_ATTEMPTS times (the defaults: about two days). Never marked clean meanwhile.
+CLAMD_RETRY_FIRST_SECONDS = env.int("CLAMD_RETRY_FIRST_SECONDS", default=30)
+CLAMD_RETRY_MAX_SECONDS = env.int("CLAMD_RETRY_MAX_SECONDS", default=30 * 60)
+CLAMD_RETRY_ATTEMPTS = env.int("CLAMD_RETRY_ATTEMPTS", default=100)
 
 # Upload through the server (first cut; direct uploads to object storage come with the
 # attachments issue): big files stream to disk, not memory. The guard in front reads file

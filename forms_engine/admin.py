@@ -76,12 +76,50 @@ class ReceiptAdmin(ReadOnlyAdmin):
     exclude = ("status_code_hash",)
 
 
+# The virus check of each file: its state and, for staff only, what the scan found (the
+# signature of an infected file, or why clamd gave no verdict yet). Files waiting in
+# quarantine long after their upload mean clamd is unreachable (`manage.py
+# attachments_scan` tries them again).
+ATTACHMENT_SCAN_FIELDS = (
+    "original_name",
+    "size",
+    "kind",
+    "status",
+    "scan_detail",
+    "scanned_at",
+    "created_at",
+)
+
+
+class AttachmentInline(admin.TabularInline):
+    model = m.Attachment
+    fields = ATTACHMENT_SCAN_FIELDS
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(m.Submission)
 class SubmissionAdmin(ReadOnlyAdmin):
     list_display = ("number", "procedure", "department", "status", "fee_total", "submitted_at")
     list_filter = ("status", "organization", "department")
     search_fields = ("number",)
     date_hierarchy = "submitted_at"
+    inlines = [AttachmentInline]
+
+
+@admin.register(m.Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "submission", "status", "scan_detail", "scanned_at", "size", "created_at")
+    list_filter = ("status",)
+    search_fields = ("submission__number", "scan_detail")
+    date_hierarchy = "created_at"
+    # The storage key is no business of the admin page; the file name is shown, not linked.
+    exclude = ("file", "upload_id", "sha256")
 
 
 @admin.register(m.OutboxEvent)

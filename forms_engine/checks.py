@@ -82,3 +82,38 @@ def check_shared_cache(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def check_clamd_address(app_configs, **kwargs):
+    from .scanning import clamd_address_parse
+
+    if not settings.CLAMD_ADDRESS:
+        return []
+    try:
+        clamd_address_parse(settings.CLAMD_ADDRESS)
+    except ValueError as exc:
+        return [
+            Error(
+                str(exc),
+                hint="e.g. tcp://127.0.0.1:3310 or /run/clamav/clamd.ctl",
+                id="forms_engine.E014",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_clamd_configured(app_configs, **kwargs):
+    # Allowed (uploads are then marked "not scanned", openly, for residents and staff), but
+    # an operator should decide it knowingly.
+    if not settings.EMBEDDED and not settings.CLAMD_ADDRESS:
+        return [
+            Warning(
+                "CLAMD_ADDRESS is not set: uploaded files are delivered without a malware "
+                "scan (marked 'not scanned').",
+                hint="Run clamd and set CLAMD_ADDRESS (see 'Malware scanning' in README.md).",
+                id="forms_engine.W013",
+            )
+        ]
+    return []

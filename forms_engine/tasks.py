@@ -1,9 +1,22 @@
 """Celery tasks of the forms engine. They take ids (or nothing), never personal data, and
 can run twice or in parallel without doing the work twice."""
 
+import logging
+
 from celery import shared_task
+from celery.exceptions import MaxRetriesExceededError
+from django.conf import settings
 
 from . import services
+
+log = logging.getLogger(__name__)
+
+
+def scan_retry_delay(retries: int) -> int:
+    """Seconds to wait after the (retries + 1)-th failed attempt in a row: doubling from
+    CLAMD_RETRY_FIRST_SECONDS, capped at CLAMD_RETRY_MAX_SECONDS."""
+    first, cap = settings.CLAMD_RETRY_FIRST_SECONDS, settings.CLAMD_RETRY_MAX_SECONDS
+    return int(min(first * 2 ** min(retries, 20), cap))
 
 
 @shared_task(acks_late=True)
@@ -11,3 +24,35 @@ def receipt_mails_send() -> int:
     """Polled by Celery beat (CELERY_BEAT_SCHEDULE); in-process after each filing in the
     embedded default."""
     return services.receipt_mails_send()
+
+
+@shared_task(bind=True, acks_late=True)
+def attachment_scan(self, attachment_id: str) -> str:
+    """Scan one quarantined file and promote or delete it (services.attachment_scan). Sent
+    to the "scans" queue (CELERY_TASK_ROUTES). An unreachable clamd is tried again with
+    backoff; the file is never marked clean without a verdict, and past the last attempt
+    it stays in quarantine until `manage.py attachments_scan` is run."""
+    outcome = services.attachment_scan(attachment_id, attempt=self.request.retries + 1)
+    if outcome == services.ScanOutcome.RETRY and not self.request.is_eager:
+        # In process (embedded default) a retry would block the request that stored the
+        # file: there the file stays in quarantine until `manage.py attachments_scan`.
+        try:
+            raise self.retry(
+                countdown=scan_retry_delay(self.request.retries),
+                max_retries=settings.CLAMD_RETRY_ATTEMPTS,
+            )
+        except MaxRetriesExceededError:
+            log.error(
+                "attachment %s: no verdict from clamd after %s attempts; it stays in "
+                "quarantine (manage.py attachments_scan tries again)",
+                attachment_id,
+                self.request.retries + 1,
+            )
+    return str(outcome)
+
+
+@shared_task(acks_late=True)
+def attachments_scan_lost() -> int:
+    """Polled by Celery beat: files that have waited in quarantine for an hour without a
+    scan attempt (their task was never sent or was lost) are sent to the scanner again."""
+    return services.attachments_quarantined_rescan(lost_only=True)

@@ -30,6 +30,7 @@ PG_TRUST_DIR=${PG_TRUST_DIR:-/var/lib/postgresql/denshi-trust-$PG_PORT}
 REDIS_PORT=${REDIS_PORT:-6379}
 
 APT_PACKAGES=(
+    clamav-daemon       # clamd: the malware scan tests start their own (tests/scanning/clamd.py)
     chromium            # browser tests (Playwright drives /usr/bin/chromium; no browser download)
     fonts-noto-cjk      # Japanese glyphs in PDFs and screenshots
     gettext             # msgfmt for compilemessages

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests.scanning.clamd import clamd_server  # noqa: F401 - a session fixture for every test
+
 # =========================================================================================
 # Infrastructure
 # =========================================================================================
@@ -40,6 +42,17 @@ def pytest_configure(config):
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     except Exception:
         pass
+
+
+def pytest_collection_modifyitems(config, items):
+    # A test that needs a service started by the session carries that service's marker, so
+    # that `-m "not clamd"` leaves it out without each test saying so.
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "clamd_server" in fixtures:
+            item.add_marker(pytest.mark.clamd)
+        if "s3_server" in fixtures:
+            item.add_marker(pytest.mark.s3)
 
 
 def pytest_report_header(config):

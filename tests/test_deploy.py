@@ -26,6 +26,7 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
         "DJANGO_ALLOW_ASYNC_UNSAFE",
         "DATABASE_URL",
         "CACHE_URL",
+        "CLAMD_ADDRESS",
     )
     base = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
@@ -44,6 +45,8 @@ PRODUCTION = {
     "SECRET_KEY": "x7Hq9-production-like-secret-key-for-the-deploy-check-0123456789abcdef",
     "ALLOWED_HOSTS": "shinsei.example.lg.jp",
     "CACHE_URL": "redis://127.0.0.1:6379/1",
+    # Only read, never reached, by the checks.
+    "CLAMD_ADDRESS": "tcp://127.0.0.1:3310",
 }
 
 

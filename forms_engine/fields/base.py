@@ -163,6 +163,9 @@ class Ctx:
     store_upload: Any = None
     # Files stopped while the request was read (over UPLOAD_FILE_MAX_BYTES): name -> names.
     refused: Mapping[str, list[str]] = field(default_factory=dict)
+    # The state of each stored file (attachment id -> Attachment.Status value): the page
+    # and the confirmation page say which files are still being checked for viruses.
+    file_states: Mapping[str, str] = field(default_factory=dict)
     # Messages shown on the postal-code button after a lookup without JavaScript.
     notices: dict[str, str] = field(default_factory=dict)
     # Direct upload to the object store: the endpoint the page's uploader starts files at,

@@ -10,6 +10,28 @@ from forms_engine import filekinds
 from .base import FieldInvalid, FieldType, _, esc, text_of
 
 
+def file_state_text(state: str | None) -> str:
+    """What the resident is told about a stored file's virus check (Attachment.Status)."""
+    if state in ("uploading", "quarantined"):
+        return _("Checking for viruses")
+    if state == "clean":
+        return _("Checked for viruses")
+    if state == "not_scanned":
+        return _("Not checked for viruses")
+    return ""
+
+
+def _state_html(state: str | None) -> str:
+    text = file_state_text(state)
+    if not text:
+        return ""
+    # The pill of the "optional" mark: no stylesheet bytes of its own.
+    return (
+        f' <span class="mark mark--optional files__state files__state--{esc(state)}">'
+        f"{esc(text)}</span>"
+    )
+
+
 class FileType(FieldType):
     yaml_keys = ("accept", "max_size", "max_files", "resize_images")
     symbol_type = "files"
@@ -88,7 +110,8 @@ class FileType(FieldType):
         for item in raw.get("kept", []):
             items.append(
                 f'<li class="files__item"><span class="files__name">{esc(item.get("name"))}</span> '
-                f'<span class="muted">({esc(filekinds.format_size(item.get("size", 0)))})</span> '
+                f'<span class="muted">({esc(filekinds.format_size(item.get("size", 0)))})</span>'
+                f"{_state_html(ctx.file_states.get(str(item.get('id'))))} "
                 f'<button class="button button--text" type="submit" name="_action" '
                 f'value="remove-file:{name}:{esc(item.get("id"))}" formnovalidate>'
                 f'{esc(remove)}<span class="visually-hidden"> {esc(item.get("name"))}</span>'
@@ -117,5 +140,7 @@ class FileType(FieldType):
         if not value:
             return super().display(f, value, ctx)
         return "<br>".join(
-            f"{esc(v.get('name'))} ({esc(filekinds.format_size(v.get('size', 0)))})" for v in value
+            f"{esc(v.get('name'))} ({esc(filekinds.format_size(v.get('size', 0)))})"
+            f"{_state_html(ctx.file_states.get(str(v.get('id'))))}"
+            for v in value
         )

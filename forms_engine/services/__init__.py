@@ -10,6 +10,12 @@ selectors. Callers use `from forms_engine import services; services.<name>`: eve
 is re-exported here.
 """
 
+from .attachment_scans import (
+    ScanOutcome,
+    attachment_scan,
+    attachment_scan_enqueue,
+    attachments_quarantined_rescan,
+)
 from .attachments import (
     attachment_forget,
     attachment_inspect,
@@ -64,6 +70,8 @@ from .selectors import (
     ORGANIZATION_CACHE_SECONDS,
     attachment_is_deliverable,
     caches_clear,
+    draft_file_states,
+    draft_files_removed_by_scan,
     draft_versions,
     draft_view,
     organization_get,
@@ -91,6 +99,7 @@ __all__ = [
     "Completion",
     "FilingError",
     "LoadReport",
+    "ScanOutcome",
     "_profile_save",
     "_receipt_mail",
     "UploadRefused",
@@ -99,6 +108,9 @@ __all__ = [
     "attachment_is_deliverable",
     "attachment_limits_check",
     "attachment_remove",
+    "attachment_scan",
+    "attachment_scan_enqueue",
+    "attachments_quarantined_rescan",
     "attachment_scan_request",
     "attachment_status_text",
     "attachment_upload_begin",
@@ -109,6 +121,8 @@ __all__ = [
     "attachment_value",
     "attachment_store",
     "caches_clear",
+    "draft_file_states",
+    "draft_files_removed_by_scan",
     "draft_prefill",
     "draft_resume",
     "draft_resume_link_send",

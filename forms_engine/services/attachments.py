@@ -25,6 +25,7 @@ from forms_engine import models as m
 from forms_engine.fields import FieldInvalid
 from forms_engine.procedure_format.model import FieldSpec
 
+from .attachment_scans import attachment_scan_enqueue
 from .errors import AttachmentNotStored
 from .procedures import version_spec
 from .selectors import draft_versions
@@ -169,13 +170,9 @@ def attachment_value(attachment: m.Attachment) -> dict:
 
 
 def attachment_scan_request(attachment: m.Attachment) -> None:
-    """Hand a stored file (in quarantine) to the malware scan. Until scanning is installed
-    (services.attachment_scan_enqueue), it stays quarantined: never called clean."""
-    from forms_engine import services
-
-    enqueue = getattr(services, "attachment_scan_enqueue", None)
-    if enqueue is not None:
-        enqueue(attachment)
+    """Hand a stored file (in quarantine) to the malware scan: it is promoted, or deleted
+    and the resident told (services.attachment_scans)."""
+    attachment_scan_enqueue(attachment)
 
 
 def _file_save(attachment: m.Attachment, upload) -> None:
@@ -217,9 +214,12 @@ def attachment_remove(draft: m.Draft, attachment_id: str) -> None:
         locked.pending = _without_file(locked.pending, attachment_id)
         locked.save(update_fields=["answers", "pending"])
         draft.answers, draft.pending = locked.answers, locked.pending
-        attachment = m.Attachment.objects.filter(
-            draft=draft, pk=attachment_id, submission__isnull=True
-        ).first()
+        # Locked: a scan promoting it at this moment moves it to another key first.
+        attachment = (
+            m.Attachment.objects.select_for_update()
+            .filter(draft=draft, pk=attachment_id, submission__isnull=True)
+            .first()
+        )
         if attachment:
             key, upload_id = attachment.storage_key, attachment.upload_id
             attachment.delete()

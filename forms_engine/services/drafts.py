@@ -11,6 +11,7 @@ from django.utils import timezone
 from forms_engine import models as m
 from forms_engine.filing import FilingView, page_text_sizes, text_size
 
+from .attachment_scans import without_discarded_files
 from .errors import FilingError
 from .procedures import procedure_acceptance, version_spec
 from .selectors import draft_view
@@ -97,6 +98,7 @@ def draft_save_page(
             locked, step_key, sum(text_size(v) for k, v in values.items() if k in page_field_ids)
         )
         answers = locked.answers.setdefault(str(position), {})
+        values = without_discarded_files(values)
         for fid in page_field_ids:
             if fid in values and values[fid] is not None:
                 answers[fid] = values[fid]
@@ -124,7 +126,7 @@ def draft_save_pending(
             return
         if unless_changed_since and locked.updated_at.isoformat() != unless_changed_since:
             return
-        kept = _jsonable(raw)
+        kept = without_discarded_files(_jsonable(raw))
         _refuse_past_budget(locked, step_key, text_size(kept))
         locked.pending[step_key] = kept
         now = timezone.now()

@@ -94,3 +94,27 @@ def attachment_is_deliverable(attachment: m.Attachment) -> bool:
 def submission_files_ready(submission: m.Submission) -> bool:
     """No file of the submission is still uploading or waiting for its scan."""
     return not submission.attachments.filter(status__in=WAITING_STATUSES).exists()
+
+
+def draft_file_states(draft: m.Draft) -> dict[str, str]:
+    """The state of each file of a draft (attachment id -> Attachment.Status value), for
+    the page and the confirmation page."""
+    return {
+        str(pk): status
+        for pk, status in m.Attachment.objects.filter(draft=draft).values_list("pk", "status")
+    }
+
+
+def draft_files_removed_by_scan(draft: m.Draft) -> list[m.Attachment]:
+    """Files of a draft the scan deleted (malware found, or not scannable whole), oldest
+    first: the resident is told, by the file's own name, on its page and on the
+    confirmation page. Refusals at completion are told at once, by the upload itself."""
+    return list(
+        m.Attachment.objects.filter(
+            draft=draft,
+            status__in=(m.Attachment.Status.INFECTED, m.Attachment.Status.REFUSED),
+            scanned_at__isnull=False,
+        )
+        .only("id", "field_key", "original_name", "status")
+        .order_by("created_at")
+    )

@@ -129,6 +129,8 @@ def _ctx(request, draft: m.Draft, step: Step | None = None) -> Ctx:
         {k: request.FILES.getlist(k) for k in request.FILES} if request.method == "POST" else {}
     )
     ctx = Ctx(lang=_lang(), today=timezone.localdate(), files=files, uploads=uploads)
+    if any(files.values()):
+        ctx.file_states = services.draft_file_states(draft)
     if request.method == "POST":
         ctx.refused = getattr(request, "uploads_refused", None) or {}
     if request.method == "GET":
@@ -141,6 +143,37 @@ def _ctx(request, draft: m.Draft, step: Step | None = None) -> Ctx:
             ctx.upload_url = reverse("upload_begin", args=[draft.pk])
             ctx.page_key = step.key
     return ctx
+
+
+def files_removed_notices(
+    draft: m.Draft, positions_fields: dict[str, str] | None = None
+) -> list[str]:
+    """What the resident is told about files the virus check deleted: by the file's own
+    name and the field's label. `positions_fields` (field key -> label) limits them to one
+    page's fields; None: all of the draft's (the confirmation page)."""
+    notices = []
+    for attachment in services.draft_files_removed_by_scan(draft):
+        if positions_fields is not None and attachment.field_key not in positions_fields:
+            continue
+        values = {"name": attachment.original_name}
+        if attachment.status == m.Attachment.Status.INFECTED:
+            notices.append(
+                _(
+                    "A virus or other malware was found in %(name)s, so the file was deleted. "
+                    "Attach another file."
+                )
+                % values
+            )
+        else:
+            notices.append(
+                _(
+                    "%(name)s could not be checked for viruses completely, so the file was "
+                    "deleted. Attach another file (a smaller one, or one that is not an "
+                    "archive inside archives)."
+                )
+                % values
+            )
+    return notices
 
 
 def posted_email(raw: str) -> tuple[str, str]:

@@ -20,7 +20,14 @@ from forms_engine.filing import (
 )
 from forms_engine.ratelimit import ratelimit
 
-from .common import SESSION_DRAFTS, _draft_for, _lang, _resident, _step_url
+from .common import (
+    SESSION_DRAFTS,
+    _draft_for,
+    _lang,
+    _resident,
+    _step_url,
+    files_removed_notices,
+)
 from .start import ACCEPTANCE_MESSAGES
 
 STATUS_CODE_SHOWN_SECONDS = 600
@@ -45,7 +52,7 @@ def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
     view = services.draft_view(draft)
     view.apply_shared()
     lang = _lang()
-    ctx = Ctx(lang=lang, today=timezone.localdate())
+    ctx = Ctx(lang=lang, today=timezone.localdate(), file_states=services.draft_file_states(draft))
     problems = services.view_problems(services.draft_view(draft))
     sections = []
     total = 0
@@ -81,6 +88,7 @@ def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
         "progress": {"current": len(steps) + 1, "total": len(steps) + 1},
         # Page titles sit under the procedure's h2 in a bundle, right under the h1 otherwise.
         "heading": 3 if len(sections) > 1 else 2,
+        "file_notices": files_removed_notices(draft),
     }
 
 

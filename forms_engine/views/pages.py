@@ -24,7 +24,7 @@ from forms_engine.filing import (
 )
 from forms_engine.ratelimit import hit as ratelimit_hit
 
-from .common import _ctx, _draft_for, _lang, _step_url, csrf_refusal
+from .common import _ctx, _draft_for, _lang, _step_url, csrf_refusal, files_removed_notices
 
 
 def _progress(view: FilingView, step: Step, steps: list[Step] | None = None) -> dict:
@@ -58,7 +58,22 @@ def _page_context(request, draft, view, step, raw, errors, error_fields, ctx, st
         "today_iso": ctx.today.isoformat(),
         "filing_form": True,
         "seen": draft.updated_at.isoformat(),
+        "file_notices": files_removed_notices(draft, _page_file_keys(step))
+        if any(
+            f.type == "file" or any(c.type == "file" for c in f.fields) for f in step.page.fields
+        )
+        else [],
     }
+
+
+def _page_file_keys(step: Step) -> dict[str, str]:
+    """The attachment field keys of a page's file inputs (a group's children too)."""
+    keys = {}
+    for f in step.page.fields:
+        for c in [f, *f.fields]:
+            if c.type == "file":
+                keys[f"{step.position}.{c.id}"] = c.id
+    return keys
 
 
 def _keeps_typing_when_a_file_cannot_be_stored(view_func):
