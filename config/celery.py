@@ -3,9 +3,14 @@
 import os
 
 from celery import Celery
+from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Both queues, so that a plain `celery -A config worker` consumes the scans too (settings.py
+# says which tasks go where). Declared here rather than in the settings: Celery completes
+# these objects in place (exchange, routing key) the first time it sends a task.
+app.conf.task_queues = (Queue("celery"), Queue("scans"))
 app.autodiscover_tasks()

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import environ
-from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -200,9 +199,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # work the requests left behind (receipt mails are sent within RECEIPT_MAIL_POLL_SECONDS).
 # Two queues: "celery" (mail, outbox) and "scans" (malware scans, forms_engine.tasks
 # .attachment_scan). A plain `celery -A config worker` consumes both; a worker near clamd
-# may take only the scans (`-Q scans`) and the others only the rest (`-Q celery`).
+# may take only the scans (`-Q scans`) and the others only the rest (`-Q celery`). The
+# queues themselves are declared in config/celery.py: kombu fills in Queue objects in place.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("scans"))
 CELERY_TASK_ROUTES = {"forms_engine.tasks.attachment_scan": {"queue": "scans"}}
 CELERY_BEAT_SCHEDULE = {
     "receipt-mails": {

@@ -74,13 +74,7 @@ def pytest_report_header(config):
 def _django_settings() -> dict[str, str]:
     from django.conf import settings
 
-    # kombu binds the Queue objects of CELERY_TASK_QUEUES in place the first time a task is
-    # sent, which only changes their repr from "<unbound Queue ...>" to "<Queue ...>".
-    return {
-        name: repr(getattr(settings, name)).replace("<unbound Queue", "<Queue")
-        for name in dir(settings)
-        if name.isupper()
-    }
+    return {name: repr(getattr(settings, name)) for name in dir(settings) if name.isupper()}
 
 
 def _environ() -> dict[str, str]:
