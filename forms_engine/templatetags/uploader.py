@@ -32,7 +32,8 @@ def uploader_texts_dict() -> dict[str, str]:
         "announceStart": _("Uploading %(name)s.") % name,
         "announceProgress": _("%(name)s: %(percent)s%% uploaded.")
         % {"name": "{name}", "percent": "{percent}"},
-        "announceDone": _("%(name)s uploaded. %(status)s") % {"name": "{name}", "status": "{status}"},
+        "announceDone": _("%(name)s uploaded. %(status)s")
+        % {"name": "{name}", "status": "{status}"},
         "announceRefused": _("%(name)s was not attached: %(error)s")
         % {"name": "{name}", "error": "{error}"},
         "announceInterrupted": _("The upload of %(name)s was interrupted.") % name,
