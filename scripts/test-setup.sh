@@ -7,7 +7,8 @@
 #   3. PostgreSQL answering passwordless (trust) on 127.0.0.1:$PG_PORT as user postgres,
 #      and the database $PG_TEST_DB in it
 #   4. Redis answering on 127.0.0.1:$REDIS_PORT
-#   5. npm dev packages (axe-core for the browser tests, the design tokens)
+#   5. npm packages (axe-core for the browser tests, the design tokens; Uppy and esbuild, with
+#      which a test rebuilds static/js/uploader.js to check it has not drifted)
 #   6. compiled gettext catalogues
 #
 # Run a subset with: scripts/test-setup.sh STEP...   (steps: venv apt postgres redis npm messages)
@@ -199,7 +200,7 @@ step_npm() {
     local marker=node_modules/.package-lock.json
     if [ -f package-lock.json ]; then
         if [ -f "$marker" ] && [ "$marker" -nt package-lock.json ] && [ "$marker" -nt package.json ] &&
-            [ -f node_modules/axe-core/axe.min.js ]; then
+            [ -f node_modules/axe-core/axe.min.js ] && [ -f node_modules/esbuild/package.json ]; then
             echo "node_modules up to date"
         else
             npm ci --no-audit --no-fund --loglevel=error

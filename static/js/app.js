@@ -182,6 +182,9 @@ async function shrink(file, max, accept) {
   }
 }
 
+// The direct uploader (uploader.js, on pages with direct upload) shrinks photos with it too.
+window.DSShrink = shrink;
+
 async function upload(form, button, inputs) {
   $$(".upload", form).forEach((old) => old.remove());
   const box = document.createElement("div"), action = form.action.split("#")[0], xhr = new XMLHttpRequest();
