@@ -216,6 +216,18 @@ def attachment_upload_begin(
     return attachment
 
 
+# What a completion leaves: stored and joined to the page (then scanned, and promoted or
+# deleted by the scan). `refused` is not among them: its refusal was the answer.
+_COMPLETED = frozenset(
+    {
+        m.Attachment.Status.QUARANTINED,
+        m.Attachment.Status.CLEAN,
+        m.Attachment.Status.NOT_SCANNED,
+        m.Attachment.Status.INFECTED,
+    }
+)
+
+
 def _first_message(exc: FieldInvalid) -> str:
     return next((msg for msgs in exc.errors.values() for msg in msgs), "")
 
@@ -271,7 +283,12 @@ def attachment_upload_parts(draft: m.Draft, attachment_id: Any) -> list[storage.
 
 def attachment_upload_complete(draft: m.Draft, attachment_id: Any, parts: Any) -> m.Attachment:
     """Assemble the object, check it as stored, and let it join the page's answer; or
-    refuse it (UploadRefused), deleting the object and keeping the row as `refused`."""
+    refuse it (UploadRefused), deleting the object and keeping the row as `refused`.
+    Completing a completed upload again answers as the first time did: the browser asks
+    again when the answer to the first completion was lost on the way."""
+    done = _of_draft(draft, attachment_id)
+    if done.status in _COMPLETED:
+        return done
     attachment = _uploading(draft, attachment_id)
     if (
         not isinstance(parts, list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import time
 import zipfile
@@ -87,6 +88,19 @@ def test_a_file_uploads_through_presigned_parts_and_joins_the_page(s3, filing):
     assert response.status_code == 302, response.content.decode()[:3000]
     answers = filing.refresh().answers["0"]
     assert [f["id"] for f in answers["ledger"]] == [attachment_id]
+
+
+def test_completing_again_answers_as_the_first_completion_did(s3, filing):
+    # The answer to the first completion was lost (the phone's connection dropped): the
+    # uploader asks again, and must not be told its attached file was refused.
+    data = pdf_of(PART + 10)
+    attachment_id, done = upload_whole(filing, "ledger.pdf", data)
+    assert done.status_code == 200, done.content
+    again = filing.complete(attachment_id, [{"PartNumber": 1, "ETag": "whatever"}])
+    assert again.status_code == 200, again.content
+    assert again.json() == done.json()
+    answers = filing.refresh().pending
+    assert attachment_id in json.dumps(answers)
 
 
 def test_the_file_input_names_its_upload_endpoint_and_page(s3_settings, filing):
