@@ -141,16 +141,33 @@ STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+# S3-compatible object storage (AWS S3, SeaweedFS, MinIO...): set the bucket to use it.
+# Files then go from the browser straight to the bucket (presigned multipart upload), and
+# the server reads them back only in ranges and streams. forms_engine.storage reads these;
+# the Attachment FileField (django-storages) points at the same bucket.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="us-east-1")
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+# "path" works with every S3-compatible server and gives presigned URLs one origin.
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="path")
+# Browser uploads straight to the bucket when it is set (off: every file through the server).
+DIRECT_UPLOAD = env.bool("DIRECT_UPLOAD", default=True)
+# Lifetime of a presigned part URL (seconds): one part of 8 MiB over a slow link, with margin.
+DIRECT_UPLOAD_PART_URL_SECONDS = env.int("DIRECT_UPLOAD_PART_URL_SECONDS", default=900)
+
+
+if AWS_STORAGE_BUCKET_NAME:
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
-            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
-            "region_name": env.str("AWS_S3_REGION_NAME", default="us-east-1"),
-            "access_key": env.str("AWS_ACCESS_KEY_ID", default=None),
-            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=None),
-            "addressing_style": "path",
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": AWS_S3_ENDPOINT_URL,
+            "region_name": AWS_S3_REGION_NAME,
+            "access_key": AWS_ACCESS_KEY_ID,
+            "secret_key": AWS_SECRET_ACCESS_KEY,
+            "addressing_style": AWS_S3_ADDRESSING_STYLE,
             "signature_version": "s3v4",
             "default_acl": None,
             "querystring_auth": True,

@@ -303,15 +303,31 @@ class Submission(models.Model):
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
-    # No personal data (file names) in storage keys: a random key per file.
-    return f"attachments/{instance.draft_id}/{instance.id}"
+    # No personal data (file names) in storage keys, and nothing guessable either: a random
+    # key per file, apart from the attachment's id (which the browser sees). Every file
+    # lands in quarantine/ and is moved to files/ once it is scanned (or said not scanned).
+    return f"{Attachment.QUARANTINE_PREFIX}{uuid.uuid4().hex}"
 
 
 class Attachment(models.Model):
-    class ScanStatus(models.TextChoices):
-        PENDING = "pending", _("Waiting for the malware scan")
-        CLEAN = "clean", _("Clean")
-        INFECTED = "infected", _("Infected")
+    """A file of a draft. `file.name` is its storage key (`storage_key`); the resident's own
+    file name is `original_name`, for display only."""
+
+    QUARANTINE_PREFIX = "quarantine/"
+    FILES_PREFIX = "files/"
+
+    class Status(models.TextChoices):
+        # A direct upload begun (a multipart upload in the store), not completed yet.
+        UPLOADING = "uploading", _("Uploading")
+        # Stored and checked, waiting for the malware scan.
+        QUARANTINED = "quarantined", _("Waiting for the malware scan")
+        CLEAN = "clean", _("Scanned: no malware found")
+        # Deleted from storage; the row stays so the resident can be told.
+        INFECTED = "infected", _("Malware found: removed")
+        # No scanner configured: said openly, never called clean.
+        NOT_SCANNED = "not_scanned", _("Not scanned for malware")
+        # Failed a check at completion (size, type, archive); the file is deleted.
+        REFUSED = "refused", _("Refused")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="attachments")
@@ -319,19 +335,34 @@ class Attachment(models.Model):
         Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
     )
     field_key = models.CharField(max_length=200)
+    # The page (`<position>.<page id>`) and file input (`f-<field>` or
+    # `f-<group>-<entry>-<child>`) it was attached through: a direct upload joins that
+    # input's pending answer when it is completed.
+    page_key = models.CharField(max_length=200, blank=True)
+    input_name = models.CharField(max_length=200, blank=True)
     file = models.FileField(upload_to=attachment_path, max_length=300)
     original_name = models.CharField(max_length=255)
     size = models.PositiveBigIntegerField()
-    kind = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16, blank=True)
     content_type = models.CharField(max_length=100)
-    sha256 = models.CharField(max_length=64)
-    scan_status = models.CharField(
-        max_length=16, choices=ScanStatus.choices, default=ScanStatus.PENDING
+    # Empty for a direct upload (the server never holds its bytes); the scan may fill it.
+    sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUARANTINED, db_index=True
     )
+    # The store's multipart upload id while `uploading`.
+    upload_id = models.CharField(max_length=1024, blank=True)
+    scanned_at = models.DateTimeField(null=True, blank=True)
+    # The signature name of an infected file, for staff; never shown to the resident.
+    scan_detail = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"attachment {self.pk}"
+
+    @property
+    def storage_key(self) -> str:
+        return self.file.name or ""
 
 
 class OutboxEvent(models.Model):

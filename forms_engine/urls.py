@@ -23,6 +23,7 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("status/", views.status, name="status"),
     path("api/postal/", views.postal_lookup, name="postal_lookup"),
+    path("files/<str:ticket>/", views.local_file, name="storage_local_file"),
     path("healthz/live", views.healthz_live, name="healthz_live"),
     path("healthz/ready", views.healthz_ready, name="healthz_ready"),
     # The older single probe, kept for what already polls it: readiness.

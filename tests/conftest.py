@@ -106,6 +106,48 @@ def procedures_root() -> Path:
     return REPO_ROOT / "procedures"
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3-compatible server (SeaweedFS `weed mini`) on loopback for the whole
+    session, with the bucket created (CORS open to any origin); stopped at the end. See
+    tests/seaweedfs.py (ports: SEAWEEDFS_TEST_PORT, default 18333..18337)."""
+    from tests import seaweedfs
+
+    proc, server = seaweedfs.start(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield server
+    finally:
+        seaweedfs.stop(proc)
+
+
+@pytest.fixture
+def s3_settings(settings, s3_server):
+    """The project's storage pointed at the SeaweedFS server for one test: the AWS_*
+    settings (forms_engine.storage.object_store()) and STORAGES' default (the Attachment
+    FileField, through django-storages). Restored afterwards by the `settings` fixture."""
+    for name, value in s3_server.settings().items():
+        setattr(settings, name, value)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": s3_server.bucket,
+                "endpoint_url": s3_server.endpoint,
+                "region_name": s3_server.region,
+                "access_key": s3_server.access_key,
+                "secret_key": s3_server.secret_key,
+                "addressing_style": "path",
+                "signature_version": "s3v4",
+                "default_acl": None,
+                "querystring_auth": True,
+                "file_overwrite": False,
+            },
+        },
+    }
+    return settings
+
+
 # =========================================================================================
 # Domain fixtures (personas, procedures, submissions)
 # =========================================================================================

@@ -43,12 +43,14 @@ from .receipts import (
 )
 from .selectors import (
     ORGANIZATION_CACHE_SECONDS,
+    attachment_is_deliverable,
     caches_clear,
     draft_versions,
     draft_view,
     organization_get,
     procedure_version_get,
     receipt_lookup,
+    submission_files_ready,
 )
 from .submissions import Completion, _profile_save, submission_complete, view_problems
 from .tokens import (
@@ -71,6 +73,7 @@ __all__ = [
     "LoadReport",
     "_profile_save",
     "_receipt_mail",
+    "attachment_is_deliverable",
     "attachment_remove",
     "attachment_store",
     "caches_clear",
@@ -100,6 +103,7 @@ __all__ = [
     "status_code_hash",
     "status_code_matches",
     "submission_complete",
+    "submission_files_ready",
     "token_create",
     "token_email",
     "token_use",

@@ -80,11 +80,14 @@ def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dic
 def _file_save(attachment: m.Attachment, upload) -> None:
     """Write the file to storage; on failure remove whatever part of it was written and
     raise AttachmentNotStored (the caller keeps the page's answers)."""
-    name = attachment.file.field.generate_filename(attachment, str(attachment.id))
+    # The key is drawn once (upload_to draws a new random key at every call) and written
+    # through the storage itself, in chunks: FieldFile.save would draw another key.
+    name = m.attachment_path(attachment, "")
+    storage = attachment.file.storage
     try:
-        attachment.file.save(name, upload, save=False)
+        attachment.file.name = storage.save(name, upload)
     except OSError as exc:
-        _file_discard(attachment.file.storage, name)
+        _file_discard(storage, name)
         # Ids and the error code only: the file name is personal data.
         log.error(
             "attachment %s of draft %s not stored: %s",

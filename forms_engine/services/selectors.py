@@ -67,3 +67,22 @@ def receipt_lookup(number: str, code: str) -> m.Receipt | None:
     expected = receipt.status_code_hash if receipt else status_code_hash("x" * 8)
     ok = status_code_matches(receipt_normalize(code), expected)
     return receipt if receipt and ok else None
+
+
+# --- attachments -----------------------------------------------------------------------------
+
+# The states in which a file may be opened by anyone (staff, exports, deliveries): scanned
+# clean, or stored where no scanner is configured (said openly as "not scanned").
+DELIVERABLE_STATUSES = frozenset({m.Attachment.Status.CLEAN, m.Attachment.Status.NOT_SCANNED})
+# The states a submission waits on before it is handed on.
+WAITING_STATUSES = (m.Attachment.Status.UPLOADING, m.Attachment.Status.QUARANTINED)
+
+
+def attachment_is_deliverable(attachment: m.Attachment) -> bool:
+    """No person or system may open a file that is not deliverable."""
+    return attachment.status in DELIVERABLE_STATUSES
+
+
+def submission_files_ready(submission: m.Submission) -> bool:
+    """No file of the submission is still uploading or waiting for its scan."""
+    return not submission.attachments.filter(status__in=WAITING_STATUSES).exists()

@@ -5,6 +5,7 @@ state change). URLs and handler500 name them through this package."""
 from .account import login_confirm, login_request, login_sent, logout, resume
 from .completion import filing_confirm, filing_done, filing_restart
 from .errors import server_error, service_unavailable
+from .files import local_file
 from .health import healthz_live, healthz_ready
 from .pages import filing_page
 from .postal import postal_lookup
@@ -23,6 +24,7 @@ __all__ = [
     "healthz_live",
     "healthz_ready",
     "home",
+    "local_file",
     "login_confirm",
     "login_request",
     "login_sent",
