@@ -5,12 +5,18 @@ Views, commands and tasks stay thin and call these. Each submission state change
 an OutboxEvent in the same transaction, so consumers never miss or invent one.
 
 One module per entity: procedures, drafts, attachments, submissions, receipts (numbers
-and status codes), receipt mails, tokens (sign-in and resume links); reads are in
-selectors. Callers use `from forms_engine import services; services.<name>`: every name
-is re-exported here.
+and status codes), receipt mails, tokens (sign-in and resume links), downloads (files
+handed to staff, audited), housekeeping (stale uploads, abandoned drafts' files, files past
+retention); reads are in selectors. Callers use `from forms_engine import services;
+services.<name>`: every name is re-exported here.
 """
 
 from .attachments import attachment_remove, attachment_store
+from .downloads import (
+    AttachmentNotDeliverable,
+    attachment_download_name,
+    attachment_download_url,
+)
 from .drafts import (
     draft_prefill,
     draft_save_page,
@@ -18,6 +24,11 @@ from .drafts import (
     draft_start,
 )
 from .errors import AttachmentNotStored, FilingError
+from .housekeeping import (
+    drafts_abandoned_files_delete,
+    submissions_expired_files_delete,
+    uploads_abort_stale,
+)
 from .procedures import (
     LoadReport,
     procedure_acceptance,
@@ -64,6 +75,12 @@ from .tokens import (
 )
 
 __all__ = [
+    "AttachmentNotDeliverable",
+    "attachment_download_name",
+    "attachment_download_url",
+    "drafts_abandoned_files_delete",
+    "submissions_expired_files_delete",
+    "uploads_abort_stale",
     "RECEIPT_ALPHABET",
     "RECEIPT_MAIL_ATTEMPTS",
     "ORGANIZATION_CACHE_SECONDS",
