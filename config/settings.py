@@ -253,6 +253,10 @@ RATE_LIMITS = {
     "login_link": env.str("RATE_LIMIT_LOGIN_LINK", default="5/600"),
     "resume_link": env.str("RATE_LIMIT_RESUME_LINK", default="5/600"),
     "status": env.str("RATE_LIMIT_STATUS", default="20/600"),
+    # Direct uploads: files begun, completed or removed; and part URL requests (a 1 GB
+    # file has 128 parts of 8 MiB, signed a few at a time).
+    "upload": env.str("RATE_LIMIT_UPLOAD", default="120/600"),
+    "upload_parts": env.str("RATE_LIMIT_UPLOAD_PARTS", default="2000/600"),
 }
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
 # Behind a proxy, the number of trusted proxies in X-Forwarded-For (0: use REMOTE_ADDR).

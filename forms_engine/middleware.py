@@ -7,13 +7,24 @@ CSP = (
 )
 
 
+def csp() -> str:
+    """The policy; with direct upload, the browser may also send to the object store's
+    origin (presigned part URLs), and only there."""
+    from forms_engine import storage
+
+    origin = storage.direct_upload_origin()
+    if not origin:
+        return CSP
+    return CSP.replace("connect-src 'self'", f"connect-src 'self' {origin}")
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.setdefault("Content-Security-Policy", CSP)
+        response.setdefault("Content-Security-Policy", csp())
         return response
 
 

@@ -11,6 +11,23 @@ urlpatterns = [
         views.filing_page,
         name="filing_page",
     ),
+    # Direct upload (JSON, for the browser's uploader): services.direct_uploads.
+    path("f/<uuid:draft_id>/uploads/", views.upload_begin, name="upload_begin"),
+    path(
+        "f/<uuid:draft_id>/uploads/<uuid:attachment_id>/parts",
+        views.upload_parts,
+        name="upload_parts",
+    ),
+    path(
+        "f/<uuid:draft_id>/uploads/<uuid:attachment_id>/complete",
+        views.upload_complete,
+        name="upload_complete",
+    ),
+    path(
+        "f/<uuid:draft_id>/uploads/<uuid:attachment_id>",
+        views.upload_cancel,
+        name="upload_cancel",
+    ),
     path("f/<uuid:draft_id>/confirm/", views.filing_confirm, name="filing_confirm"),
     path("f/<uuid:draft_id>/done/", views.filing_done, name="filing_done"),
     path("f/<uuid:draft_id>/save/", views.filing_save, name="filing_save"),

@@ -165,6 +165,10 @@ class Ctx:
     refused: Mapping[str, list[str]] = field(default_factory=dict)
     # Messages shown on the postal-code button after a lookup without JavaScript.
     notices: dict[str, str] = field(default_factory=dict)
+    # Direct upload to the object store: the endpoint the page's uploader starts files at,
+    # and the page's key ("<position>.<page id>"); empty when files go with the form.
+    upload_url: str = ""
+    page_key: str = ""
 
 
 # ---- small HTML helpers -----------------------------------------------------------------

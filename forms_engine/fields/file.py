@@ -100,6 +100,11 @@ class FileType(FieldType):
         inv = ' aria-invalid="true"' if invalid else ""
         resize = f.param("resize_images")
         data = f' data-resize="{int(resize)}"' if resize else ""
+        if ctx.upload_url:
+            # The uploader (JavaScript) sends files straight to storage; without it the
+            # form post carries them as before.
+            data += f' data-upload-url="{esc(ctx.upload_url)}" data-page="{esc(ctx.page_key)}"'
+
         choose = _("Choose a file")
         pick = (
             f'<label class="field__sublabel" for="{name}">{esc(choose)}</label>'

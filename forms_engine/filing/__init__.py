@@ -17,7 +17,7 @@ Callers import from `forms_engine.filing`: every name is re-exported here.
 from .actions import ActionOutcome, page_action
 from .conditions import condition_json, entry_env, eval_env, hidden_among, holds
 from .fees import FEE_LIMIT, fee_lines
-from .pages import PageResult, field_name, process_page, storable
+from .pages import PageResult, field_name, process_page, raw_from_answers, storable
 from .rendering import display_group, display_rows, render_fields, render_group
 from .steps import FilingView, Step
 
@@ -38,6 +38,7 @@ __all__ = [
     "holds",
     "page_action",
     "process_page",
+    "raw_from_answers",
     "render_fields",
     "render_group",
     "storable",

@@ -170,3 +170,22 @@ def _process_group(f, entries, name, env, ctx, validate):
             % {"n": hi}
         )
     return values, errors
+
+
+def raw_from_answers(view: FilingView, step: Step) -> dict:
+    """A page's input as it shows when nothing is pending on it: from its saved answers
+    (the views show it; a completed direct upload joins it)."""
+    answers = view.answers_of(step.position)
+    raw = {}
+    for f in step.page.fields:
+        value = answers.get(f.id)
+        if value is None and f.profile:
+            # Once-only in a bundle: asked again (stricter rules here), it starts from the
+            # answer given to the earlier procedure.
+            twin = view.profile_twin(step.position, f)
+            if twin is not None:
+                value = view.answers_of(twin[0]).get(twin[1].id)
+        if f.type == "group" and value is None:
+            value = [{} for _i in range(f.param("repeat_min", 0) or (1 if f.required else 0))]
+        raw[f.id] = FIELD_TYPES[f.type].to_raw(f, value)
+    return raw

@@ -1,17 +1,26 @@
-"""Attachments: files a resident uploads to a draft, checked by size and content."""
+"""Attachments: files a resident uploads to a draft, checked by size and content.
+
+Two ways in, one set of checks. A plain form post (no JavaScript, or local files) reaches
+`attachment_store`: the server streams the upload to storage in chunks. A direct upload
+goes from the browser to the object store (services.direct_uploads) and is checked when it
+is completed, on the stored object. Either way the checks are those below: the real size
+against `max_size` and `attachments_total_max`, the type by content (`attachment_inspect`)
+against `accept`, and the file lands in quarantine until it is scanned."""
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, BinaryIO
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from forms_engine import filecheck, filekinds
+from forms_engine import filecheck, filekinds, storage
 from forms_engine import models as m
 from forms_engine.fields import FieldInvalid
 from forms_engine.procedure_format.model import FieldSpec
@@ -22,34 +31,99 @@ from .selectors import draft_versions
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MAX_SIZE = 10 * 1024 * 1024
+# Files that take space in the procedure's total (refused and infected ones are gone).
+_COUNTED = (
+    m.Attachment.Status.UPLOADING,
+    m.Attachment.Status.QUARANTINED,
+    m.Attachment.Status.CLEAN,
+    m.Attachment.Status.NOT_SCANNED,
+)
 
-def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dict:
-    """Store one uploaded file of a draft, checked by size and by content (not by name);
-    returns the file value kept in the answers. First cut: through the server into the
-    default storage; the direct-to-storage issue replaces the transport, not this shape."""
-    max_size = f.param("max_size", 10 * 1024 * 1024)
-    if upload.size > max_size:
-        raise FieldInvalid(
-            _("%(name)s is larger than %(size)s.")
-            % {"name": upload.name, "size": filekinds.format_size(max_size)}
-        )
-    accept = f.param("accept") or ()
+
+def field_max_size(f: FieldSpec) -> int:
+    return int(f.param("max_size", DEFAULT_MAX_SIZE))
+
+
+def attachment_inspect(
+    fileobj: BinaryIO, name: str, accept: Iterable[str], size: int | None = None
+) -> str:
+    """The kind of a file (one of the format's FILE_KINDS) told by its content, or
+    FieldInvalid saying what was wrong and what would be accepted.
+
+    `fileobj` is any seekable binary file: an upload on the server, or
+    `object_store().ranged_file(key)` (ranged reads: the file is not downloaded). The
+    checks are forms_engine.filecheck's: the type by content, programs, polyglots,
+    archive and image bombs, reading a bounded part of the file."""
+    if size is None:
+        size = fileobj.seek(0, 2)
     try:
-        # Type by content, programs, polyglots, archive and image bombs: one module
-        # for every path that completes an upload.
-        kind = filecheck.inspect(upload, upload.name, upload.size, accept)
+        return filecheck.inspect(fileobj, name, size, accept)
     except filecheck.FileRefused as refused:
         raise FieldInvalid(refused.message) from None
     finally:
-        upload.seek(0)
+        fileobj.seek(0)
+
+
+def type_refusal(name: str, accept: Iterable[str]) -> str:
+    return _("%(name)s is not one of the accepted file types (%(kinds)s).") % {
+        "name": name,
+        "kinds": ", ".join(k.upper() for k in accept) or "-",
+    }
+
+
+def size_refusal(name: str, max_size: int) -> str:
+    return _("%(name)s is larger than %(size)s.") % {
+        "name": name,
+        "size": filekinds.format_size(max_size),
+    }
+
+
+def files_refusal(max_files: int) -> str:
+    return ngettext(
+        "You can attach %(n)s file only.", "You can attach %(n)s files at most.", max_files
+    ) % {"n": max_files}
+
+
+def attachment_limits_check(
+    draft: m.Draft,
+    position: int,
+    f: FieldSpec,
+    name: str,
+    size: int,
+    *,
+    max_size: int | None = None,
+    exclude: Any = None,
+) -> None:
+    """FieldInvalid when a file of `size` bytes may not join this draft: empty, over the
+    field's max_size, or over the procedure's attachments_total_max with the files it
+    already has (`exclude`: the attachment being checked itself)."""
+    limit = field_max_size(f) if max_size is None else max_size
+    if size > limit:
+        raise FieldInvalid(size_refusal(name, limit))
+    if size <= 0:
+        raise FieldInvalid(_("%(name)s is empty.") % {"name": name})
     total_max = version_spec(draft_versions(draft)[position]).attachments_total_max
     if total_max:
-        used = sum(a.size for a in draft.attachments.filter(field_key__startswith=f"{position}."))
-        if used + upload.size > total_max:
+        others = draft.attachments.filter(field_key__startswith=f"{position}.", status__in=_COUNTED)
+        if exclude is not None:
+            others = others.exclude(pk=exclude)
+        used = sum(a.size for a in others)
+        if used + size > total_max:
             raise FieldInvalid(
                 _("The files of this application may be %(size)s in all.")
                 % {"size": filekinds.format_size(total_max)}
             )
+
+
+def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dict:
+    """Store one file posted with the page (no JavaScript, or local files), checked by size
+    and by content (not by name); returns the file value kept in the answers. The upload
+    reached the server within the field's limit (forms_engine.uploads stops it there) and
+    is streamed to storage in chunks, never whole in memory."""
+    max_size = min(field_max_size(f), settings.UPLOAD_FILE_MAX_BYTES)
+    attachment_limits_check(draft, position, f, upload.name, upload.size, max_size=max_size)
+    kind = attachment_inspect(upload, upload.name, f.param("accept") or (), upload.size)
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
@@ -62,13 +136,20 @@ def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dic
         kind=kind,
         content_type=filekinds.CONTENT_TYPES.get(kind, "application/octet-stream"),
         sha256=digest.hexdigest(),
+        status=m.Attachment.Status.QUARANTINED,
     )
     _file_save(attachment, upload)
     try:
         attachment.save()
     except BaseException:
-        _file_discard(attachment.file.storage, attachment.file.name)
+        _file_discard(attachment.storage_key)
         raise
+    attachment_scan_request(attachment)
+    return attachment_value(attachment)
+
+
+def attachment_value(attachment: m.Attachment) -> dict:
+    """The file value kept in a draft's answers (and its pending page input)."""
     return {
         "id": str(attachment.id),
         "name": attachment.original_name,
@@ -77,37 +158,45 @@ def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dic
     }
 
 
+def attachment_scan_request(attachment: m.Attachment) -> None:
+    """Hand a stored file (in quarantine) to the malware scan. Until scanning is installed
+    (services.attachment_scan_enqueue), it stays quarantined: never called clean."""
+    from forms_engine import services
+
+    enqueue = getattr(services, "attachment_scan_enqueue", None)
+    if enqueue is not None:
+        enqueue(attachment)
+
+
 def _file_save(attachment: m.Attachment, upload) -> None:
-    """Write the file to storage; on failure remove whatever part of it was written and
-    raise AttachmentNotStored (the caller keeps the page's answers)."""
-    # The key is drawn once (upload_to draws a new random key at every call) and written
-    # through the storage itself, in chunks: FieldFile.save would draw another key.
-    name = m.attachment_path(attachment, "")
-    storage = attachment.file.storage
+    """Stream the file to storage under a new random key; on failure nothing of it is left
+    and AttachmentNotStored is raised (the caller keeps the page's answers)."""
+    key = m.attachment_path(attachment, "")
     try:
-        attachment.file.name = storage.save(name, upload)
-    except OSError as exc:
-        _file_discard(storage, name)
+        storage.object_store().upload_stream(key, upload, attachment.content_type)
+    except storage.StorageError as exc:
+        _file_discard(key)
         # Ids and the error code only: the file name is personal data.
         log.error(
-            "attachment %s of draft %s not stored: %s",
-            attachment.id,
-            attachment.draft_id,
-            errno.errorcode.get(exc.errno or 0, type(exc).__name__),
+            "attachment %s of draft %s not stored: %s", attachment.id, attachment.draft_id, exc
         )
         raise AttachmentNotStored from exc
+    attachment.file.name = key
 
 
-def _file_discard(storage, name: str) -> None:
+def _file_discard(key: str) -> None:
+    if not key:
+        return
     try:
-        storage.delete(name)
-    except OSError:  # nothing was written (read-only), or the store is gone: say so
+        storage.object_store().delete(key)
+    except storage.StorageError:  # nothing was written (read-only), or the store is gone
         log.warning("could not remove the partial file of an attachment", exc_info=True)
 
 
 def attachment_remove(draft: m.Draft, attachment_id: str) -> None:
     """Remove a file the resident took back, wherever it is in the answers (a file field
-    or a file field of a group entry), and from storage."""
+    or a file field of a group entry), and from storage (an unfinished direct upload is
+    aborted)."""
     try:
         attachment_id = str(uuid.UUID(str(attachment_id)))
     except ValueError:
@@ -115,14 +204,27 @@ def attachment_remove(draft: m.Draft, attachment_id: str) -> None:
     with transaction.atomic():
         locked = m.Draft.objects.select_for_update().get(pk=draft.pk)
         locked.answers = _without_file(locked.answers, attachment_id)
-        locked.save(update_fields=["answers"])
-        draft.answers = locked.answers
+        locked.pending = _without_file(locked.pending, attachment_id)
+        locked.save(update_fields=["answers", "pending"])
+        draft.answers, draft.pending = locked.answers, locked.pending
         attachment = m.Attachment.objects.filter(
             draft=draft, pk=attachment_id, submission__isnull=True
         ).first()
         if attachment:
+            key, upload_id = attachment.storage_key, attachment.upload_id
             attachment.delete()
-            transaction.on_commit(lambda: attachment.file.delete(save=False))
+            transaction.on_commit(lambda: _file_forget(key, upload_id))
+
+
+def _file_forget(key: str, upload_id: str) -> None:
+    store = storage.object_store()
+    try:
+        if upload_id:
+            store.multipart_abort(key, upload_id)
+        store.delete(key)
+    except storage.StorageError:
+        # Left for housekeeping (stale multipart uploads, keys without a row).
+        log.warning("could not remove a file from storage", exc_info=True)
 
 
 def _without_file(value: Any, attachment_id: str) -> Any:

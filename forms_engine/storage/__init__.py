@@ -43,6 +43,8 @@ __all__ = [
     "RangedFile",
     "StorageError",
     "content_disposition",
+    "direct_upload_enabled",
+    "direct_upload_origin",
     "object_store",
     "ranged_reader",
 ]
@@ -61,6 +63,19 @@ def object_store() -> ObjectStore:
             settings.AWS_S3_ADDRESSING_STYLE,
         )
     return _local_store(str(settings.MEDIA_ROOT))
+
+
+def direct_upload_enabled() -> bool:
+    """Whether browsers upload straight to the store (S3 configured and DIRECT_UPLOAD on)."""
+    return bool(settings.DIRECT_UPLOAD) and object_store().supports_direct_upload
+
+
+def direct_upload_origin() -> str:
+    """The origin presigned URLs point at (for the CSP's connect-src), or "" when
+    browsers do not upload directly."""
+    if not direct_upload_enabled():
+        return ""
+    return str(getattr(object_store(), "origin", "") or "")
 
 
 @functools.lru_cache(maxsize=8)

@@ -55,8 +55,17 @@ class ObjectStore(Protocol):
     def multipart_create(self, key: str, content_type: str) -> str: ...
 
     def multipart_sign_parts(
-        self, key: str, upload_id: str, part_numbers: list[int], expires: int
-    ) -> dict[int, str]: ...
+        self,
+        key: str,
+        upload_id: str,
+        part_numbers: list[int],
+        expires: int,
+        *,
+        part_sizes: dict[int, int] | None = None,
+    ) -> dict[int, str]:
+        """Presigned UploadPart URLs. With `part_sizes`, each URL signs its part's
+        Content-Length: the store refuses a body of any other length (403)."""
+        ...
 
     def multipart_list_parts(self, key: str, upload_id: str) -> list[Part]: ...
 

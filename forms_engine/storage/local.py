@@ -7,6 +7,7 @@ Django view (`views.files.local_file`) that streams the file.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import tempfile
@@ -51,7 +52,13 @@ class LocalStore:
         raise DirectUploadUnsupported
 
     def multipart_sign_parts(
-        self, key: str, upload_id: str, part_numbers: list[int], expires: int
+        self,
+        key: str,
+        upload_id: str,
+        part_numbers: list[int],
+        expires: int,
+        *,
+        part_sizes: dict[int, int] | None = None,
     ) -> dict[int, str]:
         raise DirectUploadUnsupported
 
@@ -78,7 +85,7 @@ class LocalStore:
         except FileNotFoundError as exc:
             raise ObjectMissing(key) from exc
         except OSError as exc:
-            raise StorageError(type(exc).__name__) from exc
+            raise StorageError(_reason(exc)) from exc
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         if length <= 0:
@@ -111,19 +118,16 @@ class LocalStore:
         """Written to a temporary file beside the target, then renamed: a full or read-only
         disk leaves no partial file under the key."""
         target = self.path(key)
-        count = 0
         tmp_name = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
             with os.fdopen(fd, "wb") as out:
-                while chunk := fileobj.read(CHUNK_SIZE):
-                    out.write(chunk)
-                    count += len(chunk)
+                count = _copy(fileobj, out)
             os.replace(tmp_name, target)
             tmp_name = None
         except OSError as exc:
-            raise StorageError(type(exc).__name__) from exc
+            raise StorageError(_reason(exc)) from exc
         finally:
             if tmp_name is not None:
                 try:
@@ -140,13 +144,13 @@ class LocalStore:
         except FileNotFoundError as exc:
             raise ObjectMissing(src_key) from exc
         except OSError as exc:
-            raise StorageError(type(exc).__name__) from exc
+            raise StorageError(_reason(exc)) from exc
 
     def delete(self, key: str) -> None:
         try:
             self.path(key).unlink(missing_ok=True)
         except OSError as exc:
-            raise StorageError(type(exc).__name__) from exc
+            raise StorageError(_reason(exc)) from exc
 
     # --- handing out -------------------------------------------------------------------------
 
@@ -154,6 +158,20 @@ class LocalStore:
         ticket = secrets.token_urlsafe(32)
         cache.set(TICKET_PREFIX + ticket, {"key": key, "name": filename}, timeout=expires)
         return reverse("storage_local_file", args=[ticket])
+
+
+def _copy(fileobj: BinaryIO, out: BinaryIO) -> int:
+    """Copy in chunks (never the whole file in memory); the bytes copied."""
+    count = 0
+    while chunk := fileobj.read(CHUNK_SIZE):
+        out.write(chunk)
+        count += len(chunk)
+    return count
+
+
+def _reason(exc: OSError) -> str:
+    """The error's code (ENOSPC, EROFS...): no path, which may hold a key."""
+    return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
 
 
 def ticket_take(ticket: str) -> dict[str, str] | None:

@@ -10,9 +10,11 @@ and several S3-compatible servers do not understand.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -98,6 +100,17 @@ class S3Store:
             io_chunksize=256 * 1024,
         )
 
+    @functools.cached_property
+    def origin(self) -> str:
+        """The scheme, host and port of presigned URLs (what the CSP's connect-src and the
+        bucket's CORS rules are about), read from a URL signed locally."""
+        url = urlsplit(
+            self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": "x"}, ExpiresIn=60
+            )
+        )
+        return f"{url.scheme}://{url.netloc}"
+
     # --- direct (multipart) upload -----------------------------------------------------------
 
     def multipart_create(self, key: str, content_type: str) -> str:
@@ -110,23 +123,30 @@ class S3Store:
         return str(answer["UploadId"])
 
     def multipart_sign_parts(
-        self, key: str, upload_id: str, part_numbers: list[int], expires: int
+        self,
+        key: str,
+        upload_id: str,
+        part_numbers: list[int],
+        expires: int,
+        *,
+        part_sizes: dict[int, int] | None = None,
     ) -> dict[int, str]:
-        # Signing is local (no request): a presigned UploadPart URL for each part number.
-        return {
-            n: self.client.generate_presigned_url(
-                "upload_part",
-                Params={
-                    "Bucket": self.bucket,
-                    "Key": key,
-                    "UploadId": upload_id,
-                    "PartNumber": n,
-                },
-                ExpiresIn=expires,
-                HttpMethod="PUT",
+        # Signing is local (no request). With a size, Content-Length is one of the signed
+        # headers: a body of any other length fails the signature at the store.
+        urls = {}
+        for n in part_numbers:
+            params: dict[str, Any] = {
+                "Bucket": self.bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": n,
+            }
+            if part_sizes and n in part_sizes:
+                params["ContentLength"] = part_sizes[n]
+            urls[n] = self.client.generate_presigned_url(
+                "upload_part", Params=params, ExpiresIn=expires, HttpMethod="PUT"
             )
-            for n in part_numbers
-        }
+        return urls
 
     def multipart_list_parts(self, key: str, upload_id: str) -> list[Part]:
         parts: list[Part] = []

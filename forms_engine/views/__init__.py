@@ -4,6 +4,7 @@ state change). URLs and handler500 name them through this package."""
 
 from .account import login_confirm, login_request, login_sent, logout, resume
 from .completion import filing_confirm, filing_done, filing_restart
+from .direct_uploads import upload_begin, upload_cancel, upload_complete, upload_parts
 from .errors import server_error, service_unavailable
 from .files import local_file
 from .health import healthz_live, healthz_ready
@@ -35,4 +36,8 @@ __all__ = [
     "server_error",
     "service_unavailable",
     "status",
+    "upload_begin",
+    "upload_cancel",
+    "upload_complete",
+    "upload_parts",
 ]

@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from forms_engine import models as m
-from forms_engine import normalize, services
+from forms_engine import normalize, services, storage
 from forms_engine.fields import Ctx
 from forms_engine.filing import Step
 
@@ -137,6 +137,9 @@ def _ctx(request, draft: m.Draft, step: Step | None = None) -> Ctx:
         ctx.store_upload = lambda f, upload: services.attachment_store(
             draft, step.position, f, upload
         )
+        if storage.direct_upload_enabled():
+            ctx.upload_url = reverse("upload_begin", args=[draft.pk])
+            ctx.page_key = step.key
     return ctx
 
 

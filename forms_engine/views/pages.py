@@ -19,6 +19,7 @@ from forms_engine.filing import (
     Step,
     page_action,
     process_page,
+    raw_from_answers,
     render_fields,
 )
 from forms_engine.ratelimit import hit as ratelimit_hit
@@ -132,7 +133,7 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
     if request.method == "GET":
         raw = draft.pending.get(step.key)
         if raw is None:
-            raw = _raw_from_answers(view, step)
+            raw = raw_from_answers(view, step)
         context = _page_context(request, draft, view, step, raw, {}, [], ctx, steps)
         return render(request, "forms_engine/page.html", context)
 
@@ -204,22 +205,3 @@ def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> 
     if request.POST.get("_return") == "confirm":
         url += "?return=confirm"
     return redirect(url + (f"#{outcome.anchor}" if outcome.anchor else ""))
-
-
-def _raw_from_answers(view: FilingView, step: Step) -> dict:
-    from forms_engine.fields import FIELD_TYPES
-
-    answers = view.answers_of(step.position)
-    raw = {}
-    for f in step.page.fields:
-        value = answers.get(f.id)
-        if value is None and f.profile:
-            # Once-only in a bundle: asked again (stricter rules here), it starts from the
-            # answer given to the earlier procedure.
-            twin = view.profile_twin(step.position, f)
-            if twin is not None:
-                value = view.answers_of(twin[0]).get(twin[1].id)
-        if f.type == "group" and value is None:
-            value = [{} for _i in range(f.param("repeat_min", 0) or (1 if f.required else 0))]
-        raw[f.id] = FIELD_TYPES[f.type].to_raw(f, value)
-    return raw

@@ -8,11 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
-from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from forms_engine import models as m
+from forms_engine.storage import local as local_store
 from tests.factories import page_post, pdf_bytes
 
 from .conftest import page_spec
@@ -26,17 +26,16 @@ MESSAGES = {
 
 
 def failing_storage(error: int):
-    """A storage save that fails as a full disk (after writing part of the file) or a
-    read-only one (before writing anything) does."""
+    """The local store's chunked copy failing as a full disk (after writing part of the
+    file) or a read-only one (before writing anything) does."""
 
-    def _save(self, name, content):
-        path = Path(self.path(name))
+    def _copy(fileobj, out):
         if error == errno.ENOSPC:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content.read(10))
+            out.write(fileobj.read(10))
+            out.flush()
         raise OSError(error, os.strerror(error))
 
-    return _save
+    return _copy
 
 
 def stored_files(root: Path) -> list[Path]:
@@ -59,7 +58,7 @@ def test_a_file_that_cannot_be_stored_is_explained_and_the_typing_is_kept(
     client, dog_page, settings, tmp_path, monkeypatch, error, language
 ):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-    monkeypatch.setattr(FileSystemStorage, "_save", failing_storage(error))
+    monkeypatch.setattr(local_store, "_copy", failing_storage(error))
     response = client.post(
         dog_page,
         {
@@ -82,7 +81,7 @@ def test_a_file_that_cannot_be_stored_is_explained_and_the_typing_is_kept(
 def test_a_file_that_cannot_be_stored_on_save_for_later_keeps_the_typing_too(
     client, dog_page, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(FileSystemStorage, "_save", failing_storage(errno.ENOSPC))
+    monkeypatch.setattr(local_store, "_copy", failing_storage(errno.ENOSPC))
     response = client.post(
         dog_page,
         {
