@@ -66,8 +66,8 @@ def test_a_png_claiming_100000_by_100000_pixels_is_refused(client, loaded):
     html = refused_on_the_page(
         post_file(client, "scan.png", png_claiming(100_000, 100_000)), "scan.png"
     )
-    assert "10,000百万画素" in html
-    assert "100百万画素（1億画素）まで" in html
+    assert "10,000メガピクセル" in html
+    assert "100メガピクセル（1億画素）まで" in html
 
 
 def test_a_pdf_that_is_really_a_program_is_refused_as_a_program(client, loaded):
