@@ -155,6 +155,9 @@ AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
 AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="path")
 # Browser uploads straight to the bucket when it is set (off: every file through the server).
 DIRECT_UPLOAD = env.bool("DIRECT_UPLOAD", default=True)
+# Origins whose pages may PUT parts to the bucket (its CORS rules, set by
+# `manage.py storage_setup`): the site itself unless listed.
+DIRECT_UPLOAD_ORIGINS = env.list("DIRECT_UPLOAD_ORIGINS", default=[SITE_URL])
 # Lifetime of a presigned part URL (seconds): one part of 8 MiB over a slow link, with margin.
 DIRECT_UPLOAD_PART_URL_SECONDS = env.int("DIRECT_UPLOAD_PART_URL_SECONDS", default=900)
 # Lifetime of a staff download URL (seconds): the browser follows it at once; a copied URL

@@ -75,11 +75,28 @@ def _free_base(start: int) -> int:
 
 
 def start(tmp: Path) -> tuple[subprocess.Popen, S3Server]:
+    """Start the server; when another test session takes the ports first (between the
+    check and the start), try the next block, unless SEAWEEDFS_TEST_PORT fixed them."""
+    fixed = "SEAWEEDFS_TEST_PORT" in os.environ
     base = int(os.environ.get("SEAWEEDFS_TEST_PORT", "18333"))
-    if "SEAWEEDFS_TEST_PORT" not in os.environ:
-        base = _free_base(base)
+    for attempt in range(1 if fixed else 8):
+        if not fixed:
+            base = _free_base(base)
+        try:
+            return _start(tmp / f"attempt-{attempt}", base)
+        except PortTaken:
+            base += 10
+    raise RuntimeError("SeaweedFS found no free ports")
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def _start(tmp: Path, base: int) -> tuple[subprocess.Popen, S3Server]:
     data = tmp / "data"
     data.mkdir(parents=True, exist_ok=True)
+    tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / "s3.json"
     config.write_text(
         json.dumps(
@@ -149,7 +166,10 @@ def _wait_ready(proc: subprocess.Popen, server: S3Server, log: Path) -> None:
     last: Exception | None = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"weed mini exited ({proc.returncode}): {log.read_text()[-2000:]}")
+            text = log.read_text(errors="replace")
+            if "is not available" in text:
+                raise PortTaken(text[-500:])
+            raise RuntimeError(f"weed mini exited ({proc.returncode}): {text[-2000:]}")
         try:
             # Any origin: the browser tests serve the site on a port chosen at run time.
             store.bucket_ensure(cors_origins=["*"])

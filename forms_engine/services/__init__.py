@@ -4,14 +4,31 @@ and the read-only selectors beside them.
 Views, commands and tasks stay thin and call these. Each submission state change writes
 an OutboxEvent in the same transaction, so consumers never miss or invent one.
 
-One module per entity: procedures, drafts, attachments, submissions, receipts (numbers
-and status codes), receipt mails, tokens (sign-in and resume links), downloads (files
-handed to staff, audited), housekeeping (stale uploads, abandoned drafts' files, files past
-retention); reads are in selectors. Callers use `from forms_engine import services;
-services.<name>`: every name is re-exported here.
+One module per entity: procedures, drafts, attachments (and their direct upload),
+submissions, receipts (numbers and status codes), receipt mails, tokens (sign-in and resume
+links), downloads (files handed to staff, audited), housekeeping (stale uploads, abandoned
+drafts' files, files past retention); reads are in selectors. Callers use `from
+forms_engine import services; services.<name>`: every name is re-exported here.
 """
 
-from .attachments import attachment_remove, attachment_store
+from .attachments import (
+    attachment_forget,
+    attachment_inspect,
+    attachment_limits_check,
+    attachment_remove,
+    attachment_scan_request,
+    attachment_store,
+    attachment_value,
+)
+from .direct_uploads import (
+    UploadRefused,
+    attachment_status_text,
+    attachment_upload_begin,
+    attachment_upload_cancel,
+    attachment_upload_complete,
+    attachment_upload_parts,
+    attachment_upload_sign,
+)
 from .downloads import (
     AttachmentNotDeliverable,
     attachment_download_name,
@@ -90,8 +107,20 @@ __all__ = [
     "LoadReport",
     "_profile_save",
     "_receipt_mail",
+    "UploadRefused",
+    "attachment_forget",
+    "attachment_inspect",
     "attachment_is_deliverable",
+    "attachment_limits_check",
     "attachment_remove",
+    "attachment_scan_request",
+    "attachment_status_text",
+    "attachment_upload_begin",
+    "attachment_upload_cancel",
+    "attachment_upload_complete",
+    "attachment_upload_parts",
+    "attachment_upload_sign",
+    "attachment_value",
     "attachment_store",
     "caches_clear",
     "draft_prefill",

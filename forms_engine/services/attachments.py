@@ -213,10 +213,12 @@ def attachment_remove(draft: m.Draft, attachment_id: str) -> None:
         if attachment:
             key, upload_id = attachment.storage_key, attachment.upload_id
             attachment.delete()
-            transaction.on_commit(lambda: _file_forget(key, upload_id))
+            transaction.on_commit(lambda: attachment_forget(key, upload_id))
 
 
-def _file_forget(key: str, upload_id: str) -> None:
+def attachment_forget(key: str, upload_id: str) -> None:
+    """Remove a file from storage (aborting its multipart upload if it was unfinished),
+    after its row is gone; a failure is logged and left for housekeeping."""
     store = storage.object_store()
     try:
         if upload_id:

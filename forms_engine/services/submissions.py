@@ -14,6 +14,7 @@ from forms_engine.fields import FIELD_TYPES, Ctx
 from forms_engine.filing import FEE_LIMIT, FilingView, fee_lines, process_page
 from forms_engine.procedure_format.model import ProcedureSpec
 
+from .attachments import attachment_forget
 from .errors import FilingError
 from .procedures import procedure_acceptance, version_spec
 from .receipt_mails import receipt_mails_kick
@@ -113,7 +114,9 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
             orphans = list(m.Attachment.objects.filter(draft=draft).exclude(pk__in=file_ids))
             for orphan in orphans:
                 orphan.delete()
-            transaction.on_commit(lambda: [o.file.delete(save=False) for o in orphans])
+            # Through the store: an unfinished direct upload is aborted too.
+            gone = [(o.storage_key, o.upload_id) for o in orphans]
+            transaction.on_commit(lambda: _forget_all(gone))
         m.Draft.objects.filter(pk=draft.pk).update(
             status=m.Draft.Status.SUBMITTED, receipt=receipt, pending={}, updated_at=timezone.now()
         )
@@ -121,6 +124,11 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
         # The receipt mail leaves the request: a polling task sends it (see receipt_mails_send).
         transaction.on_commit(receipt_mails_kick)
     return Completion(receipt, status_code, submissions)
+
+
+def _forget_all(files: list[tuple[str, str]]) -> None:
+    for key, upload_id in files:
+        attachment_forget(key, upload_id)
 
 
 def _acceptance_claim(versions: list[m.ProcedureVersion]) -> None:

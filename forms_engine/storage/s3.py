@@ -90,8 +90,9 @@ class S3Store:
                 max_pool_connections=max(10, max_concurrency * 2),
             ),
         )
-        # Server-side transfers: parts of PART_SIZE, a few at a time. Memory is bounded by
-        # about (max_concurrency + queue) x PART_SIZE whatever the file's size.
+        # Server-side transfers: parts of PART_SIZE, a few at a time. At most
+        # `max_concurrency` parts are held in memory (s3transfer's default is 10), so a
+        # streamed upload holds about max_concurrency x PART_SIZE whatever the file's size.
         self.transfer = TransferConfig(
             multipart_threshold=PART_SIZE,
             multipart_chunksize=PART_SIZE,
@@ -99,6 +100,7 @@ class S3Store:
             max_io_queue=max_concurrency * 2,
             io_chunksize=256 * 1024,
         )
+        self.transfer.max_in_memory_upload_chunks = max_concurrency
 
     @functools.cached_property
     def origin(self) -> str:

@@ -46,6 +46,19 @@ pages:
       - {id: note, type: text, label: メモ}
 """
 
+# One large file and nothing else: the server-streamed path's memory is measured with it.
+LARGE = """\
+title: {ja: 台帳の提出, en: Ledger}
+department: general
+contact_email: mail
+pages:
+  - id: ledger
+    title: 台帳
+    fields:
+      - {id: ledger, type: file, label: 台帳, accept: [pdf], max_size: 100MB, required: true}
+      - {id: mail, type: email, label: メール}
+"""
+
 PAGE_KEY = "0.docs"
 
 
@@ -56,6 +69,7 @@ def upload_town(db, tmp_path, settings):
     (tree / "upload-town").mkdir(parents=True)
     (tree / "upload-town" / "organization.yaml").write_text(ORGANIZATION, encoding="utf-8")
     (tree / "upload-town" / "business-support.yaml").write_text(PROCEDURE, encoding="utf-8")
+    (tree / "upload-town" / "ledger.yaml").write_text(LARGE, encoding="utf-8")
     report = services.procedures_load(tree)
     assert report.errors == []
     return tree

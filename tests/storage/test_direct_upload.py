@@ -332,3 +332,26 @@ def test_cancel_removes_a_completed_file_from_the_page_and_the_store(s3, filing)
         assert filing.cancel(attachment_id).status_code == 204
     assert not s3.exists(key)
     assert filing.refresh().pending[PAGE_KEY]["ledger"]["kept"] == []
+
+
+def test_beginning_uploads_is_rate_limited(s3, filing, rate_limited):
+    rate_limited.RATE_LIMITS = {**rate_limited.RATE_LIMITS, "upload": "2/600"}
+    assert filing.begin("a.pdf", 1000).status_code == 201
+    assert filing.begin("b.pdf", 1000).status_code == 201
+    refused = filing.begin("c.pdf", 1000)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] and "error" in refused.json()
+
+
+def test_an_upload_left_unfinished_is_aborted_when_the_filing_is_submitted(s3, filing):
+    body = filing.begin("a.pdf", 1000).json()
+    put_part(filing.sign(body["id"], [1])[1], pdf_of(1000))
+    last = filing.client.post(filing.page_url, {"_action": "next", "f-members-count": "1"})
+    confirm = filing.client.post(last["Location"], {"_action": "next", "f-mail": "", "f-note": ""})
+    assert confirm["Location"].endswith("/confirm/"), confirm.content.decode()[:2000]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        done = filing.client.post(confirm["Location"])
+    assert done.status_code == 302 and done["Location"].endswith("/done/")
+    assert not m.Attachment.objects.filter(pk=body["id"]).exists()
+    with pytest.raises(storage.ObjectMissing):
+        s3.multipart_list_parts(body["key"], body["uploadId"])

@@ -164,3 +164,16 @@ def test_content_disposition_keeps_no_quote_or_control_character():
     assert '"' not in fallback and "\\" not in fallback
     assert storage.content_disposition("申請書.pdf").startswith('attachment; filename="')
     assert 'filename=".pdf"' not in storage.content_disposition("申請書.pdf")
+
+
+@pytest.mark.s3
+def test_unfinished_multipart_uploads_are_listed_once_old_enough(s3):
+    from datetime import timedelta
+
+    key = _key()
+    upload_id = s3.multipart_create(key, "application/pdf")
+    assert (key, upload_id) in s3.multipart_list_stale(timedelta(0))
+    assert (key, upload_id) not in s3.multipart_list_stale(timedelta(days=1))
+    s3.multipart_abort(key, upload_id)
+    assert (key, upload_id) not in s3.multipart_list_stale(timedelta(0))
+    s3.multipart_abort(key, upload_id)  # aborting twice is not an error
