@@ -55,6 +55,27 @@ def heic_bytes(
     return ftyp + (mdat + meta if meta_last else meta + mdat)
 
 
+def heic_sequence_bytes(width: int = 1920, height: int = 1440, frames: int = 3) -> bytes:
+    """An HEIF image sequence (brand msf1, a burst): no `meta` item table, a `moov` box
+    whose track header carries the picture size (16.16 fixed point)."""
+    ftyp = box(b"ftyp", b"msf1" + b"\x00\x00\x00\x00" + b"msf1" + b"iso8" + b"hevc")
+    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    tkhd = full_box(
+        b"tkhd",
+        struct.pack(">5I", 0, 0, 1, 0, frames * 100)  # times, track id, reserved, duration
+        + b"\x00" * 8  # reserved
+        + struct.pack(">hhhH", 0, 0, 0, 0)  # layer, alternate group, volume, reserved
+        + matrix
+        + struct.pack(">II", width << 16, height << 16),
+    )
+    moov = box(
+        b"moov",
+        full_box(b"mvhd", b"\x00" * 96) + box(b"trak", tkhd + box(b"mdia", b"\x00" * 40)),
+    )
+    mdat = box(b"mdat", bytes(range(256)) * 32 * frames)
+    return ftyp + moov + mdat
+
+
 def _segment(marker: int, payload: bytes) -> bytes:
     return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
 

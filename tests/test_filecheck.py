@@ -17,6 +17,7 @@ from tests.filesamples import (
     docx_bytes,
     elf_bytes,
     heic_bytes,
+    heic_sequence_bytes,
     jpeg_bytes,
     overlapping_zip,
     pdf_with,
@@ -64,9 +65,20 @@ def refusal(data: bytes, name: str, accept=PHOTOS, language: str = "en") -> file
         (heic_bytes(), "IMG_0001.HEIC", "heic"),
         (heic_bytes(8064, 6048), "IMG_48MP.HEIC", "heic"),
         (heic_bytes(meta_last=True), "IMG_0002.HEIC", "heic"),
+        (heic_sequence_bytes(), "IMG_0003.HEIC", "heic"),
         (pdf_with(b"<x:xmpmeta><rdf:RDF></rdf:RDF></x:xmpmeta>"), "xmp.pdf", "pdf"),
     ],
-    ids=["pdf", "png", "jpeg", "jpeg-48mp", "iphone-heic", "heic-48mp", "heic-meta-last", "xmp"],
+    ids=[
+        "pdf",
+        "png",
+        "jpeg",
+        "jpeg-48mp",
+        "iphone-heic",
+        "heic-48mp",
+        "heic-meta-last",
+        "heic-sequence",
+        "xmp",
+    ],
 )
 def test_documents_and_photos_from_phones_pass(data, name, kind):
     assert inspect(data, name) == kind
@@ -183,8 +195,9 @@ def test_a_zip_of_pdfs_is_not_taken_for_a_polyglot():
         (png_claiming(100_000, 100_000), "bomb.png"),
         (jpeg_bytes(65_000, 65_000), "bomb.jpg"),
         (heic_bytes(100_000, 100_000, tile=100_000), "bomb.heic"),
+        (heic_sequence_bytes(30_000, 30_000), "burst.heic"),
     ],
-    ids=["png", "jpeg", "heic"],
+    ids=["png", "jpeg", "heic", "heic-sequence"],
 )
 def test_a_picture_that_claims_too_many_pixels_is_refused_from_its_header(data, name):
     assert len(data) < 200_000  # small on disk: the claim is all there is

@@ -5,7 +5,8 @@ A decompression bomb is a small file that claims a huge picture (a PNG of 100,00
 header is all that needs reading. PNG: the IHDR chunk, first in the file. JPEG: the
 start-of-frame segment, after the application segments (EXIF, ICC profiles). HEIC: the
 `ispe` properties in the `meta` box, one per image item (an iPhone photo is a grid of
-512 x 512 tiles plus the grid and a thumbnail, each with its own).
+512 x 512 tiles plus the grid and a thumbnail, each with its own), and for an image
+sequence (brand msf1) the track headers in its `moov` box.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ _SOS, _EOI = 0xDA, 0xD9
 # segments is more than any camera writes before it (EXIF segments are at most 64 kB).
 JPEG_MAX_HEADER_BYTES = 2 * 1024 * 1024
 JPEG_MAX_SEGMENTS = 512
-# The `meta` box of a HEIC holds item and property tables, a few kB (an iPhone's: 3-5 kB).
+# The `meta` box of a HEIC holds item and property tables, a few kB (an iPhone's: 3-5 kB);
+# the `moov` box of a short image sequence, its sample tables.
 HEIC_MAX_META_BYTES = 4 * 1024 * 1024
 HEIC_MAX_TOP_BOXES = 64
 HEIC_MAX_BOXES = 20_000
@@ -115,32 +117,50 @@ def _boxes(
 
 
 def _heic(src: BlockReader) -> list[tuple[int, int]]:
-    meta = _heic_meta(src)
+    top = _top_boxes(src, {b"meta", b"moov"})
     budget = [HEIC_MAX_BOXES]
     found: list[tuple[int, int]] = []
-    # meta is a full box: four bytes of version and flags before its children.
-    for kind, start, end in _boxes(meta, 4, len(meta), budget):
-        if kind != b"iprp":
-            continue
-        for kind2, start2, end2 in _boxes(meta, start, end, budget):
-            if kind2 != b"ipco":
-                continue
-            for kind3, start3, end3 in _boxes(meta, start2, end2, budget):
-                if kind3 == b"ispe":
+    meta = top.get(b"meta")
+    if meta is not None:
+        # meta is a full box: four bytes of version and flags before its children.
+        for _k, start, end in _children(meta, 4, len(meta), budget, b"iprp"):
+            for _k, start2, end2 in _children(meta, start, end, budget, b"ipco"):
+                for _k, start3, end3 in _children(meta, start2, end2, budget, b"ispe"):
                     if end3 - start3 < 12:
                         raise ImageUnreadable
-                    width, height = struct.unpack_from(">II", meta, start3 + 4)
-                    if not width or not height:
-                        raise ImageUnreadable
-                    found.append((width, height))
-    if not found:
+                    found.append(struct.unpack_from(">II", meta, start3 + 4))
+    moov = top.get(b"moov")
+    if moov is not None:
+        # An image sequence (brand msf1): each track's header gives its picture size.
+        for _k, start, end in _children(moov, 0, len(moov), budget, b"trak"):
+            for _k, start2, end2 in _children(moov, start, end, budget, b"tkhd"):
+                found.append(_tkhd_size(moov, start2, end2))
+    if not found or any(not w or not h for w, h in found):
         raise ImageUnreadable
     return found
 
 
-def _heic_meta(src: BlockReader) -> bytes:
-    """The payload of the top-level `meta` box, found by walking the top-level boxes
-    (it may come after the picture data: only the box headers are read on the way)."""
+def _children(
+    data: bytes, start: int, end: int, budget: list[int], kind: bytes
+) -> Iterator[tuple[bytes, int, int]]:
+    return (box for box in _boxes(data, start, end, budget) if box[0] == kind)
+
+
+def _tkhd_size(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """Width and height (16.16 fixed point) at the end of a track header, after its
+    version's times, ids, layer, volume and matrix."""
+    version = data[start] if start < end else 0
+    at = start + 4 + (32 if version == 1 else 20) + 8 + 8 + 36
+    if at + 8 > end:
+        raise ImageUnreadable
+    width, height = struct.unpack_from(">II", data, at)
+    return width >> 16, height >> 16
+
+
+def _top_boxes(src: BlockReader, wanted: set[bytes]) -> dict[bytes, bytes]:
+    """The payloads of the top-level boxes in `wanted`, found by walking the top-level
+    boxes (`meta` may come after the picture data: only box headers are read on the way)."""
+    found: dict[bytes, bytes] = {}
     at = 0
     for _ in range(HEIC_MAX_TOP_BOXES):
         header = src.read_at(at, 16)
@@ -157,12 +177,14 @@ def _heic_meta(src: BlockReader) -> bytes:
             size = src.size - at
         if size < header_size:
             raise ImageUnreadable
-        if kind == b"meta":
+        if kind in wanted and kind not in found:
             if size - header_size > HEIC_MAX_META_BYTES:
                 raise ImageUnreadable
             payload = src.read_at(at + header_size, size - header_size)
             if len(payload) != size - header_size:
                 raise ImageUnreadable
-            return payload
+            found[kind] = payload
+            if len(found) == len(wanted):
+                break
         at += size
-    raise ImageUnreadable
+    return found
