@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -159,6 +160,12 @@ DIRECT_UPLOAD = env.bool("DIRECT_UPLOAD", default=True)
 DIRECT_UPLOAD_ORIGINS = env.list("DIRECT_UPLOAD_ORIGINS", default=[SITE_URL])
 # Lifetime of a presigned part URL (seconds): one part of 8 MiB over a slow link, with margin.
 DIRECT_UPLOAD_PART_URL_SECONDS = env.int("DIRECT_UPLOAD_PART_URL_SECONDS", default=900)
+# Lifetime of a staff download URL (seconds): the browser follows it at once; a copied URL
+# soon opens nothing. Every download is audited (DownloadAudit).
+STAFF_DOWNLOAD_URL_SECONDS = env.int("STAFF_DOWNLOAD_URL_SECONDS", default=60)
+# Direct uploads not completed within this many hours are aborted (parts deleted) by the
+# housekeeping task; the resident's browser resumes well within it.
+UPLOAD_STALE_AFTER_HOURS = env.int("UPLOAD_STALE_AFTER_HOURS", default=24)
 
 
 if AWS_STORAGE_BUCKET_NAME:
@@ -212,6 +219,20 @@ CELERY_BEAT_SCHEDULE = {
     "attachments-scan-lost": {
         "task": "forms_engine.tasks.attachments_scan_lost",
         "schedule": 15 * 60.0,
+    },
+    # Housekeeping of files: incomplete direct uploads (hourly), files of drafts abandoned
+    # past their resume link and of submissions past their retention (nightly).
+    "uploads-abort-stale": {
+        "task": "forms_engine.tasks.uploads_abort_stale",
+        "schedule": crontab(minute=17),
+    },
+    "drafts-abandoned-files": {
+        "task": "forms_engine.tasks.drafts_abandoned_files_delete",
+        "schedule": crontab(hour=3, minute=7),
+    },
+    "submissions-retention-files": {
+        "task": "forms_engine.tasks.submissions_expired_files_delete",
+        "schedule": crontab(hour=3, minute=37),
     },
 }
 

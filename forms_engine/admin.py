@@ -3,8 +3,17 @@ YAML loaded and what was filed. Procedures change through YAML (load_procedures)
 here; the staff inbox with per-department access is a separate issue."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
+from . import filekinds, services
 from . import models as m
+from .ratelimit import client_address
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -76,24 +85,24 @@ class ReceiptAdmin(ReadOnlyAdmin):
     exclude = ("status_code_hash",)
 
 
-# The virus check of each file: its state and, for staff only, what the scan found (the
-# signature of an infected file, or why clamd gave no verdict yet). Files waiting in
-# quarantine long after their upload mean clamd is unreachable (`manage.py
-# attachments_scan` tries them again).
-ATTACHMENT_SCAN_FIELDS = (
-    "original_name",
-    "size",
-    "kind",
-    "status",
-    "scan_detail",
-    "scanned_at",
-    "created_at",
-)
+def download_button(attachment: m.Attachment) -> str:
+    """A button that asks for the file (POST, with the admin form's CSRF token: every
+    download is audited, so no cross-site link may count one), or why there is none."""
+    if attachment.submission_id is None or not services.attachment_is_deliverable(attachment):
+        return attachment.get_status_display()
+    url = reverse("admin:forms_engine_attachment_download", args=[attachment.pk])
+    return format_html(
+        '<button type="submit" class="button" formaction="{}" formmethod="post" '
+        "formnovalidate>{}</button>",
+        url,
+        _("Download"),
+    )
 
 
 class AttachmentInline(admin.TabularInline):
     model = m.Attachment
-    fields = ATTACHMENT_SCAN_FIELDS
+    fk_name = "submission"
+    fields = ("original_name", "kind", "file_size", "status", "scan_detail", "download")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -101,6 +110,20 @@ class AttachmentInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("Size"))
+    def file_size(self, obj: m.Attachment) -> str:
+        return filekinds.format_size(obj.size)
+
+    @admin.display(description=gettext_lazy("Download"))
+    def download(self, obj: m.Attachment) -> str:
+        return download_button(obj)
 
 
 @admin.register(m.Submission)
@@ -112,17 +135,81 @@ class SubmissionAdmin(ReadOnlyAdmin):
     inlines = [AttachmentInline]
 
 
-@admin.register(m.Attachment)
-class AttachmentAdmin(ReadOnlyAdmin):
-    list_display = ("id", "submission", "status", "scan_detail", "scanned_at", "size", "created_at")
-    list_filter = ("status",)
-    search_fields = ("submission__number", "scan_detail")
-    date_hierarchy = "created_at"
-    # The storage key is no business of the admin page; the file name is shown, not linked.
-    exclude = ("file", "upload_id", "sha256")
-
-
 @admin.register(m.OutboxEvent)
 class OutboxEventAdmin(ReadOnlyAdmin):
     list_display = ("id", "topic", "submission", "created_at", "processed_at", "attempts")
     list_filter = ("topic",)
+
+
+@admin.register(m.Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    """The files of submissions, until the staff inbox (issue 9) shows them by department.
+    Files of drafts still being filed are the resident's own and are not listed."""
+
+    list_display = (
+        "original_name",
+        "submission",
+        "kind",
+        "file_size",
+        "status",
+        "scan_detail",
+        "scanned_at",
+        "created_at",
+        "download",
+    )
+    list_filter = ("status", "kind")
+    search_fields = ("submission__number", "scan_detail")
+    list_select_related = ("submission",)
+    # The storage key is no business of the admin page; the file name is shown, not linked.
+    exclude = ("file", "upload_id", "page_key", "input_name", "sha256")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(submission__isnull=False)
+
+    @admin.display(description=gettext_lazy("Size"))
+    def file_size(self, obj: m.Attachment) -> str:
+        return filekinds.format_size(obj.size)
+
+    @admin.display(description=gettext_lazy("Download"))
+    def download(self, obj: m.Attachment) -> str:
+        return download_button(obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/download/",
+                self.admin_site.admin_view(require_POST(self.download_view)),
+                name="forms_engine_attachment_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Record the download, then send the browser to a short-lived URL of the file
+        (presigned for S3, a ticket for local files). 404 for a file not deliverable."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            attachment = self.get_queryset(request).filter(pk=object_id).first()
+        except ValidationError:
+            attachment = None
+        if attachment is None:
+            raise Http404
+        try:
+            url = services.attachment_download_url(
+                attachment, user=request.user, address=client_address(request)
+            )
+        except services.AttachmentNotDeliverable:
+            raise Http404 from None
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+
+@admin.register(m.DownloadAudit)
+class DownloadAuditAdmin(ReadOnlyAdmin):
+    list_display = ("downloaded_at", "username", "submission_number", "attachment_ref", "address")
+    list_filter = ("downloaded_at",)
+    search_fields = ("username", "submission_number", "attachment_ref")
+    date_hierarchy = "downloaded_at"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -328,6 +329,8 @@ class Attachment(models.Model):
         NOT_SCANNED = "not_scanned", _("Not scanned for malware")
         # Failed a check at completion (size, type, archive); the file is deleted.
         REFUSED = "refused", _("Refused")
+        # The submission's retention ended: the file is deleted, the row says so.
+        DELETED = "deleted", _("Deleted at the end of its retention")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="attachments")
@@ -356,6 +359,8 @@ class Attachment(models.Model):
     # The signature name of an infected file, for staff; never shown to the resident.
     scan_detail = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When its file was deleted at the end of the submission's retention.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"attachment {self.pk}"
@@ -363,6 +368,30 @@ class Attachment(models.Model):
     @property
     def storage_key(self) -> str:
         return self.file.name or ""
+
+
+class DownloadAudit(models.Model):
+    """One file handed to a member of staff: who, when, which file, from which address.
+    Written before the short-lived download URL is given out; kept when the attachment or
+    the user goes (their ids and names are copied)."""
+
+    attachment = models.ForeignKey(
+        Attachment, null=True, on_delete=models.SET_NULL, related_name="downloads"
+    )
+    attachment_ref = models.UUIDField()
+    submission_number = models.CharField(max_length=24, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    downloaded_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-downloaded_at"]
+
+    def __str__(self) -> str:
+        return f"download {self.pk}"
 
 
 class OutboxEvent(models.Model):

