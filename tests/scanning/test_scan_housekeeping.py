@@ -10,18 +10,24 @@ from django.utils import timezone
 
 from forms_engine import models as m
 from forms_engine import services, tasks
+from tests.flow.conftest import file_completely
 
 from .clamd import EICAR, EICAR_SIGNATURE
 from .conftest import pdf_with, quarantine
 
 Status = m.Attachment.Status
+DOG = ("sample-city", "dog-registration")
 
 
 def test_the_admin_lists_each_files_state_and_the_signature_found(
     client, draft, scanning_on, django_user_model
 ):
+    # Files of a filing handed in (the admin lists no draft's files: they are the resident's).
+    filed = file_completely(client, reverse("procedure_start", args=list(DOG)))[0]
+    submission = m.Submission.objects.get(draft=filed)
     infected = quarantine(draft, pdf_with(EICAR), name="感染.pdf")
     waiting = quarantine(draft, pdf_with(b"ok"), name="待ち.pdf")
+    m.Attachment.objects.filter(pk__in=[infected.pk, waiting.pk]).update(submission=submission)
     services.attachment_scan(str(infected.pk))
     admin = django_user_model.objects.create_superuser("root", "root@example.jp", "pw-123456!")
     client.force_login(admin)
