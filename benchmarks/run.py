@@ -188,6 +188,11 @@ def free_port() -> int:
 
 
 class Gunicorn:
+    #: Answers 200 once the service is up (a subclass may want a probe without dependencies).
+    ready_path = "/healthz"
+    #: More gunicorn options of a subclass.
+    extra_args: tuple[str, ...] = ()
+
     def __init__(self, workers: int, env: dict[str, str], log_path: Path):
         self.workers = workers
         self.env = env
@@ -212,6 +217,7 @@ class Gunicorn:
             f"--bind=127.0.0.1:{self.port}",
             "--graceful-timeout=15",
             "--log-level=warning",
+            *self.extra_args,
         ]
         # Its own session, so cleanup can reach the workers through the group id.
         self.proc = subprocess.Popen(
@@ -227,7 +233,7 @@ class Gunicorn:
             if self.proc.poll() is not None:
                 raise BenchError(f"gunicorn exited at start:\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as r:
+                with urllib.request.urlopen(f"{self.base}{self.ready_path}", timeout=2) as r:
                     if r.status == 200:
                         return
             except OSError:

@@ -61,13 +61,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import run  # noqa: E402
 from benchmarks.run import (  # noqa: E402
     DB_PREFIX,
     BenchError,
     bench_database_url,
     database_drop,
     database_recreate,
-    free_port,
     log,
 )
 
@@ -221,54 +221,16 @@ def django_setup(db_url: str, workdir: Path, s3) -> dict[str, str]:
     return dict(os.environ)
 
 
-class Gunicorn:
+class Gunicorn(run.Gunicorn):
     """One sync worker: every request of the run is served by the process measured."""
 
+    ready_path = "/healthz/live"
+    # A sync worker busy with a 1 GB body must not be taken for a hung one (the later
+    # --timeout wins over gunicorn's default).
+    extra_args = ("--timeout=900",)
+
     def __init__(self, env: dict[str, str], log_path: Path):
-        self.env = env
-        self.log_path = log_path
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-        self._log = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "--worker-class=sync",
-                "--workers=1",
-                f"--bind=127.0.0.1:{self.port}",
-                # A sync worker busy with a 1 GB body must not be taken for a hung one.
-                "--timeout=900",
-                "--graceful-timeout=15",
-                "--log-level=warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"gunicorn exited at start:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.base}/healthz/live", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise BenchError(f"gunicorn did not answer within 60 s:\n{self.log_tail()}")
+        super().__init__(1, env, log_path)
 
     def worker_pid(self) -> int:
         assert self.proc is not None
@@ -278,24 +240,6 @@ class Gunicorn:
         if len(children) != 1:
             raise BenchError(f"expected one gunicorn worker, found {children}")
         return children[0]
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
 
 # ---- the file -----------------------------------------------------------------------------
