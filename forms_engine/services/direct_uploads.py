@@ -59,6 +59,12 @@ _EXTENSION_KINDS = {
     for kind, attr in filekinds.ACCEPT_ATTR.items()
     for ext in attr.split(",")
     if ext.startswith(".")
+} | {
+    # Other names phones and browsers give the same kinds (Chrome on Windows saves JPEGs
+    # as .jfif; iPhones may say .heif).
+    "jfif": "jpeg",
+    "jpe": "jpeg",
+    "heif": "heic",
 }
 
 
@@ -128,10 +134,9 @@ def display_name(name: Any) -> str:
 def _name_kind_accepted(name: str, accept: tuple[str, ...]) -> bool:
     """Whether the name's extension is of an accepted kind (the content decides at
     completion; this only spares the resident a useless upload)."""
-    if not accept:
-        return True
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    kind = _EXTENSION_KINDS.get(ext)
+    if not accept or "." not in name.strip("."):
+        return True  # no extension to go by: the content decides, as on the form path
+    kind = _EXTENSION_KINDS.get(name.rsplit(".", 1)[-1].lower())
     return kind is not None and (kind in accept or (kind == "csv" and "txt" in accept))
 
 

@@ -277,6 +277,14 @@ def test_begin_refuses_a_name_of_a_type_not_accepted(s3, filing):
     assert "PDF" in response.json()["error"]
 
 
+@pytest.mark.parametrize("name", ["IMG_0001.jfif", "scan"])
+def test_begin_leaves_a_name_without_a_known_extension_to_the_content(s3, filing, name):
+    # Chrome on Windows names JPEGs .jfif; a file may have no extension at all. The form
+    # path accepts both by content, so the direct path must not refuse them by name.
+    response = filing.begin(name, 1000, input="f-photos", type="image/jpeg")
+    assert response.status_code == 201, response.content
+
+
 def test_begin_refuses_more_files_than_max_files(s3, filing):
     for name in ("a.jpg", "b.jpg", "c.jpg"):
         assert filing.begin(name, 1000, input="f-photos").status_code == 201
