@@ -194,7 +194,9 @@ def attachment_upload_begin(
         if len(_input_files(locked, fi)) + uploading >= max_files:
             raise UploadRefused(files_refusal(max_files))
         try:
-            upload_id = store.multipart_create(key, str(content_type or "")[:100])
+            # Never the declared type: the object is served with the type its checked
+            # content has (download_url), and a stored text/html must not be possible.
+            upload_id = store.multipart_create(key, "application/octet-stream")
         except storage.StorageError as exc:
             log.error("direct upload not begun for draft %s: %s", draft.pk, exc)
             raise UploadRefused(
