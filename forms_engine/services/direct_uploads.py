@@ -199,7 +199,9 @@ def attachment_upload_begin(
         if len(_input_files(locked, fi)) + uploading >= max_files:
             raise UploadRefused(files_refusal(max_files))
         try:
-            upload_id = store.multipart_create(key, str(content_type or "")[:100])
+            # Never the declared type: the object is served with the type its checked
+            # content has (download_url), and a stored text/html must not be possible.
+            upload_id = store.multipart_create(key, "application/octet-stream")
         except storage.StorageError as exc:
             log.error("direct upload not begun for draft %s: %s", draft.pk, exc)
             raise UploadRefused(
@@ -244,10 +246,9 @@ def _uploading(draft: m.Draft, attachment_id: Any) -> m.Attachment:
     return attachment
 
 
-def _of_draft(draft: m.Draft, attachment_id: Any) -> m.Attachment:
-    attachment = m.Attachment.objects.filter(
-        draft=draft, pk=attachment_id, submission__isnull=True
-    ).first()
+def _of_draft(draft: m.Draft, attachment_id: Any, *, lock: bool = False) -> m.Attachment:
+    rows = m.Attachment.objects.filter(draft=draft, pk=attachment_id, submission__isnull=True)
+    attachment = (rows.select_for_update() if lock else rows).first()
     if attachment is None:
         raise UploadRefused(_("There is no such upload."), status=404)
     return attachment
@@ -290,52 +291,67 @@ def attachment_upload_complete(draft: m.Draft, attachment_id: Any, parts: Any) -
     """Assemble the object, check it as stored, and let it join the page's answer; or
     refuse it (UploadRefused), deleting the object and keeping the row as `refused`.
     Completing a completed upload again answers as the first time did: the browser asks
-    again when the answer to the first completion was lost on the way."""
-    done = _of_draft(draft, attachment_id)
-    if done.status in _COMPLETED:
-        return done
-    attachment = _uploading(draft, attachment_id)
-    if (
-        not isinstance(parts, list)
-        or not 0 < len(parts) <= storage.MAX_PARTS
-        or not all(
-            isinstance(p, dict)
-            and isinstance(p.get("PartNumber"), int)
-            and isinstance(p.get("ETag"), str)
-            and len(p["ETag"]) <= 200
-            for p in parts
-        )
-    ):
-        raise UploadRefused(_("The upload is incomplete. Send the file again."))
-    store = storage.object_store()
-    key = attachment.storage_key
-    try:
-        store.multipart_complete(
-            key,
-            attachment.upload_id,
-            [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts],
-        )
-    except storage.ObjectMissing:
-        # A repeated completion (the answer to the first one was lost): the object is there.
-        if not store.exists(key):
-            raise UploadRefused(_("The upload is incomplete. Send the file again."), 409) from None
-    except storage.StorageError as exc:
-        raise UploadRefused(_("The upload is incomplete. Send the file again."), 409) from exc
-    view = draft_view(draft)
-    fi = file_input_find(view, attachment.page_key, attachment.input_name)
-    try:
-        if fi is None:
-            raise FieldInvalid(_("This page has no such file field."))
-        _check_stored(draft, fi, attachment, store)
-    except FieldInvalid as exc:
-        _refuse(attachment, store)
-        raise UploadRefused(_first_message(exc)) from None
-    except storage.StorageError as exc:
-        _refuse(attachment, store)
-        raise UploadRefused(_("The file cannot be received now. Try again later."), 503) from exc
-    if not _join_page(draft, fi, attachment):
-        _refuse(attachment, store)
-        raise UploadRefused(files_refusal(fi.field.param("max_files", 1)))
+    again when the answer to the first completion was lost on the way.
+
+    The whole completion holds the draft's lock and then the attachment's (the order
+    attachment_remove, the scan's discard and submission take them in, so none of them
+    can deadlock with it): two completions of the same upload arriving together run one
+    after the other, and the second finds the first one's result; a cancel runs before or
+    after it, never in between."""
+    refusal: UploadRefused | None = None
+    with transaction.atomic():
+        locked = m.Draft.objects.select_for_update().get(pk=draft.pk)
+        attachment = _of_draft(draft, attachment_id, lock=True)
+        if attachment.status in _COMPLETED:
+            return attachment
+        if attachment.status != m.Attachment.Status.UPLOADING:
+            raise UploadRefused(_("This upload is finished."), status=409)
+        if (
+            not isinstance(parts, list)
+            or not 0 < len(parts) <= storage.MAX_PARTS
+            or not all(
+                isinstance(p, dict)
+                and isinstance(p.get("PartNumber"), int)
+                and isinstance(p.get("ETag"), str)
+                and len(p["ETag"]) <= 200
+                for p in parts
+            )
+        ):
+            raise UploadRefused(_("The upload is incomplete. Send the file again."))
+        store = storage.object_store()
+        key = attachment.storage_key
+        try:
+            store.multipart_complete(
+                key,
+                attachment.upload_id,
+                [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts],
+            )
+        except storage.ObjectMissing:
+            # Assembled before, but its completion never finished: the object is there.
+            if not store.exists(key):
+                raise UploadRefused(
+                    _("The upload is incomplete. Send the file again."), 409
+                ) from None
+        except storage.StorageError as exc:
+            raise UploadRefused(_("The upload is incomplete. Send the file again."), 409) from exc
+        fi = file_input_find(draft_view(locked), attachment.page_key, attachment.input_name)
+        try:
+            if fi is None:
+                raise FieldInvalid(_("This page has no such file field."))
+            _check_stored(locked, fi, attachment, store)
+        except FieldInvalid as exc:
+            refusal = UploadRefused(_first_message(exc))
+        except storage.StorageError as exc:
+            log.error("direct upload %s not checked: %s", attachment.pk, exc)
+            refusal = UploadRefused(_("The file cannot be received now. Try again later."), 503)
+        if refusal is None and fi is not None and not _join_page(locked, fi, attachment):
+            refusal = UploadRefused(files_refusal(fi.field.param("max_files", 1)))
+        if refusal is not None:
+            _refuse(attachment, store)
+    # Raised once the refusal is committed (inside the block it would be rolled back).
+    if refusal is not None:
+        raise refusal
+    draft.pending = locked.pending
     attachment_scan_request(attachment)
     return attachment
 
@@ -355,6 +371,10 @@ def _check_stored(
 
 
 def _refuse(attachment: m.Attachment, store: storage.ObjectStore) -> None:
+    """Delete the object and mark the row `refused`; only an upload still being completed
+    (the caller holds its lock): a joined or removed file is never refused afterwards."""
+    if not _still_uploading(attachment):
+        return
     try:
         store.delete(attachment.storage_key)
     except storage.StorageError:
@@ -364,44 +384,48 @@ def _refuse(attachment: m.Attachment, store: storage.ObjectStore) -> None:
     attachment.save(update_fields=["status", "upload_id", "size", "kind", "content_type"])
 
 
-def _join_page(draft: m.Draft, fi: FileInput, attachment: m.Attachment) -> bool:
+def _still_uploading(attachment: m.Attachment) -> bool:
+    return m.Attachment.objects.filter(
+        pk=attachment.pk, status=m.Attachment.Status.UPLOADING
+    ).exists()
+
+
+def _join_page(locked: m.Draft, fi: FileInput, attachment: m.Attachment) -> bool:
     """Add the file to the page's pending input for its input, as a posted file would be
     kept (so Next, Back and the page without JavaScript see it); False when the input is
-    full by now. The draft's `updated_at` is left alone: typing kept on leaving the page
-    is not a stale overwrite because a file arrived (that typing carries the file too)."""
-    with transaction.atomic():
-        locked = m.Draft.objects.select_for_update().get(pk=draft.pk)
-        if locked.status != m.Draft.Status.OPEN:
-            return False
-        if len(_input_files(locked, fi)) >= fi.field.param("max_files", 1):
-            return False
-        raw = locked.pending.get(fi.page_key)
-        if raw is None:
-            raw = raw_from_answers(draft_view(locked), fi.step)
-        value = attachment_value(attachment)
-        if fi.group is None:
-            slot = raw.get(fi.field.id)
-            if not isinstance(slot, dict):
-                slot = raw[fi.field.id] = {"kept": list(slot or [])}
-        else:
-            entries = raw.get(fi.group.id)
-            if not isinstance(entries, list):
-                entries = raw[fi.group.id] = []
-            while len(entries) <= fi.entry:
-                entries.append({})
-            entry = entries[fi.entry] if isinstance(entries[fi.entry], dict) else {}
-            entries[fi.entry] = entry
-            slot = entry.get(fi.field.id)
-            if not isinstance(slot, dict):
-                slot = entry[fi.field.id] = {"kept": list(slot or [])}
-        slot.setdefault("kept", []).append(value)
-        slot.pop("new", None)
-        locked.pending[fi.page_key] = raw
-        m.Draft.objects.filter(pk=draft.pk).update(pending=locked.pending)
-        attachment.status = m.Attachment.Status.QUARANTINED
-        attachment.upload_id = ""
-        attachment.save(update_fields=["status", "upload_id", "size", "kind", "content_type"])
-    draft.pending = locked.pending
+    full by now. The caller holds the draft's lock and the attachment's. The draft's
+    `updated_at` is left alone: typing kept on leaving the page is not a stale overwrite
+    because a file arrived (that typing carries the file too)."""
+    if locked.status != m.Draft.Status.OPEN or not _still_uploading(attachment):
+        return False
+    if len(_input_files(locked, fi)) >= fi.field.param("max_files", 1):
+        return False
+    raw = locked.pending.get(fi.page_key)
+    if raw is None:
+        raw = raw_from_answers(draft_view(locked), fi.step)
+    value = attachment_value(attachment)
+    if fi.group is None:
+        slot = raw.get(fi.field.id)
+        if not isinstance(slot, dict):
+            slot = raw[fi.field.id] = {"kept": list(slot or [])}
+    else:
+        entries = raw.get(fi.group.id)
+        if not isinstance(entries, list):
+            entries = raw[fi.group.id] = []
+        while len(entries) <= fi.entry:
+            entries.append({})
+        entry = entries[fi.entry] if isinstance(entries[fi.entry], dict) else {}
+        entries[fi.entry] = entry
+        slot = entry.get(fi.field.id)
+        if not isinstance(slot, dict):
+            slot = entry[fi.field.id] = {"kept": list(slot or [])}
+    slot.setdefault("kept", []).append(value)
+    slot.pop("new", None)
+    locked.pending[fi.page_key] = raw
+    m.Draft.objects.filter(pk=locked.pk).update(pending=locked.pending)
+    attachment.status = m.Attachment.Status.QUARANTINED
+    attachment.upload_id = ""
+    attachment.save(update_fields=["status", "upload_id", "size", "kind", "content_type"])
     return True
 
 

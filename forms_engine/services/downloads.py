@@ -52,6 +52,7 @@ def attachment_download_url(attachment: m.Attachment, *, user, address: str) -> 
             attachment.storage_key,
             attachment_download_name(attachment),
             settings.STAFF_DOWNLOAD_URL_SECONDS,
+            attachment.content_type,
         )
 
 

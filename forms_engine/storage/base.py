@@ -94,7 +94,10 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None: ...
 
     # --- handing out -----------------------------------------------------------------------
-    def download_url(self, key: str, filename: str, expires: int) -> str: ...
+    def download_url(self, key: str, filename: str, expires: int, content_type: str) -> str:
+        """A short-lived URL that serves the object as `filename`, with `content_type` (the
+        type its checked content has, never one the browser declared)."""
+        ...
 
 
 def content_disposition(filename: str) -> str:

@@ -154,9 +154,13 @@ class LocalStore:
 
     # --- handing out -------------------------------------------------------------------------
 
-    def download_url(self, key: str, filename: str, expires: int) -> str:
+    def download_url(self, key: str, filename: str, expires: int, content_type: str) -> str:
         ticket = secrets.token_urlsafe(32)
-        cache.set(TICKET_PREFIX + ticket, {"key": key, "name": filename}, timeout=expires)
+        cache.set(
+            TICKET_PREFIX + ticket,
+            {"key": key, "name": filename, "type": content_type},
+            timeout=expires,
+        )
         return reverse("storage_local_file", args=[ticket])
 
 

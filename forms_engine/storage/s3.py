@@ -298,7 +298,7 @@ class S3Store:
 
     # --- handing out -------------------------------------------------------------------------
 
-    def download_url(self, key: str, filename: str, expires: int) -> str:
+    def download_url(self, key: str, filename: str, expires: int, content_type: str) -> str:
         return str(
             self.client.generate_presigned_url(
                 "get_object",
@@ -306,6 +306,7 @@ class S3Store:
                     "Bucket": self.bucket,
                     "Key": key,
                     "ResponseContentDisposition": content_disposition(filename),
+                    "ResponseContentType": content_type or "application/octet-stream",
                 },
                 ExpiresIn=expires,
             )

@@ -34,7 +34,8 @@ def _body(request: HttpRequest) -> dict[str, Any]:
         raise uploads.UploadRefused(_("The request is too large."), status=413)
     try:
         data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: deeply nested arrays ("[[[[...") exhaust the parser's stack.
         raise uploads.UploadRefused(_("The request could not be read.")) from None
     if not isinstance(data, dict):
         raise uploads.UploadRefused(_("The request could not be read."))

@@ -20,7 +20,8 @@ def local_file(request: HttpRequest, ticket: str) -> FileResponse:
         f = store.ranged_file(found["key"])
     except storage.StorageError:
         raise Http404 from None
-    response = FileResponse(f, content_type="application/octet-stream")
+    # The type of the checked content, as the S3 store's presigned URL serves it.
+    response = FileResponse(f, content_type=found.get("type") or "application/octet-stream")
     response["Content-Disposition"] = storage.content_disposition(found["name"])
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

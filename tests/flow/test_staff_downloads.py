@@ -75,6 +75,7 @@ def test_a_clean_file_is_handed_out_through_a_short_lived_url_and_audited(operat
     got = operator.get(url)
     assert got.status_code == 200
     assert b"".join(got.streaming_content) == pdf_bytes()
+    assert got["Content-Type"] == "application/pdf"  # the checked type, not a declared one
     disposition = got["Content-Disposition"]
     assert disposition.startswith("attachment;")
     assert "filename*=UTF-8''" + urllib.parse.quote(NAME, safe="") in disposition

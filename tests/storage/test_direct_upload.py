@@ -377,3 +377,29 @@ def test_an_upload_left_unfinished_is_aborted_when_the_filing_is_submitted(s3, f
     assert not m.Attachment.objects.filter(pk=body["id"]).exists()
     with pytest.raises(storage.ObjectMissing):
         s3.multipart_list_parts(body["key"], body["uploadId"])
+
+
+def test_deeply_nested_json_is_refused_as_an_unreadable_request(s3_settings, filing):
+    # 200,000 "[" exhaust the JSON parser's stack (RecursionError), which is no server fault.
+    response = filing.client.post(
+        filing.uploads_url, b"[" * 200_000, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+def test_the_stored_object_and_its_download_have_the_checked_type_not_the_declared_one(s3, filing):
+    # The browser declared text/html for what is a PDF: a staff member's browser must never
+    # be handed it as a page of this site's store.
+    attachment_id, done = upload_whole(filing, "ledger.pdf", pdf_bytes(), type="text/html")
+    assert done.status_code == 200, done.content
+    attachment = m.Attachment.objects.get(pk=attachment_id)
+    assert attachment.content_type == "application/pdf"
+    head = s3.client.head_object(Bucket=s3.bucket, Key=attachment.storage_key)
+    assert head["ContentType"] != "text/html"
+    url = s3.download_url(
+        attachment.storage_key, "ledger.pdf", expires=60, content_type=attachment.content_type
+    )
+    answer = http("GET", url)
+    assert answer.status == 200
+    assert answer.headers["Content-Type"] == "application/pdf"

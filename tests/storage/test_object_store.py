@@ -129,7 +129,9 @@ def test_a_multipart_upload_through_presigned_part_urls_completes_whole(s3):
 def test_a_download_url_names_the_file_in_japanese_and_ascii(s3):
     key = _key("files/")
     s3.upload_stream(key, io.BytesIO(b"%PDF-1.4 receipt"), "application/pdf")
-    answer = http("GET", s3.download_url(key, "申請書 (控え).pdf", expires=60))
+    answer = http(
+        "GET", s3.download_url(key, "申請書 (控え).pdf", expires=60, content_type="application/pdf")
+    )
     assert answer.status == 200
     assert answer.body == b"%PDF-1.4 receipt"
     disposition = answer.headers["Content-Disposition"]
@@ -142,7 +144,7 @@ def test_a_download_url_names_the_file_in_japanese_and_ascii(s3):
 def test_a_local_download_url_streams_the_file_with_its_name(local, client):
     key = _key("files/")
     local.upload_stream(key, io.BytesIO(b"%PDF-1.4 local"), "application/pdf")
-    url = local.download_url(key, "住民票.pdf", expires=60)
+    url = local.download_url(key, "住民票.pdf", expires=60, content_type="application/pdf")
     assert key not in url and "住民票" not in unquote(url)
     response = client.get(url)
     assert response.status_code == 200

@@ -1,0 +1,160 @@
+"""Direct uploads completed twice at the same moment, or cancelled while they complete,
+against SeaweedFS and PostgreSQL with real threads: each request on its own connection."""
+
+from __future__ import annotations
+
+import copy
+import threading
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from forms_engine import models as m
+from forms_engine.storage.s3 import S3Store
+from tests.factories import pdf_bytes
+from tests.flow.test_concurrency import FilingRendezvous
+
+from .conftest import PAGE_KEY, start_filing
+from .helpers import put_part
+
+pytestmark = [pytest.mark.s3, pytest.mark.django_db(transaction=True)]
+
+
+def _uploaded(filing, input: str) -> tuple[str, list[dict]]:
+    """Begun and every part sent: only the completion is left."""
+    data = pdf_bytes()
+    begun = filing.begin("ledger.pdf", len(data), input=input, type="application/pdf")
+    assert begun.status_code == 201, begun.content
+    attachment_id = begun.json()["id"]
+    url = filing.sign(attachment_id, [1])[1]
+    return attachment_id, [{"PartNumber": 1, "ETag": put_part(url, data)}]
+
+
+def _in_threads(*work) -> list:
+    """Run each callable in a thread of its own; their answers, or the exception raised."""
+    answers: list = [None] * len(work)
+
+    def run(i, fn):
+        try:
+            answers[i] = fn()
+        except Exception as exc:  # a 500 in the test client
+            answers[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=[i, fn]) for i, fn in enumerate(work)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return answers
+
+
+def _file_ids(value) -> list[str]:
+    if isinstance(value, dict):
+        return [
+            *([value["id"]] if "id" in value and "size" in value else []),
+            *(i for v in value.values() for i in _file_ids(v)),
+        ]
+    if isinstance(value, list):
+        return [i for v in value for i in _file_ids(v)]
+    return []
+
+
+# One file per input (a group entry's file) and two (the ledger): either way, once.
+@pytest.mark.parametrize("input", ["f-members-0-member_doc", "f-ledger"])
+def test_two_completions_at_the_same_moment_join_the_file_once(
+    s3_settings, upload_town, input, monkeypatch
+):
+    filing = start_filing(Client())
+    attachment_id, parts = _uploaded(filing, input)
+    again = Client()
+    again.cookies = copy.deepcopy(filing.client.cookies)
+    twin = copy.copy(filing)
+    twin.client = again
+
+    # Each completion waits before assembling until the other has got there too, or waits
+    # for a lock: without one, both go on with the upload still `uploading`.
+    rendezvous = FilingRendezvous()
+    assemble = S3Store.multipart_complete
+
+    def held(self, *args, **kwargs):
+        rendezvous.hold(None, None)
+        return assemble(self, *args, **kwargs)
+
+    monkeypatch.setattr(S3Store, "multipart_complete", held)
+    both = threading.Barrier(2)
+
+    def complete(f):
+        def go():
+            rendezvous.join()
+            both.wait(timeout=30)
+            return f.complete(attachment_id, parts)
+
+        return go
+
+    try:
+        answers = _in_threads(complete(filing), complete(twin))
+    finally:
+        rendezvous.close()
+
+    assert [getattr(a, "status_code", a) for a in answers] == [200, 200]
+    assert answers[0].json() == answers[1].json()
+    assert answers[0].json()["status"] == "quarantined"
+    # Stored (and scanned by now, eagerly in tests), never refused.
+    assert m.Attachment.objects.get(pk=attachment_id).status in (
+        m.Attachment.Status.QUARANTINED,
+        m.Attachment.Status.NOT_SCANNED,
+    )
+    assert _file_ids(filing.refresh().pending[PAGE_KEY]) == [attachment_id]
+
+
+def test_a_cancel_while_the_file_is_completed_is_answered_cleanly(
+    s3_settings, upload_town, monkeypatch
+):
+    filing = start_filing(Client())
+    attachment_id, parts = _uploaded(filing, "f-ledger")
+    other = Client()
+    other.cookies = copy.deepcopy(filing.client.cookies)
+    canceller = copy.copy(filing)
+    canceller.client = other
+
+    # The completion stops once the object is assembled, until the cancel has finished or
+    # waits for a lock; the cancel is sent only once the completion has got that far.
+    rendezvous = FilingRendezvous()
+    assembled = threading.Event()
+    measure = S3Store.size
+
+    def held(self, key):
+        assembled.set()
+        rendezvous.hold(None, None)
+        return measure(self, key)
+
+    monkeypatch.setattr(S3Store, "size", held)
+
+    def complete():
+        rendezvous.join()
+        return filing.complete(attachment_id, parts)
+
+    def cancel():
+        rendezvous.join()
+        assert assembled.wait(timeout=30)
+        try:
+            return canceller.cancel(attachment_id)
+        finally:
+            from django.db import connection
+
+            with rendezvous.guard:
+                rendezvous.arrived.add(connection.connection.info.backend_pid)
+
+    try:
+        completed, cancelled = _in_threads(complete, cancel)
+    finally:
+        rendezvous.close()
+
+    assert getattr(cancelled, "status_code", cancelled) == 204
+    # The completion ran first (the cancel waited for it) and the cancel then removed it.
+    assert getattr(completed, "status_code", completed) in (200, 404)
+    assert not m.Attachment.objects.filter(pk=attachment_id).exists()
+    assert _file_ids(filing.refresh().pending) == []
