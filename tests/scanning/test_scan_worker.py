@@ -4,6 +4,7 @@ marked clean and the task is retried with backoff; once clamd is back a retry sc
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -88,6 +89,12 @@ def worker(settings, tmp_path, media):
             conn.default_channel.queue_delete(queue)
 
 
+def attempts(scan_detail: str) -> int:
+    """The attempt count the scan records while clamd is unreachable: "attempt N: ..."."""
+    match = re.match(r"attempt (\d+):", scan_detail)
+    return int(match[1]) if match else 0
+
+
 def wait_for(predicate, what: str, log_path: Path):
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
@@ -108,7 +115,8 @@ def test_with_clamd_down_the_task_retries_and_scans_once_clamd_is_back(draft, wo
         return m.Attachment.objects.get(pk=attachment.pk)
 
     # Retried: the detail counts the attempts, and the file is never called clean.
-    wait_for(lambda: row().scan_detail.startswith("attempt 3:"), "no third attempt", log_path)
+    # (At least three: on a busy machine a poll may miss the moment the third was recorded.)
+    wait_for(lambda: attempts(row().scan_detail) >= 3, "no third attempt", log_path)
     assert row().status == m.Attachment.Status.QUARANTINED
     assert "unreachable" in row().scan_detail
 
