@@ -253,6 +253,11 @@ CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="")
 CLAMD_RETRY_FIRST_SECONDS = env.int("CLAMD_RETRY_FIRST_SECONDS", default=30)
 CLAMD_RETRY_MAX_SECONDS = env.int("CLAMD_RETRY_MAX_SECONDS", default=30 * 60)
 CLAMD_RETRY_ATTEMPTS = env.int("CLAMD_RETRY_ATTEMPTS", default=100)
+# How many bytes the configured clamd scans whole (its MaxFileSize, and MaxScanSize and
+# StreamMaxLength at least as large): a longer file is refused, never called clean, since
+# clamd answers OK for a file over its limits unless `AlertExceedsMax yes`. The default is
+# clamd's own default MaxFileSize (100M); raise both together.
+CLAMD_MAX_FILE_BYTES = env.int("CLAMD_MAX_FILE_BYTES", default=100 * 1024 * 1024)
 
 # Upload through the server (first cut; direct uploads to object storage come with the
 # attachments issue): big files stream to disk, not memory. The guard in front reads file

@@ -7,8 +7,9 @@ CHUNK_SIZE, and a daemon that stops reading half-way (its stream limit) is answe
 error, never as clean.
 
 The verdicts: CLEAN (clamd read every byte and found nothing), INFECTED (with the
-signature's name), UNSCANNABLE (clamd read the file but could not scan it whole: over its
-StreamMaxLength, or over MaxFileSize/MaxScanSize with `AlertExceedsMax yes`; trying again
+signature's name), UNSCANNABLE (clamd could not scan the file whole: over its
+StreamMaxLength, over MaxFileSize/MaxScanSize with `AlertExceedsMax yes`, or longer than
+CLAMD_MAX_FILE_BYTES, what the configured clamd is said to scan whole; trying again
 changes nothing) and ERROR (clamd could not be reached or did not answer: try again later).
 """
 
@@ -151,13 +152,21 @@ def scan_stream(
     stream: Iterable[bytes],
     address: ClamdAddress | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int | None = None,
 ) -> ScanResult:
     """Send every chunk of `stream` to clamd (INSTREAM) and read its verdict. Errors of the
     connection are returned as ERROR, never raised: the caller decides to try again. Errors
-    of the stream itself (storage) are raised: they are not clamd's."""
+    of the stream itself (storage) are raised: they are not clamd's.
+
+    A stream longer than `max_bytes` (settings.CLAMD_MAX_FILE_BYTES) is UNSCANNABLE, and
+    no more of it is sent: with clamd's default `AlertExceedsMax no`, a file over its
+    MaxFileSize or MaxScanSize comes back "stream: OK" though most of it was never looked
+    at, so clamd's OK can only be believed for what it scans whole."""
     address = address or configured_address()
     if address is None:
         raise ValueError("CLAMD_ADDRESS is not set")
+    if max_bytes is None:
+        max_bytes = settings.CLAMD_MAX_FILE_BYTES
     try:
         sock = _connect(address, timeout)
     except OSError as exc:
@@ -165,7 +174,16 @@ def scan_stream(
     with sock:
         try:
             sock.sendall(b"zINSTREAM\0")
+            sent = 0
             for chunk in _chunks(stream):
+                sent += len(chunk)
+                if sent > max_bytes:
+                    # Closing without the terminating chunk: clamd drops the stream.
+                    return ScanResult(
+                        Verdict.UNSCANNABLE,
+                        f"over CLAMD_MAX_FILE_BYTES ({max_bytes} bytes): "
+                        "size limit exceeded, not scanned whole",
+                    )
                 if chunk:
                     sock.sendall(struct.pack("!L", len(chunk)) + chunk)
             sock.sendall(struct.pack("!L", 0))

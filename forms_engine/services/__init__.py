@@ -90,6 +90,7 @@ from .selectors import (
     receipt_lookup,
     submission_files_ready,
 )
+from .submission_readiness import FILES_READY, submission_files_ready_announce
 from .submissions import Completion, _profile_save, submission_complete, view_problems
 from .tokens import (
     draft_resume,
@@ -168,6 +169,8 @@ __all__ = [
     "status_code_matches",
     "submission_complete",
     "submission_files_ready",
+    "submission_files_ready_announce",
+    "FILES_READY",
     "token_create",
     "token_email",
     "token_use",

@@ -8,6 +8,10 @@ anyone (selectors.attachment_is_deliverable).
 name (forms_engine.tasks) retries an unreachable clamd with backoff. Running it twice, or
 twice at once, does the work once: the row is re-read under its lock before anything
 changes, and a file that is no longer in quarantine is left alone.
+
+When the scan of a submission's last waiting file ends (clean, infected, refused or not
+scanned), the same transaction writes the submission's `submission.files_ready` event
+(services.submission_readiness).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from django.utils import timezone
 from forms_engine import models as m
 from forms_engine import scanning
 from forms_engine.storage import ObjectMissing, object_store
+
+from .submission_readiness import submission_files_ready_announce
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +137,8 @@ def _promote(attachment_id: str, key: str, status: str) -> ScanOutcome:
         attachment.scan_detail = ""
         attachment.scanned_at = timezone.now() if status == Status.CLEAN else None
         attachment.save(update_fields=["file", "status", "scan_detail", "scanned_at"])
+        if attachment.submission_id is not None:
+            submission_files_ready_announce(attachment.submission_id)
     log.info("attachment %s %s", attachment_id, status)
     return ScanOutcome.CLEAN if status == Status.CLEAN else ScanOutcome.NOT_SCANNED
 
@@ -156,6 +164,8 @@ def _discard(attachment_id: str, key: str, status: str, detail: str) -> ScanOutc
         attachment.scan_detail = detail[:255]
         attachment.scanned_at = timezone.now()
         attachment.save(update_fields=["status", "scan_detail", "scanned_at"])
+        if attachment.submission_id is not None:
+            submission_files_ready_announce(attachment.submission_id)
         if draft.status == m.Draft.Status.OPEN:
             answers = without_files(draft.answers, {str(attachment.pk)})
             pending = without_files(draft.pending, {str(attachment.pk)})

@@ -1,5 +1,6 @@
 """Submissions: completing a draft into one receipt, one submission per procedure and an
-outbox event for each, in one transaction."""
+outbox event for each (`submission.completed`, and `submission.files_ready` when none of
+its files waits for its scan), in one transaction."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from .procedures import procedure_acceptance, version_spec
 from .receipt_mails import receipt_mails_kick
 from .receipts import new_receipt_number, status_code_for, status_code_hash
 from .selectors import draft_versions, draft_view, procedure_version_get
+from .submission_readiness import submission_files_ready_announce
 
 
 @dataclass
@@ -107,6 +109,9 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
                 submission=sub,
                 payload={"submission": str(sub.pk), "status": status, "fee_total": total},
             )
+            # Its files are settled already (none, or all scanned): it may be handed on.
+            # Otherwise the scan of its last waiting file writes this event.
+            submission_files_ready_announce(sub.pk)
             submissions.append(sub)
         if save_to_profile and draft.resident is not None:
             _profile_save(draft.resident, view)

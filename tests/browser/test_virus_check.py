@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from forms_engine import models as m
 from forms_engine import services
-from tests.scanning.clamd import EICAR
+from tests.scanning.clamd import EICAR, MAX_FILE_BYTES
 from tests.scanning.conftest import pdf_with
 
 from .conftest import assert_no_axe_violations
@@ -21,6 +21,7 @@ def procedures(transactional_db, settings, tmp_path, clamd_server):
     settings.RATE_LIMIT_ENABLED = False
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CLAMD_ADDRESS = clamd_server.address
+    settings.CLAMD_MAX_FILE_BYTES = MAX_FILE_BYTES
     report = services.procedures_load(settings.PROCEDURES_DIR)
     assert report.errors == []
 

@@ -14,6 +14,8 @@ from forms_engine import models as m
 from forms_engine import services
 from forms_engine.storage import object_store
 
+from .clamd import MAX_FILE_BYTES
+
 FIELD = "vaccination_certificate"
 
 
@@ -27,6 +29,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 def scanning_on(settings, clamd_server, media):
     settings.CLAMD_ADDRESS = clamd_server.address
+    settings.CLAMD_MAX_FILE_BYTES = MAX_FILE_BYTES
     return clamd_server
 
 

@@ -13,7 +13,7 @@ from forms_engine import services
 from forms_engine.services import ScanOutcome
 from forms_engine.storage import object_store
 
-from .clamd import EICAR, EICAR_SIGNATURE, ClamdServer
+from .clamd import EICAR, EICAR_SIGNATURE, MAX_FILE_MIB, ClamdServer
 from .conftest import FIELD, pdf_with, quarantine
 
 Status = m.Attachment.Status
@@ -118,6 +118,34 @@ def test_a_file_clamd_cannot_scan_whole_is_refused_never_clean(
     assert not object_store().exists(attachment.storage_key)
     draft.refresh_from_db()
     assert draft.answers["0"].get(FIELD) == []
+
+
+def test_a_file_over_clamd_max_file_bytes_is_refused_never_clean(
+    draft, store_settings, media, tmp_path
+):
+    # The reviewer's case: clamd with `MaxFileSize 1M` and its default `AlertExceedsMax
+    # no` answers OK for a 2 MB file with EICAR at its end.
+    server = ClamdServer(tmp_path / "small-clamd")
+    server.conf.write_text(
+        server.conf.read_text()
+        .replace(f"MaxFileSize {MAX_FILE_MIB}M", "MaxFileSize 1M")
+        .replace("AlertExceedsMax yes", "AlertExceedsMax no")
+    )
+    store_settings.CLAMD_ADDRESS = server.start().address
+    store_settings.CLAMD_MAX_FILE_BYTES = 1024 * 1024
+    try:
+        attachment = quarantine(draft, pdf_with(b"\0" * (2 * 1024 * 1024) + EICAR))
+        outcome = services.attachment_scan(str(attachment.pk))
+    finally:
+        server.stop()
+
+    attachment = reload(attachment)
+    assert outcome is ScanOutcome.UNSCANNABLE
+    assert attachment.status == Status.REFUSED
+    assert "CLAMD_MAX_FILE_BYTES" in attachment.scan_detail
+    assert not object_store().exists(attachment.storage_key)
+    # The resident is told, as for any file clamd could not scan whole.
+    assert services.draft_files_removed_by_scan(draft) == [attachment]
 
 
 def test_with_clamd_down_the_file_stays_in_quarantine_and_is_scanned_once_it_is_back(

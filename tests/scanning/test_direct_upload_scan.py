@@ -11,7 +11,7 @@ from forms_engine import services, storage
 from tests.storage.conftest import filing, upload_town  # noqa: F401 - the storage tests' fixtures
 from tests.storage.test_direct_upload import upload_whole
 
-from .clamd import EICAR, EICAR_SIGNATURE
+from .clamd import EICAR, EICAR_SIGNATURE, MAX_FILE_BYTES
 from .conftest import pdf_with
 
 pytestmark = [pytest.mark.s3, pytest.mark.django_db]
@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.s3, pytest.mark.django_db]
 @pytest.fixture
 def s3_scanning(s3_settings, clamd_server):
     s3_settings.CLAMD_ADDRESS = clamd_server.address
+    s3_settings.CLAMD_MAX_FILE_BYTES = MAX_FILE_BYTES
     return storage.object_store()
 
 

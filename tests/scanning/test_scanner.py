@@ -10,7 +10,7 @@ import pytest
 from forms_engine import scanning
 from forms_engine.scanning import ClamdAddress, Verdict, clamd_address_parse
 
-from .clamd import EICAR, EICAR_SIGNATURE, ClamdServer, free_port
+from .clamd import EICAR, EICAR_SIGNATURE, MAX_FILE_MIB, ClamdServer, free_port
 
 
 def address(server) -> ClamdAddress:
@@ -75,6 +75,39 @@ def test_a_stream_over_clamds_limit_is_unscannable_never_clean(tmp_path):
 
     assert result.verdict is Verdict.UNSCANNABLE
     assert "size limit" in result.detail
+
+
+def test_a_stream_over_clamd_max_file_bytes_is_unscannable_though_clamd_would_say_ok(
+    tmp_path,
+):
+    # clamd as it ships: over MaxFileSize it stops scanning and, without AlertExceedsMax,
+    # answers "stream: OK" for a file whose EICAR it never looked at.
+    server = ClamdServer(tmp_path)
+    server.conf.write_text(
+        server.conf.read_text()
+        .replace(f"MaxFileSize {MAX_FILE_MIB}M", "MaxFileSize 1M")
+        .replace("AlertExceedsMax yes", "AlertExceedsMax no")
+    )
+    server.start()
+    try:
+        result = scanning.scan_stream(
+            [b"\0" * (2 * 1024 * 1024), EICAR],
+            clamd_address_parse(server.address),
+            max_bytes=1024 * 1024,
+        )
+    finally:
+        server.stop()
+
+    assert result.verdict is Verdict.UNSCANNABLE
+    assert "CLAMD_MAX_FILE_BYTES" in result.detail
+
+
+def test_the_scanner_reads_clamd_max_file_bytes_from_the_settings(clamd_server, settings):
+    settings.CLAMD_MAX_FILE_BYTES = 1024
+
+    result = scanning.scan_stream([b"\0" * 1025], address(clamd_server))
+
+    assert result.verdict is Verdict.UNSCANNABLE
 
 
 def test_nothing_listening_is_an_error_never_clean():
