@@ -85,6 +85,7 @@ class Traffic:
 def resident(s3_settings, business_support, live_server, new_phone_page):
     """A resident on the page of files, in a phone browser under the real CSP."""
     page = new_phone_page(bypass_csp=False)
+    count_requests_to(page, live_server.url)
     page.goto(f"{live_server.url}/p/upload-town/business-support/")
     with page.expect_navigation():
         page.click("form button[type=submit].button--primary")
@@ -92,9 +93,37 @@ def resident(s3_settings, business_support, live_server, new_phone_page):
     page.traffic = Traffic(page, live_server.url, storage.direct_upload_origin())
     page.draft_id = page.url.split("/")[4]
     yield page
-    # Closing the page sends the keep-what-was-typed beacon (app.js); the test's database is
-    # about to go, so it goes nowhere.
+    close_quietly(page, live_server)
+
+
+def count_requests_to(page, site: str) -> None:
+    """Keep `page.site_requests_open`: requests to our server sent and not yet answered."""
+    page.site_requests_open = 0
+
+    def sent(request):
+        if request.url.startswith(site):
+            page.site_requests_open += 1
+
+    def ended(request):
+        if request.url.startswith(site):
+            page.site_requests_open -= 1
+
+    page.on("request", sent)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+
+
+def close_quietly(page, live_server) -> None:
+    """Close the page before the test's database is emptied: nothing new reaches the server
+    (closing the page sends the keep-what-was-typed beacon, app.js), and what is already on
+    its way (an upload's last requests) is answered first. A request still in the live
+    server while the tables are truncated deadlocks the flush."""
     page.route(f"{live_server.url}/**", lambda route: route.abort())
+    for _ in range(150):  # at most 15 s
+        if getattr(page, "site_requests_open", 0) <= 0:
+            break
+        page.wait_for_timeout(100)
+    page.close()
 
 
 def parts_of(traffic, numbers: str):
@@ -373,4 +402,4 @@ def test_without_javascript_the_same_page_posts_the_file_with_the_form(
     expect(page.locator("h1")).to_have_text("連絡先")
     (attachment,) = attachments(page.url.split("/")[4])
     assert attachment.original_name == "by-post.pdf" and attachment.size == 3 * MiB
-    page.route(f"{live_server.url}/**", lambda route: route.abort())
+    close_quietly(page, live_server)
