@@ -114,15 +114,18 @@ def count_requests_to(page, site: str) -> None:
 
 
 def close_quietly(page, live_server) -> None:
-    """Close the page before the test's database is emptied: nothing new reaches the server
-    (closing the page sends the keep-what-was-typed beacon, app.js), and what is already on
-    its way (an upload's last requests) is answered first. A request still in the live
+    """Close the page before the test's database is emptied: what is already on its way (an
+    upload's last requests) is answered first, and nothing new reaches the server (closing
+    the page sends the keep-what-was-typed beacon, app.js). A request still in the live
     server while the tables are truncated deadlocks the flush."""
     page.route(f"{live_server.url}/**", lambda route: route.abort())
     for _ in range(150):  # at most 15 s
         if getattr(page, "site_requests_open", 0) <= 0:
             break
         page.wait_for_timeout(100)
+    # Offline, the beacon sent as the page closes cannot leave the browser (a route may not
+    # see a beacon).
+    page.context.set_offline(True)
     page.close()
 
 
