@@ -658,13 +658,9 @@ def report(args, env, figures: list[Figure], runs: Runs, problems: list[str]) ->
 # ---- main ---------------------------------------------------------------------------------
 
 
-def _on_sigterm(signum, frame):
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, run._on_sigterm)
     name = f"{DB_PREFIX}_uploads_{os.getpid()}" if args.smoke else f"{DB_PREFIX}_uploads"
     db_url = bench_database_url(args.database_url, name)
     workdir = Path(tempfile.mkdtemp(prefix="denshi-bench-uploads-"))

@@ -6,13 +6,7 @@ from __future__ import annotations
 import pytest
 
 from forms_engine import services
-
-ORGANIZATION = """\
-name: {ja: 添付町, en: Upload Town}
-contact: 添付町役場　電話 000-000-0000
-departments:
-  - {slug: general, name: {ja: 総務課, en: General Affairs}, email: general@upload.test.example}
-"""
+from tests.storage.conftest import ORGANIZATION
 
 # The business-support style of procedure: a large ledger and phone photos.
 PROCEDURE = """\
