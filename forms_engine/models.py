@@ -395,9 +395,10 @@ class DownloadAudit(models.Model):
 
 
 class OutboxEvent(models.Model):
-    """What happened to a submission, written in the same transaction as the change.
-    Consumers (integrations, payments, mail) read it through Celery; the payload holds
-    ids only, never personal data."""
+    """What happened to a submission, written in the same transaction as the change, only
+    through `forms_engine.outbox.outbox_emit`. Consumers (integrations, payments, mail, the
+    inbox) read it through their `OutboxConsumption` rows; the payload holds ids and
+    non-personal values only. A submission's events are also its history (timeline)."""
 
     topic = models.CharField(max_length=64)
     submission = models.ForeignKey(
@@ -405,15 +406,49 @@ class OutboxEvent(models.Model):
     )
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["processed_at", "id"], name="outbox_pending_idx")]
+        indexes = [models.Index(fields=["submission", "topic"], name="outbox_submission_topic_idx")]
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+
+class OutboxConsumption(models.Model):
+    """One consumer's progress on one event: written with the event (one row per consumer
+    registered for its topic), marked done in the transaction of the consumer's effect.
+    See forms_engine/outbox.py for why rows and not a cursor."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    consumer = models.CharField(max_length=64)
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="consumptions")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # The kind of the last error (an exception class), never its message.
+    last_error = models.CharField(max_length=100, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "event"], name="outbox_consumption_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="outbox_consumption_due_idx",
+                condition=models.Q(state="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} of event #{self.event_id}"
 
 
 class OneTimeToken(models.Model):

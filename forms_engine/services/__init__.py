@@ -90,7 +90,12 @@ from .selectors import (
     receipt_lookup,
     submission_files_ready,
 )
-from .submission_readiness import FILES_READY, submission_files_ready_announce
+from .submission_readiness import (
+    FILES_READY,
+    READY,
+    submission_files_ready_announce,
+    submission_handoff_announce,
+)
 from .submissions import Completion, _profile_save, submission_complete, view_problems
 from .tokens import (
     draft_resume,
@@ -170,6 +175,8 @@ __all__ = [
     "submission_complete",
     "submission_files_ready",
     "submission_files_ready_announce",
+    "submission_handoff_announce",
+    "READY",
     "FILES_READY",
     "token_create",
     "token_email",

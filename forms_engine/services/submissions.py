@@ -13,7 +13,9 @@ from django.utils import timezone
 from forms_engine import models as m
 from forms_engine.fields import FIELD_TYPES, Ctx
 from forms_engine.filing import FEE_LIMIT, FilingView, fee_lines, process_page
+from forms_engine.outbox import outbox_emit
 from forms_engine.procedure_format.model import ProcedureSpec
+from forms_engine.topics import SUBMISSION_COMPLETED
 
 from .attachments import attachment_forget
 from .errors import FilingError
@@ -104,11 +106,7 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
             if ids:
                 m.Attachment.objects.filter(draft=draft, pk__in=ids).update(submission=sub)
                 file_ids.extend(ids)
-            m.OutboxEvent.objects.create(
-                topic="submission.completed",
-                submission=sub,
-                payload={"submission": str(sub.pk), "status": status, "fee_total": total},
-            )
+            outbox_emit(SUBMISSION_COMPLETED, sub, status=status, fee_total=total)
             # Its files are settled already (none, or all scanned): it may be handed on.
             # Otherwise the scan of its last waiting file writes this event.
             submission_files_ready_announce(sub.pk)
