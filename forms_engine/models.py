@@ -291,6 +291,29 @@ class Submission(models.Model):
     fee_lines = models.JSONField(default=list, blank=True)
     submitted_at = models.DateTimeField(default=timezone.now)
 
+    class PaymentStatus(models.TextChoices):
+        NONE = "none", _("No payment")
+        AWAITING = "awaiting", _("Awaiting payment")
+        AWAITING_KONBINI = "awaiting_konbini", _("Awaiting payment at a convenience store")
+        PAID = "paid", _("Paid")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        REFUNDED = "refunded", _("Refunded")
+        EXPIRED = "expired", _("Payment expired")
+        CANCELLED = "cancelled", _("Payment cancelled")
+
+    # Changed only through forms_engine.services.payment_state (each change is an outbox
+    # event); how it was paid (checkout sessions, provider events, refunds) is in payments/.
+    payment_status = models.CharField(
+        max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.NONE, db_index=True
+    )
+    # What the resident owes (yen): fee_total for a fee before review; the amount staff
+    # set for a fee after review (0 until then).
+    payment_due_amount = models.PositiveBigIntegerField(default=0)
+    paid_amount = models.PositiveBigIntegerField(default=0)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_amount = models.PositiveBigIntegerField(default=0)
+    payment_status_changed_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["-submitted_at"]
         indexes = [

@@ -19,6 +19,7 @@ from forms_engine.topics import SUBMISSION_COMPLETED
 
 from .attachments import attachment_forget
 from .errors import FilingError
+from .payment_state import payment_mark_awaiting
 from .procedures import procedure_acceptance, version_spec
 from .receipt_mails import receipt_mails_kick
 from .receipts import new_receipt_number, status_code_for, status_code_hash
@@ -107,6 +108,8 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
                 m.Attachment.objects.filter(draft=draft, pk__in=ids).update(submission=sub)
                 file_ids.extend(ids)
             outbox_emit(SUBMISSION_COMPLETED, sub, status=status, fee_total=total)
+            if awaiting:
+                payment_mark_awaiting(sub.pk, amount=total)
             # Its files are settled already (none, or all scanned): it may be handed on.
             # Otherwise the scan of its last waiting file writes this event.
             submission_files_ready_announce(sub.pk)
