@@ -91,7 +91,13 @@ from .selectors import (
     submission_files_ready,
 )
 from .submission_readiness import FILES_READY, submission_files_ready_announce
-from .submissions import Completion, _profile_save, submission_complete, view_problems
+from .submissions import (
+    Completion,
+    _profile_save,
+    submission_complete,
+    submission_name_search,
+    view_problems,
+)
 from .tokens import (
     draft_resume,
     draft_resume_link_send,
@@ -168,6 +174,7 @@ __all__ = [
     "status_code_hash",
     "status_code_matches",
     "submission_complete",
+    "submission_name_search",
     "submission_files_ready",
     "submission_files_ready_announce",
     "FILES_READY",
