@@ -290,6 +290,18 @@ class Submission(models.Model):
     fee_total = models.PositiveBigIntegerField(default=0)
     fee_lines = models.JSONField(default=list, blank=True)
     submitted_at = models.DateTimeField(default=timezone.now)
+    # The member of staff handling it (the staff inbox's "assigned to me"); null: nobody.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The resident's name and its reading as search keys (normalize.name_search_text),
+    # written at completion: staff find a filing by kanji, katakana or hiragana. A trigram
+    # index (PostgreSQL, migration 0010_submission_inbox_fields) keeps the search fast.
+    name_search = models.CharField(max_length=1000, blank=True, default="")
 
     class PaymentStatus(models.TextChoices):
         NONE = "none", _("No payment")
@@ -319,7 +331,25 @@ class Submission(models.Model):
         indexes = [
             models.Index(
                 fields=["department", "status", "submitted_at"], name="submission_inbox_idx"
-            )
+            ),
+            # The staff inbox's pages: newest first within a scope, the id breaking ties
+            # (keyset pagination).
+            models.Index(
+                fields=["department", "submitted_at", "id"], name="submission_dept_date_idx"
+            ),
+            models.Index(
+                fields=["organization", "submitted_at", "id"], name="submission_org_date_idx"
+            ),
+            models.Index(
+                fields=["procedure", "status", "submitted_at", "id"],
+                name="submission_proc_status_idx",
+            ),
+            # Receipt number prefixes (LIKE 'ABCD-%') on PostgreSQL whatever the collation.
+            models.Index(
+                fields=["number"],
+                name="submission_number_prefix_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

@@ -108,7 +108,13 @@ from .submission_readiness import (
     submission_files_ready_announce,
     submission_handoff_announce,
 )
-from .submissions import Completion, _profile_save, submission_complete, view_problems
+from .submissions import (
+    Completion,
+    _profile_save,
+    submission_complete,
+    submission_name_search,
+    view_problems,
+)
 from .tokens import (
     draft_resume,
     draft_resume_link_send,
@@ -196,6 +202,7 @@ __all__ = [
     "status_code_hash",
     "status_code_matches",
     "submission_complete",
+    "submission_name_search",
     "submission_files_ready",
     "submission_files_ready_announce",
     "submission_handoff_announce",
