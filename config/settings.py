@@ -295,6 +295,15 @@ DELIVERY_RETRY_FIRST_SECONDS = env.float("DELIVERY_RETRY_FIRST_SECONDS", default
 DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=3600.0)
 DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=120.0)
 DELIVERY_REQUEUE_SECONDS = env.float("DELIVERY_REQUEUE_SECONDS", default=300.0)
+# Webhook timeouts (seconds): connecting, and waiting for each read of the answer.
+DELIVERY_CONNECT_TIMEOUT = env.float("DELIVERY_CONNECT_TIMEOUT", default=5.0)
+DELIVERY_READ_TIMEOUT = env.float("DELIVERY_READ_TIMEOUT", default=30.0)
+# Lifetime of the download URLs of attachments in a webhook payload.
+DELIVERY_DOWNLOAD_URL_SECONDS = env.int("DELIVERY_DOWNLOAD_URL_SECONDS", default=3600)
+# Webhooks to loopback addresses (127.0.0.1, ::1): refused unless this is on (tests, a
+# receiver on the same machine in the embedded default). The service's own address is
+# refused whatever this says.
+DELIVERY_ALLOW_LOOPBACK = env.bool("DELIVERY_ALLOW_LOOPBACK", default=EMBEDDED)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # The ClamAV daemon that scans every upload: tcp://host:port or the path of its unix
