@@ -89,7 +89,7 @@ def file_child(client):
 
 
 @pytest.fixture
-def child_delivery(client, loaded, no_kicks, child_webhook, settings, tmp_path):
+def child_delivery(client, loaded, no_kicks, child_webhook, settings, tmp_path):  # noqa: F811
     """The webhook Delivery of a child allowance just handed on, not sent yet."""
     from forms_engine.outbox import outbox_dispatch
     from integrations.models import Delivery
