@@ -252,10 +252,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.deliveries_enqueue_due",
         "schedule": env.float("DELIVERY_POLL_SECONDS", default=5.0),
     },
-    "receipt-mails": {
-        "task": "forms_engine.tasks.receipt_mails_send",
-        "schedule": env.float("RECEIPT_MAIL_POLL_SECONDS", default=10.0),
-    },
     # Files whose scan task was never sent or was lost go to the scanner again.
     "attachments-scan-lost": {
         "task": "forms_engine.tasks.attachments_scan_lost",
