@@ -72,6 +72,8 @@ def deliveries_enqueue(ids: list[uuid.UUID]) -> None:
     rows are committed and the poller queues them again if this fails."""
     from . import tasks
 
+    if not settings.CELERY_TASK_ALWAYS_EAGER and not settings.CELERY_BROKER_URL:
+        return  # no broker to send to (only tests set this): the poller queues them
     for delivery_id in ids:
         try:
             if settings.CELERY_TASK_ALWAYS_EAGER:
