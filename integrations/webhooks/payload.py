@@ -26,7 +26,7 @@ EVENT_TYPE = "submission.ready"
 
 def webhook_payload(delivery: Delivery) -> dict[str, Any]:
     submission = fm.Submission.objects.select_related(
-        "procedure_version", "procedure__organization", "department", "receipt"
+        "procedure__organization", "department", "receipt"
     ).get(pk=delivery.submission_id)
     spec = version_spec(delivery.procedure_version)
     answers: dict[str, Any] = {}
