@@ -7,7 +7,7 @@ the loader asks this registry for the known types and for the check of each entr
 Outside the site (the loader run without Django: a linter, CI on the YAML alone) nobody
 calls `ready()`: an empty registry is then filled once from the installed packages' entry
 points in the group `denshi_shinsei.integration_types` (pyproject.toml), which name the
-same classes as settings.INTEGRATION_TARGETS.
+same classes as the integrations room configures.
 """
 
 from __future__ import annotations

@@ -50,3 +50,24 @@ def test_the_admin_lists_dead_deliveries_and_retries_them(client, dead, django_u
     assert response.status_code == 200
     dead.refresh_from_db()
     assert dead.state == "pending"
+
+
+def test_without_a_broker_the_command_sends_what_is_due(child_delivery, receiver, monkeypatch):
+    """The embedded default has no beat: `deliveries_send_due` retries in process."""
+    from django.utils import timezone
+
+    receiver.script = [(503, {})]
+    from integrations.deliveries import delivery_send
+
+    assert delivery_send(child_delivery.pk) == "retrying"
+    out = io.StringIO()
+    call_command("deliveries_send_due", stdout=out)  # not due yet
+    assert "0 due" in out.getvalue()
+    Delivery.objects.filter(pk=child_delivery.pk).update(
+        next_attempt_at=timezone.now(), enqueued_at=None
+    )
+    # The fixture stops on-commit sends; this command sends itself, in process.
+    monkeypatch.undo()
+    call_command("deliveries_send_due", stdout=out)
+    child_delivery.refresh_from_db()
+    assert child_delivery.state == "delivered"
