@@ -6,7 +6,15 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
+        from forms_engine.outbox import register_topic_label
+
         from . import consumers  # noqa: F401  (registers the outbox consumers)
+        from .deliveries import TOPIC_DEAD, TOPIC_DELIVERED, TOPIC_RETRIED
         from .registry import integration_types_load
 
         integration_types_load()
+        register_topic_label(TOPIC_DELIVERED, _("Delivered to a back-office system"))
+        register_topic_label(TOPIC_DEAD, _("Delivery to a back-office system failed"))
+        register_topic_label(TOPIC_RETRIED, _("Delivery sent again by staff"))

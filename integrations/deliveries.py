@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from forms_engine import models as fm
+from forms_engine.outbox import outbox_emit
 from forms_engine.services import version_spec
 
 from .models import Delivery, DeliveryAttempt
@@ -35,6 +36,11 @@ from .targets.base import DeliveryError
 log = logging.getLogger(__name__)
 
 State = Delivery.State
+
+#: Outbox topics of deliveries, for the submission's history (labels in apps.py).
+TOPIC_DELIVERED = "delivery.delivered"
+TOPIC_DEAD = "delivery.dead"
+TOPIC_RETRIED = "delivery.retried"
 
 
 def deliveries_create(submission_id: uuid.UUID | str) -> list[Delivery]:
@@ -218,6 +224,16 @@ def _record(
         owned = Delivery.objects.filter(
             pk=delivery.pk, state=State.DELIVERING, attempts=delivery.attempts
         ).update(**fields)
+        if owned and fields["state"] in (State.DELIVERED, State.DEAD):
+            # The submission's history (inbox timeline): ids and kinds only.
+            outbox_emit(
+                TOPIC_DELIVERED if fields["state"] == State.DELIVERED else TOPIC_DEAD,
+                delivery.submission_id,
+                delivery=str(delivery.pk),
+                integration=delivery.integration_id,
+                type=delivery.type,
+                attempts=delivery.attempts,
+            )
     state = str(fields["state"])
     if not owned:
         return "busy"
@@ -253,17 +269,33 @@ def delivery_retry_delay(attempts: int, retry_after: float | None = None) -> tim
     return timedelta(seconds=seconds)
 
 
-def delivery_retry(delivery_id: uuid.UUID | str) -> bool:
+def delivery_retry(delivery_id: uuid.UUID | str, *, actor: int | None = None) -> bool:
     """Staff send a dead delivery again (after the receiver was fixed): due now, with a
-    fresh round of attempts and the same webhook-id. False when it is not dead."""
+    fresh round of attempts and the same webhook-id. False when it is not dead. `actor`:
+    the staff user's id, for the submission's history."""
     with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update()
+            .filter(pk=delivery_id, state=State.DEAD)
+            .only("pk", "submission_id", "integration_id", "type")
+            .first()
+        )
         updated = Delivery.objects.filter(pk=delivery_id, state=State.DEAD).update(
             state=State.PENDING,
             attempts=0,
             next_attempt_at=timezone.now(),
             enqueued_at=timezone.now(),
         )
-        if updated:
+        if updated and delivery is not None:
+            extra: dict[str, Any] = {} if actor is None else {"actor": actor}
+            outbox_emit(
+                TOPIC_RETRIED,
+                delivery.submission_id,
+                delivery=str(delivery.pk),
+                integration=delivery.integration_id,
+                type=delivery.type,
+                **extra,
+            )
             transaction.on_commit(lambda: deliveries_enqueue([uuid.UUID(str(delivery_id))]))
     return bool(updated)
 

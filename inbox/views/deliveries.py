@@ -30,7 +30,7 @@ def delivery_retry_view(request: HttpRequest, submission_id: Any, delivery_id: A
         delivery = submission.deliveries.get(pk=delivery_id)
     except (Delivery.DoesNotExist, ValueError):
         raise Http404 from None
-    retried = delivery_retry(delivery.pk)
+    retried = delivery_retry(delivery.pk, actor=request.user.pk)
     audit_log(
         request,
         "delivery.retry",

@@ -62,6 +62,13 @@ def test_staff_retry_a_dead_delivery_and_it_is_audited(world, monkeypatch):
     row = AuditLog.objects.get(action="delivery.retry")
     assert row.submission_id == sub.pk and row.data["delivery"] == str(dead.pk)
     assert row.actor_name == "city_env"
+    # The submission's history says so, with who did it.
+    event = sub.events.get(topic="delivery.retried")
+    assert event.payload["actor"] == world.users["city_env"].pk
+    page = world.client("city_env").get(reverse("inbox:submission_detail", args=[sub.pk]))
+    assert "Delivery sent again by staff" in page.content.decode() or (
+        "再送" in page.content.decode()
+    )
 
 
 def test_staff_of_another_department_cannot_retry_it(world):

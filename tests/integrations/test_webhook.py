@@ -59,6 +59,8 @@ def test_a_webhook_is_delivered_signed_and_verified_by_the_official_library(
     )
     child_delivery.refresh_from_db()
     assert child_delivery.state == "delivered" and child_delivery.delivered_at
+    event = sub.events.get(topic="delivery.delivered")
+    assert event.payload["integration"] == "benefits-system"
     (attempt,) = child_delivery.attempt_log.all()
     assert (attempt.number, attempt.status_code, attempt.error_kind) == (1, 200, "")
 
