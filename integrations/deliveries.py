@@ -208,6 +208,8 @@ def _record(
         fields.update(
             state=State.RETRYING,
             next_attempt_at=now + delivery_retry_delay(delivery.attempts, error.retry_after),
+            # Not queued any more: the poller queues it as soon as it is due.
+            enqueued_at=None,
         )
     with transaction.atomic():
         _relaxed_commit()

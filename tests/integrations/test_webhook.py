@@ -201,3 +201,22 @@ def _answer_strings(sub: m.Submission) -> list[str]:
 
     walk({k: v for k, v in sub.answers.items() if k != "insurance_card"})
     return [v for v in found if not v.isdigit() and v not in ("true", "false", "yes", "no")]
+
+
+def test_the_poller_queues_a_retry_as_soon_as_it_is_due(
+    child_delivery, receiver, settings, monkeypatch
+):
+    from integrations import deliveries
+
+    settings.DELIVERY_REQUEUE_SECONDS = 300
+    queued: list = []
+    monkeypatch.setattr(deliveries, "deliveries_enqueue", queued.extend)
+    Delivery.objects.filter(pk=child_delivery.pk).update(enqueued_at=timezone.now())
+    assert deliveries.deliveries_enqueue_due() == 0  # just queued: not again
+    receiver.script = [(503, {})]
+    assert delivery_send(child_delivery.pk) == "retrying"
+    assert deliveries.deliveries_enqueue_due() == 0  # not due yet
+    make_due(child_delivery)
+    assert deliveries.deliveries_enqueue_due() == 1  # due: queued at once
+    assert queued == [child_delivery.pk]
+    assert deliveries.deliveries_enqueue_due() == 0  # and only once
