@@ -4,7 +4,8 @@ processes to a local receiver, none lost and none doubled.
 
     delivery_rate   N webhook deliveries (the child allowance's `benefits-system` entry)
                     queued at once on the "deliveries" queue of a Redis broker; two worker
-                    processes (`celery worker --pool=solo -Q deliveries`, the production
+                    processes (`celery worker --pool=threads -c 8 -Q deliveries`; set
+                    BENCH_DELIVERY_POOL=solo for one delivery at a time), the production
                     code path: claim, payload, Standard Webhooks signature, the address
                     check, the POST, the outcome and its attempt row) send them to a
                     receiver on loopback that verifies each signature with the official
@@ -65,6 +66,11 @@ from benchmarks.run import (  # noqa: E402
 SECRET = "whsec_" + base64.b64encode(b"delivery-rate-bench-secret-32by").decode()
 TARGET = 200.0
 WORKERS = 2
+# Each worker process sends several deliveries at once: a delivery mostly waits (on the
+# database, on the receiver), so threads overlap the waits, as a deliveries worker would
+# run in production (`celery -A config worker -Q deliveries --pool=threads -c 8`).
+POOL = os.environ.get("BENCH_DELIVERY_POOL", "threads")
+THREADS = int(os.environ.get("BENCH_DELIVERY_THREADS", "8"))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -305,7 +311,8 @@ def start_workers(env: dict[str, str], workdir: Path) -> list[subprocess.Popen[b
         procs.append(
             subprocess.Popen(
                 [
-                    sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+                    sys.executable, "-m", "celery", "-A", "config", "worker",
+                    f"--pool={POOL}", f"--concurrency={THREADS}",
                     "--without-gossip", "--without-mingle", "--without-heartbeat",
                     "-Q", "deliveries", "-n", f"bench{n}@%h", f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
                 ],
