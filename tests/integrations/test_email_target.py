@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 
+from forms_engine import models as m
 from forms_engine.outbox import outbox_dispatch
 from integrations.deliveries import delivery_send
 from integrations.models import Delivery
@@ -65,3 +66,15 @@ def test_a_mail_server_outage_is_retried(seminar_delivery, settings):
 def test_an_address_the_mail_server_refuses_is_dead_at_once(seminar_delivery, settings):
     settings.EMAIL_BACKEND = "tests.integrations.test_email_target.Refused"
     assert delivery_send(seminar_delivery.pk) == "dead"
+
+
+def test_without_a_broker_the_notice_goes_out_right_after_the_filing_commits(client, loaded):
+    """The embedded default: the outbox kick after the commit runs the deliveries
+    consumer and the send in process, with nothing polling."""
+    draft, _ = file_completely(client, reverse("procedure_start", args=list(SEMINAR)))
+    sub = draft.submissions.get()
+    delivery = Delivery.objects.get(submission=sub)
+    assert delivery.state == "delivered"
+    assert [x.to for x in mail.outbox].count(["smartcity@pref.osaka.example"]) == 1
+    consumptions = m.OutboxConsumption.objects.filter(event__submission=sub)
+    assert set(consumptions.values_list("state", flat=True)) == {"done"}
