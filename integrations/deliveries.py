@@ -136,7 +136,8 @@ def delivery_send(delivery_id: uuid.UUID | str) -> str:
         error, status = exc, exc.status
     except Exception as exc:  # a fault of ours: retried like an outage, logged with its kind
         error = DeliveryError(type(exc).__name__[:64])
-        log.exception("delivery %s raised %s", delivery.pk, type(exc).__name__)
+        # The class and where it was raised, never the message (it may hold answers).
+        log.error("delivery %s raised %s at %s", delivery.pk, error.kind, _raised_at(exc))
     duration_ms = int((time.monotonic() - start) * 1000)
     return _record(delivery, attempt_number, started_at, duration_ms, status, error)
 
@@ -185,6 +186,9 @@ def _claim(delivery_id: uuid.UUID | str) -> tuple[Delivery, int] | str | None:
             attempts=attempts,
             attempt_count=number,
             next_attempt_at=now + lease,
+            # Taken off the queue: if this worker dies, the poller queues it again as soon
+            # as the lease ends.
+            enqueued_at=None,
         )
         delivery.state, delivery.attempts = State.DELIVERING, attempts
     return delivery, number
@@ -256,6 +260,15 @@ def _record(
             else f"retried at {fields['next_attempt_at'].isoformat(timespec='seconds')}",
         )
     return state
+
+
+def _raised_at(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
 
 
 def delivery_retry_delay(attempts: int, retry_after: float | None = None) -> timedelta:

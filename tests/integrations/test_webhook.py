@@ -220,3 +220,20 @@ def test_the_poller_queues_a_retry_as_soon_as_it_is_due(
     assert deliveries.deliveries_enqueue_due() == 1  # due: queued at once
     assert queued == [child_delivery.pk]
     assert deliveries.deliveries_enqueue_due() == 0  # and only once
+
+
+def test_a_fault_of_ours_is_retried_and_logged_without_its_message(
+    child_delivery, receiver, monkeypatch, caplog
+):
+    def broken(delivery):
+        raise ValueError(f"cannot read {delivery.submission.answers['name']}")
+
+    monkeypatch.setattr("integrations.webhooks.send.webhook_payload", broken)
+    with caplog.at_level(logging.INFO):
+        assert delivery_send(child_delivery.pk) == "retrying"
+    child_delivery.refresh_from_db()
+    assert child_delivery.last_error == "ValueError"
+    text = " ".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "ValueError" in text and "cannot read" not in text
+    for value in _answer_strings(child_delivery.submission):
+        assert value not in text
