@@ -347,6 +347,15 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), 0 when unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -401,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"delivery_rate: {args.deliveries} deliveries, {WORKERS} worker processes")
         from integrations.models import Delivery
 
+        cpu_before = sum(_cpu_seconds(p.pid) for p in workers)
         start = time.perf_counter()
         with app.producer_or_acquire() as producer:
             for delivery_id in ids:
@@ -418,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
+        worker_cpu = sum(_cpu_seconds(p.pid) for p in workers) - cpu_before
         connections.close_all()
         rate = delivered / elapsed
         time.sleep(0.5)  # any straggling duplicate would arrive now
@@ -448,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'delivery_rate':>16}  {rate:12.1f}  {lost:6d}  {doubled:8d}  {bad:8d}")
         print(f"{'baseline':>16}  {base:12.1f}")
         print(f"{'states':>16}  {dict(states)}")
+        # What limits the figure: the workers' own CPU per delivery (the rest is waiting
+        # on PostgreSQL, Redis, the receiver, or for a core on a busy machine).
+        per = 1000 * worker_cpu / max(delivered, 1)
+        print(f"{'worker cpu':>16}  {per:.1f} ms per delivery ({worker_cpu:.1f} s in all)")
+        print(f"{'load average':>16}  {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
         if not valid:
             print("delivery_rate: INVALID (lost, doubled, unverified or undelivered)")
         print(
