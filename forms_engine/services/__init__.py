@@ -77,6 +77,13 @@ from .receipts import (
     status_code_hash,
     status_code_matches,
 )
+from .resident_mails import (
+    MAIL_TOPICS,
+    resident_mail_message,
+    resident_mail_queue,
+    resident_mails_retry_failed,
+    resident_mails_send,
+)
 from .review import (
     RESIDENT_TOPICS,
     TOPIC_LABELS,
@@ -124,6 +131,11 @@ from .tokens import (
 )
 
 __all__ = [
+    "MAIL_TOPICS",
+    "resident_mail_message",
+    "resident_mail_queue",
+    "resident_mails_retry_failed",
+    "resident_mails_send",
     "RESIDENT_TOPICS",
     "TOPIC_LABELS",
     "TRANSITIONS",

@@ -1,26 +1,73 @@
-"""The status page: a receipt number and its status code."""
+"""The status page: a receipt number and its status code open the filing's submissions;
+each submission's own page shows its history and messages from staff, the correction form
+when it was returned (only the fields the reviewer named) and withdrawal while allowed.
+
+Access to a submission's page: its receipt was opened with the number and status code in
+this browser's session (`SESSION_RECEIPTS`), or the signed-in resident owns it (the
+browser that filed gets no lasting access of its own: like the status code on the
+completion page, that ends). Nothing else: a submission id alone (it is in
+the mail link) opens nothing but the look-up form, whether or not the id exists. Only the
+id is in URLs; never the number, the code or an answer.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from forms_engine import models as m
 from forms_engine import services
+from forms_engine.fields import Ctx
+from forms_engine.filing import page_action, process_page, raw_from_answers, render_fields
+from forms_engine.ratelimit import hit as ratelimit_hit
 from forms_engine.ratelimit import ratelimit
 
-from .common import _lang
+from .common import SESSION_RESIDENT, _lang
+
+#: Receipt ids opened with their number and status code in this session.
+SESSION_RECEIPTS = "status_receipts"
+
+
+def _grant(request: HttpRequest, receipt: m.Receipt) -> None:
+    granted = [r for r in request.session.get(SESSION_RECEIPTS, []) if r != receipt.pk]
+    if not granted:
+        # A new session key when the browser first gains a filing (session fixation).
+        request.session.cycle_key()
+    granted.append(receipt.pk)
+    request.session[SESSION_RECEIPTS] = granted[-20:]
+
+
+def _may_open(request: HttpRequest, submission: m.Submission) -> bool:
+    if submission.receipt_id in request.session.get(SESSION_RECEIPTS, []):
+        return True
+    resident = request.session.get(SESSION_RESIDENT)
+    return bool(resident) and submission.draft.resident_id == resident
+
+
+def _submission_for(request: HttpRequest, submission_id) -> m.Submission | None:
+    submission = (
+        m.Submission.objects.select_related("draft", "receipt", "procedure_version")
+        .filter(pk=submission_id)
+        .first()
+    )
+    if submission is None or not _may_open(request, submission):
+        return None
+    return submission
 
 
 @ratelimit("status")
 @require_http_methods(["GET", "POST"])
 def status(request: HttpRequest) -> HttpResponse:
-    context: dict = {"number": "", "error": ""}
+    context: dict = {"number": "", "error": "", "next": ""}
     if request.method == "POST":
         number = request.POST.get("number", "")
         code = request.POST.get("code", "")
+        wanted = request.POST.get("next", "")[:36]
+        context["next"] = wanted
         # Only what a receipt number can be goes back into the input.
         context["number"] = number[: services.RECEIPT_INPUT_MAX_LENGTH]
         too_long = max(len(number), len(code)) > services.RECEIPT_INPUT_MAX_LENGTH
@@ -33,10 +80,15 @@ def status(request: HttpRequest) -> HttpResponse:
         elif receipt is None:
             context["error"] = _("No application matches this receipt number and status code.")
         else:
+            _grant(request, receipt)
+            ids = {str(s.pk) for s in receipt.submissions.all()}
+            if wanted in ids:
+                return redirect("status_submission", submission_id=wanted)  # type: ignore[return-value]
             lang = _lang()
             context["receipt"] = receipt
             context["submissions"] = [
                 {
+                    "id": s.pk,
                     "number": s.number,
                     "title": m.localized(s.procedure_version.title, lang),
                     "status": s.get_status_display(),
@@ -45,3 +97,152 @@ def status(request: HttpRequest) -> HttpResponse:
                 for s in receipt.submissions.select_related("procedure_version").order_by("number")
             ]
     return render(request, "forms_engine/status.html", context)
+
+
+def _lookup_form(request: HttpRequest, submission_id) -> HttpResponse:
+    """The look-up form, coming back to this submission's page once the number and code
+    match: what a mail link without a session gets (the same for any id)."""
+    return render(
+        request,
+        "forms_engine/status.html",
+        {"number": "", "error": "", "next": str(submission_id)},
+    )
+
+
+def _timeline(submission: m.Submission) -> list[dict]:
+    labels: dict[str, str] = {k: str(v) for k, v in services.TOPIC_LABELS.items()}
+    labels["submission.completed"] = _("Application received")
+    return [
+        {"label": labels.get(e.topic, e.topic), "at": e.created_at}
+        for e in submission.events.filter(topic__in=services.RESIDENT_TOPICS).order_by("id")
+    ]
+
+
+def _correction(submission: m.Submission, revision: m.SubmissionRevision):
+    view = services.correction_view(submission)
+    step = services.correction_step(view.specs[0], revision.fields)
+    return view, step
+
+
+def _page(
+    request: HttpRequest,
+    submission: m.Submission,
+    *,
+    raw=None,
+    errors=None,
+    error_fields=None,
+    page_error: str = "",
+    ctx: Ctx | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    lang = _lang()
+    ctx = ctx or Ctx(lang=lang, today=timezone.localdate())
+    revision = services.open_revision(submission)
+    fields_html = ""
+    if revision is not None:
+        view, step = _correction(submission, revision)
+        if raw is None:
+            raw = raw_from_answers(view, step)
+        fields_html = render_fields(view, step, raw, errors or {}, ctx)
+    organization = services.organization_get(submission.organization_id)
+    context = {
+        "submission": submission,
+        "title": m.localized(submission.procedure_version.title, lang),
+        "status_label": submission.get_status_display(),
+        "timeline": _timeline(submission),
+        "messages_from_staff": list(submission.messages.order_by("created_at", "id")),
+        "revision": revision,
+        "fields_html": fields_html,
+        "errors": error_fields or [],
+        "page_error": page_error,
+        "can_withdraw": "withdrawn" in services.allowed_actions(submission.status),
+        "organization": organization,
+        "today_iso": ctx.today.isoformat(),
+        "just_resubmitted": request.GET.get("done") == "resubmitted",
+    }
+    return render(request, "forms_engine/status_submission.html", context, status=status)
+
+
+@ratelimit("status")
+@require_http_methods(["GET", "POST"])
+def status_submission(request: HttpRequest, submission_id) -> HttpResponseBase:
+    submission = _submission_for(request, submission_id)
+    if submission is None:
+        return _lookup_form(request, submission_id)
+    if request.method == "GET":
+        return _page(request, submission)
+    revision = services.open_revision(submission)
+    if revision is None:
+        # Staff moved it on meanwhile (or it was withdrawn): the page as it is now.
+        return _page(
+            request,
+            submission,
+            page_error=_("This application is not waiting for a correction any more."),
+            status=409,
+        )
+    view, step = _correction(submission, revision)
+    ctx = Ctx(lang=_lang(), today=timezone.localdate())
+    action = request.POST.get("_action", "resubmit")
+    if action == "autosave":
+        return HttpResponse(status=204)  # nothing is kept half-typed here
+    if action != "resubmit":
+        # Add or remove a group entry, or the postal look-up: nothing is stored, the
+        # form comes back with what was typed.
+        result = process_page(view, step, request.POST, ctx, validate=False)
+        outcome = page_action(
+            step, result.raw, action, postal_allowed=lambda: ratelimit_hit(request, "postal")
+        )
+        ctx.notices = outcome.notices
+        return _page(request, submission, raw=result.raw, ctx=ctx)
+    result = process_page(view, step, request.POST, ctx)
+    if result.errors:
+        return _page(
+            request,
+            submission,
+            raw=result.raw,
+            errors=result.errors,
+            error_fields=result.error_fields,
+            ctx=ctx,
+        )
+    corrected = {fid: result.values.get(fid) for fid in revision.fields}
+    try:
+        services.submission_resubmit(submission.pk, corrected)
+    except services.ReviewRefused as exc:
+        if exc.code == "incomplete":
+            message = _(
+                "With these answers the application would need other answers too. "
+                "Contact the office, or change your answers."
+            )
+        else:
+            message = _("This application is not waiting for a correction any more.")
+        return _page(request, submission, raw=result.raw, ctx=ctx, page_error=message, status=409)
+    return redirect(reverse("status_submission", args=[submission.pk]) + "?done=resubmitted")
+
+
+@ratelimit("status")
+@require_http_methods(["GET", "POST"])
+def status_withdraw(request: HttpRequest, submission_id) -> HttpResponseBase:
+    """取下げ, with a confirmation step: GET asks, POST withdraws."""
+    submission = _submission_for(request, submission_id)
+    if submission is None:
+        return _lookup_form(request, submission_id)
+    allowed = "withdrawn" in services.allowed_actions(submission.status)
+    context = {
+        "submission": submission,
+        "title": m.localized(submission.procedure_version.title, _lang()),
+        "allowed": allowed,
+        "status_label": submission.get_status_display(),
+    }
+    if request.method == "POST" and allowed:
+        try:
+            services.submission_withdraw(submission.pk)
+        except services.ReviewRefused:
+            context["allowed"] = False
+            return render(request, "forms_engine/status_withdraw.html", context, status=409)
+        return redirect("status_submission", submission_id=submission.pk)
+    return render(
+        request,
+        "forms_engine/status_withdraw.html",
+        context,
+        status=200 if allowed or request.method == "GET" else 409,
+    )
