@@ -17,16 +17,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from forms_engine import models as m
-from forms_engine import services
+from forms_engine import services, uploads
 from forms_engine.fields import Ctx
-from forms_engine.filing import page_action, process_page, raw_from_answers, render_fields
+from forms_engine.filing import Step, page_action, process_page, raw_from_answers, render_fields
 from forms_engine.ratelimit import hit as ratelimit_hit
 from forms_engine.ratelimit import ratelimit
 
-from .common import SESSION_RESIDENT, _lang
+from .common import SESSION_RESIDENT, _lang, csrf_refusal
 
 #: Receipt ids opened with their number and status code in this session.
 SESSION_RECEIPTS = "status_receipts"
@@ -124,6 +125,53 @@ def _correction(submission: m.Submission, revision: m.SubmissionRevision):
     return view, step
 
 
+#: The files of a correction form between its posts ({submission id: {field id: [file
+#: values]}}): what the resident attached or took back, until the correction is sent.
+SESSION_CORRECTION_FILES = "correction_files"
+
+
+def _files_of(request: HttpRequest, submission: m.Submission, step: Step) -> dict[str, list]:
+    pending = request.session.get(SESSION_CORRECTION_FILES, {}).get(str(submission.pk), {})
+    files = {}
+    for f in step.page.fields:
+        if f.type == "file":
+            value = pending.get(f.id, submission.answers.get(f.id))
+            files[f"f-{f.id}"] = [v for v in value or [] if isinstance(v, dict)]
+    return files
+
+
+def _files_keep(request: HttpRequest, submission: m.Submission, step: Step, raw: dict) -> None:
+    kept = {}
+    for f in step.page.fields:
+        if f.type == "file":
+            value = raw.get(f.id)
+            kept[f.id] = list(value.get("kept", [])) if isinstance(value, dict) else []
+    if kept:
+        state = dict(request.session.get(SESSION_CORRECTION_FILES, {}))
+        state[str(submission.pk)] = kept
+        request.session[SESSION_CORRECTION_FILES] = state
+
+
+def _files_forget(request: HttpRequest, submission: m.Submission) -> None:
+    state = dict(request.session.get(SESSION_CORRECTION_FILES, {}))
+    if state.pop(str(submission.pk), None) is not None:
+        request.session[SESSION_CORRECTION_FILES] = state
+
+
+def _correction_ctx(request: HttpRequest, submission: m.Submission, step: Step) -> Ctx:
+    """The context of the correction form: the files it holds now, and for a post the
+    uploads, stored through the filing's own upload path."""
+    ctx = Ctx(lang=_lang(), today=timezone.localdate())
+    ctx.files = _files_of(request, submission, step)
+    if any(ctx.files.values()):
+        ctx.file_states = services.draft_file_states(submission.draft)
+    if request.method == "POST":
+        ctx.uploads = {k: request.FILES.getlist(k) for k in request.FILES}
+        ctx.refused = getattr(request, "uploads_refused", None) or {}
+        ctx.store_upload = lambda f, upload: services.correction_file_store(submission, f, upload)
+    return ctx
+
+
 def _page(
     request: HttpRequest,
     submission: m.Submission,
@@ -136,14 +184,21 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     lang = _lang()
-    ctx = ctx or Ctx(lang=lang, today=timezone.localdate())
     revision = services.open_revision(submission)
     fields_html = ""
+    multipart = False
+    today = timezone.localdate()
     if revision is not None:
         view, step = _correction(submission, revision)
+        ctx = ctx or _correction_ctx(request, submission, step)
+        today = ctx.today
         if raw is None:
             raw = raw_from_answers(view, step)
+            for f in step.page.fields:
+                if f.type == "file":
+                    raw[f.id] = {"kept": ctx.files.get(f"f-{f.id}", []), "new": []}
         fields_html = render_fields(view, step, raw, errors or {}, ctx)
+        multipart = any(f.type == "file" for f in step.page.fields)
     organization = services.organization_get(submission.organization_id)
     context = {
         "submission": submission,
@@ -157,21 +212,33 @@ def _page(
         "page_error": page_error,
         "can_withdraw": "withdrawn" in services.allowed_actions(submission.status),
         "organization": organization,
-        "today_iso": ctx.today.isoformat(),
+        "today_iso": today.isoformat(),
+        "multipart": multipart,
         "just_resubmitted": request.GET.get("done") == "resubmitted",
     }
     return render(request, "forms_engine/status_submission.html", context, status=status)
 
 
+@csrf_exempt  # checked below, once the upload guard is in place: the check reads the body
 @ratelimit("status")
 @require_http_methods(["GET", "POST"])
 def status_submission(request: HttpRequest, submission_id) -> HttpResponseBase:
     submission = _submission_for(request, submission_id)
+    revision = services.open_revision(submission) if submission is not None else None
+    if request.method == "POST":
+        # Before anything reads the body: file parts only for the named file inputs, within
+        # their own limits (none at all when no correction is open).
+        step = _correction(submission, revision)[1] if submission and revision else None
+        uploads.guard_install(
+            request, uploads.page_allowance(step.page) if step else uploads.NOTHING
+        )
+        refusal = csrf_refusal(request)
+        if refusal is not None:
+            return refusal
     if submission is None:
         return _lookup_form(request, submission_id)
     if request.method == "GET":
         return _page(request, submission)
-    revision = services.open_revision(submission)
     if revision is None:
         # Staff moved it on meanwhile (or it was withdrawn): the page as it is now.
         return _page(
@@ -181,7 +248,21 @@ def status_submission(request: HttpRequest, submission_id) -> HttpResponseBase:
             status=409,
         )
     view, step = _correction(submission, revision)
-    ctx = Ctx(lang=_lang(), today=timezone.localdate())
+    try:
+        return _correction_post(request, submission, revision, view, step)
+    except services.AttachmentNotStored:
+        return _page(
+            request,
+            submission,
+            page_error=_(
+                "The file could not be stored because of a problem on our side. Try again later."
+            ),
+            status=503,
+        )
+
+
+def _correction_post(request, submission, revision, view, step) -> HttpResponseBase:
+    ctx = _correction_ctx(request, submission, step)
     action = request.POST.get("_action", "resubmit")
     if action == "autosave":
         return HttpResponse(status=204)  # nothing is kept half-typed here
@@ -192,9 +273,13 @@ def status_submission(request: HttpRequest, submission_id) -> HttpResponseBase:
         outcome = page_action(
             step, result.raw, action, postal_allowed=lambda: ratelimit_hit(request, "postal")
         )
+        # A file taken back is only left out of the correction: the submission's own
+        # files stay (staff compare with them), and one added now joins nothing.
+        _files_keep(request, submission, step, result.raw)
         ctx.notices = outcome.notices
         return _page(request, submission, raw=result.raw, ctx=ctx)
     result = process_page(view, step, request.POST, ctx)
+    _files_keep(request, submission, step, result.raw)
     if result.errors:
         return _page(
             request,
@@ -216,6 +301,7 @@ def status_submission(request: HttpRequest, submission_id) -> HttpResponseBase:
         else:
             message = _("This application is not waiting for a correction any more.")
         return _page(request, submission, raw=result.raw, ctx=ctx, page_error=message, status=409)
+    _files_forget(request, submission)
     return redirect(reverse("status_submission", args=[submission.pk]) + "?done=resubmitted")
 
 

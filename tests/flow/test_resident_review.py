@@ -101,6 +101,48 @@ def test_the_resident_corrects_only_the_named_fields_end_to_end(filed, reviewer)
     assert "承認" in final
 
 
+def test_a_named_file_field_takes_a_new_file_through_the_upload_path(filed, reviewer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import png_bytes
+
+    old = list(filed.answers["reference"])
+    services.submission_review_start(filed.pk, actor=reviewer)
+    services.submission_return(
+        filed.pk, ["reference"], "別の資料を添付してください。", actor=reviewer
+    )
+    browser = opened(filed)
+    url = reverse("status_submission", args=[filed.pk])
+    page = browser.get(url).content.decode()
+    assert 'enctype="multipart/form-data"' in page and old[0]["name"] in page
+    # Take the old file back, then attach a new one and send.
+    browser.post(url, {"_action": f"remove-file:f-reference:{old[0]['id']}"})
+    page = browser.get(url).content.decode()
+    assert old[0]["name"] not in page
+    upload = SimpleUploadedFile("new-scan.png", png_bytes(), content_type="image/png")
+    response = browser.post(url, {"_action": "resubmit", "f-reference": upload})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    sub = m.Submission.objects.get(pk=filed.pk)
+    assert sub.status == S.RESUBMITTED
+    [new] = sub.answers["reference"]
+    assert new["name"] == "new-scan.png" and new["id"] != old[0]["id"]
+    attachment = m.Attachment.objects.get(pk=new["id"])
+    assert attachment.submission_id == sub.pk and attachment.draft_id == sub.draft_id
+    assert attachment.status != m.Attachment.Status.UPLOADING  # stored, checked, scanned
+    # The original file stays with the submission for staff to compare.
+    assert m.Attachment.objects.get(pk=old[0]["id"]).submission_id == sub.pk
+    assert sub.revisions.get().previous_answers == {"reference": old}
+
+
+def test_a_correction_cannot_claim_another_files_id(filed, reviewer, loaded):
+    services.submission_review_start(filed.pk, actor=reviewer)
+    services.submission_return(filed.pk, ["reference"], "確認してください。", actor=reviewer)
+    fake = {"id": "00000000-0000-0000-0000-000000000000", "name": "x.png", "size": 1}
+    with pytest.raises(services.ReviewRefused) as refused:
+        services.submission_resubmit(filed.pk, {"reference": [fake]})
+    assert refused.value.code == "unknown_file"
+
+
 def test_a_submission_page_opens_only_with_its_own_receipt(filed, loaded, reviewer):
     url = reverse("status_submission", args=[filed.pk])
     stranger = Client()
