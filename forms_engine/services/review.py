@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from forms_engine import models as m
 from forms_engine.filing import FilingView, Step, holds
+from forms_engine.outbox import outbox_emit
 from forms_engine.procedure_format.model import FieldSpec, PageSpec, ProcedureSpec, Text
 
 from .procedures import version_spec
@@ -48,7 +49,8 @@ TEXT_MAX = 5000
 CORRECTABLE_EXCLUDED = frozenset({"static"})
 
 #: The history of a submission as outbox topics, with their labels (the inbox timeline and
-#: the status page render them). The resident sees only RESIDENT_TOPICS.
+#: the status page render them; registered in forms_engine.topics). The resident sees only
+#: RESIDENT_TOPICS.
 TOPIC_LABELS = {
     "submission.review_started": _("Review started"),
     "submission.assigned": _("Assigned to a reviewer"),
@@ -95,11 +97,7 @@ def allowed_actions(status: str) -> list[str]:
 
 
 def _emit(topic: str, submission: m.Submission, **payload: Any) -> m.OutboxEvent:
-    # Written against contract 1 (forms_engine.outbox.outbox_emit); replaced by it once
-    # the outbox API is merged.
-    return m.OutboxEvent.objects.create(
-        topic=topic, submission=submission, payload={"submission": str(submission.pk), **payload}
-    )
+    return outbox_emit(topic, submission, **payload)
 
 
 def _actor_id(actor: Any) -> int | None:

@@ -24,6 +24,7 @@ from forms_engine import models as m
 from forms_engine import services, uploads
 from forms_engine.fields import Ctx
 from forms_engine.filing import Step, page_action, process_page, raw_from_answers, render_fields
+from forms_engine.outbox import topic_label
 from forms_engine.ratelimit import hit as ratelimit_hit
 from forms_engine.ratelimit import ratelimit
 
@@ -111,10 +112,8 @@ def _lookup_form(request: HttpRequest, submission_id) -> HttpResponse:
 
 
 def _timeline(submission: m.Submission) -> list[dict]:
-    labels: dict[str, str] = {k: str(v) for k, v in services.TOPIC_LABELS.items()}
-    labels["submission.completed"] = _("Application received")
     return [
-        {"label": labels.get(e.topic, e.topic), "at": e.created_at}
+        {"label": topic_label(e.topic), "at": e.created_at}
         for e in submission.events.filter(topic__in=services.RESIDENT_TOPICS).order_by("id")
     ]
 
