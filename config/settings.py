@@ -243,6 +243,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"forms_engine.tasks.attachment_scan": {"queue": "scans"}}
 CELERY_BEAT_SCHEDULE = {
+    # The outbox's consumers, for what a lost kick left behind (broker down, worker killed).
+    "outbox-dispatch": {
+        "task": "forms_engine.tasks.outbox_dispatch_all",
+        "schedule": env.float("OUTBOX_DISPATCH_SECONDS", default=5.0),
+    },
+    # Deliveries due again (retries, ended leases, lost tasks).
+    "deliveries-due": {
+        "task": "integrations.tasks.deliveries_enqueue_due",
+        "schedule": env.float("DELIVERY_POLL_SECONDS", default=5.0),
+    },
     "receipt-mails": {
         "task": "forms_engine.tasks.receipt_mails_send",
         "schedule": env.float("RECEIPT_MAIL_POLL_SECONDS", default=10.0),
@@ -270,9 +280,22 @@ CELERY_BEAT_SCHEDULE = {
 
 # Procedures: the YAML tree loaded by `manage.py load_procedures` and checked by a system check.
 PROCEDURES_DIR = Path(env.str("PROCEDURES_DIR", default=str(BASE_DIR / "procedures")))
-# Integration types the YAML loader accepts in `integrations[].type`. The delivery issue
-# turns this into a registry of key -> dotted path of the target class.
-INTEGRATION_TARGETS = {"webhook": None, "csv": None, "email": None}
+# Integration types: `type:` key -> dotted path of its class (integrations/registry.py).
+# Each class checks its YAML keys (for the loader) and delivers.
+INTEGRATION_TARGETS = {
+    "webhook": "integrations.targets.webhook.WebhookTarget",
+    "csv": "integrations.targets.csv.CsvTarget",
+    "email": "integrations.targets.email.EmailTarget",
+}
+# Deliveries to back-office systems (integrations/deliveries.py): attempts in all before a
+# delivery is dead (visible to staff, who retry it), the first retry delay doubling up to
+# the cap (with jitter), how long a worker holds a delivery it sends (past it, another
+# worker may send it again), how soon the poller queues a delivery queued before again.
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=12)
+DELIVERY_RETRY_FIRST_SECONDS = env.float("DELIVERY_RETRY_FIRST_SECONDS", default=30.0)
+DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=3600.0)
+DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=120.0)
+DELIVERY_REQUEUE_SECONDS = env.float("DELIVERY_REQUEUE_SECONDS", default=300.0)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # The ClamAV daemon that scans every upload: tcp://host:port or the path of its unix

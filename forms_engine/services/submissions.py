@@ -14,10 +14,13 @@ from forms_engine import models as m
 from forms_engine.fields import FIELD_TYPES, Ctx
 from forms_engine.filing import FEE_LIMIT, FilingView, fee_lines, process_page
 from forms_engine.normalize import name_search_text
+from forms_engine.outbox import outbox_emit
 from forms_engine.procedure_format.model import ProcedureSpec
+from forms_engine.topics import SUBMISSION_COMPLETED
 
 from .attachments import attachment_forget
 from .errors import FilingError
+from .payment_state import payment_mark_awaiting
 from .procedures import procedure_acceptance, version_spec
 from .receipt_mails import receipt_mails_kick
 from .receipts import new_receipt_number, status_code_for, status_code_hash
@@ -106,11 +109,9 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
             if ids:
                 m.Attachment.objects.filter(draft=draft, pk__in=ids).update(submission=sub)
                 file_ids.extend(ids)
-            m.OutboxEvent.objects.create(
-                topic="submission.completed",
-                submission=sub,
-                payload={"submission": str(sub.pk), "status": status, "fee_total": total},
-            )
+            outbox_emit(SUBMISSION_COMPLETED, sub, status=status, fee_total=total)
+            if awaiting:
+                payment_mark_awaiting(sub.pk, amount=total)
             # Its files are settled already (none, or all scanned): it may be handed on.
             # Otherwise the scan of its last waiting file writes this event.
             submission_files_ready_announce(sub.pk)
