@@ -13,8 +13,9 @@ from forms_engine.models import Department
 from .models import StaffMembership
 
 
-class DepartmentChoiceField(forms.ModelChoiceField[Department]):
-    def label_from_instance(self, obj: Department) -> str:
+class DepartmentChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    # (generic in django-stubs only: no subscript at runtime)
+    def label_from_instance(self, obj: Any) -> str:
         return _department_name(obj)
 
 
