@@ -97,9 +97,7 @@ def targets(world: World, settings, tmp_path) -> dict[str, Target]:
         "pref_dx": world.users["pref_dx"],
         "pref_ga": world.users["pref_ga"],
     }
-    return {
-        key: Target(sub, _attach(sub), staff[key]) for key, sub in world.submissions.items()
-    }
+    return {key: Target(sub, _attach(sub), staff[key]) for key, sub in world.submissions.items()}
 
 
 # Persona -> (targets inside its scope, targets outside).
@@ -200,8 +198,6 @@ def test_every_staff_url_sends_anybody_without_both_factors_to_the_sign_in(world
                 if response.status_code == 405:
                     continue
                 location = response.get("Location", "")
-                if response.status_code != 302 or not location.startswith(
-                    reverse("inbox:login")
-                ):
+                if response.status_code != 302 or not location.startswith(reverse("inbox:login")):
                     problems.append(f"{who} {method} {name}: {response.status_code} {location}")
     assert not problems, "\n".join(problems)

@@ -104,9 +104,7 @@ def test_a_wrong_code_makes_the_device_wait_before_the_next_one(reviewer):
     assert client.get(reverse("inbox:submission_list")).status_code == 302
 
 
-def test_sign_in_with_a_totp_code_is_audited_with_the_address(
-    reviewer, no_otp_throttle, real_key
-):
+def test_sign_in_with_a_totp_code_is_audited_with_the_address(reviewer, no_otp_throttle, real_key):
     device = TOTPDevice.objects.create(user=reviewer, name="app", confirmed=True)
     client = Client(REMOTE_ADDR="192.0.2.7")
     step = password_step(client, next="/staff/?status=submitted")
