@@ -218,8 +218,9 @@ def _page(
     return render(request, "forms_engine/status_submission.html", context, status=status)
 
 
+# No rate limit of its own: nothing here checks a code (the look-up does, limited), and
+# without the session's grant a post changes nothing.
 @csrf_exempt  # checked below, once the upload guard is in place: the check reads the body
-@ratelimit("status")
 @require_http_methods(["GET", "POST"])
 def status_submission(request: HttpRequest, submission_id) -> HttpResponseBase:
     submission = _submission_for(request, submission_id)
@@ -304,7 +305,6 @@ def _correction_post(request, submission, revision, view, step) -> HttpResponseB
     return redirect(reverse("status_submission", args=[submission.pk]) + "?done=resubmitted")
 
 
-@ratelimit("status")
 @require_http_methods(["GET", "POST"])
 def status_withdraw(request: HttpRequest, submission_id) -> HttpResponseBase:
     """取下げ, with a confirmation step: GET asks, POST withdraws."""
