@@ -139,6 +139,17 @@ def _files_of(request: HttpRequest, submission: m.Submission, step: Step) -> dic
     return files
 
 
+def _answer_file_ids(submission: m.Submission) -> set[str]:
+    spec = services.submission_spec(submission)
+    ids: set[str] = set()
+    for f in spec.iter_fields(include_group_children=False):
+        if f.type == "file":
+            ids.update(
+                str(v.get("id")) for v in submission.answers.get(f.id) or [] if isinstance(v, dict)
+            )
+    return ids
+
+
 def _files_keep(request: HttpRequest, submission: m.Submission, step: Step, raw: dict) -> None:
     kept = {}
     for f in step.page.fields:
@@ -273,8 +284,11 @@ def _correction_post(request, submission, revision, view, step) -> HttpResponseB
         outcome = page_action(
             step, result.raw, action, postal_allowed=lambda: ratelimit_hit(request, "postal")
         )
-        # A file taken back is only left out of the correction: the submission's own
-        # files stay (staff compare with them), and one added now joins nothing.
+        # A file taken back is left out of the correction. The submission's own files
+        # stay (staff compare with them); one attached for this correction is deleted.
+        for file_id in outcome.removed_files:
+            if file_id not in _answer_file_ids(submission):
+                services.attachment_remove(submission.draft, file_id)
         _files_keep(request, submission, step, result.raw)
         ctx.notices = outcome.notices
         return _page(request, submission, raw=result.raw, ctx=ctx)

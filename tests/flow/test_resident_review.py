@@ -120,6 +120,13 @@ def test_a_named_file_field_takes_a_new_file_through_the_upload_path(filed, revi
     browser.post(url, {"_action": f"remove-file:f-reference:{old[0]['id']}"})
     page = browser.get(url).content.decode()
     assert old[0]["name"] not in page
+    # A file attached and taken back before sending is deleted, not left behind.
+    first = SimpleUploadedFile("first-try.png", png_bytes(), content_type="image/png")
+    browser.post(url, {"_action": "attach", "f-reference": first})
+    tried = m.Attachment.objects.get(original_name="first-try.png")
+    assert tried.submission_id is None and "first-try.png" in browser.get(url).content.decode()
+    browser.post(url, {"_action": f"remove-file:f-reference:{tried.pk}"})
+    assert not m.Attachment.objects.filter(pk=tried.pk).exists()
     upload = SimpleUploadedFile("new-scan.png", png_bytes(), content_type="image/png")
     response = browser.post(url, {"_action": "resubmit", "f-reference": upload})
     assert response.status_code == 302, response.content.decode()[:3000]
