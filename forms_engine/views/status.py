@@ -303,7 +303,8 @@ def _correction_post(request, submission, revision, view, step) -> HttpResponseB
             error_fields=result.error_fields,
             ctx=ctx,
         )
-    corrected = {fid: result.values.get(fid) for fid in revision.fields}
+    # The named fields and their dependents (hidden ones come back as None: dropped).
+    corrected = {f.id: result.values.get(f.id) for f in step.page.fields}
     try:
         services.submission_resubmit(submission.pk, corrected)
     except services.ReviewRefused as exc:

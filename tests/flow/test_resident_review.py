@@ -151,6 +151,44 @@ def test_a_correction_cannot_claim_another_files_id(filed, reviewer, loaded):
     assert refused.value.code == "unknown_file"
 
 
+def test_a_corrected_answer_brings_up_the_question_that_depends_on_it(filed, reviewer):
+    assert filed.answers["methods"] == ["view"] and "delivery" not in filed.answers
+    services.submission_review_start(filed.pk, actor=reviewer)
+    services.submission_return(
+        filed.pk, ["methods"], "写しの要否を確認してください。", actor=reviewer
+    )
+    browser = opened(filed)
+    url = reverse("status_submission", args=[filed.pk])
+    page = browser.get(url).content.decode()
+    # The dependent question is on the form, shown only if it applies (data-show-if).
+    assert inputs(page) == {"f-methods", "f-delivery"}
+    assert "data-show-if" in page
+    missing = browser.post(url, {"_action": "resubmit", "f-methods": ["view", "paper_copy"]})
+    assert missing.status_code == 200 and 'href="#f-delivery-field"' in missing.content.decode()
+    response = browser.post(
+        url, {"_action": "resubmit", "f-methods": ["view", "paper_copy"], "f-delivery": "post"}
+    )
+    assert response.status_code == 302
+    sub = m.Submission.objects.get(pk=filed.pk)
+    assert sub.answers["methods"] == ["view", "paper_copy"] and sub.answers["delivery"] == "post"
+    revision = sub.revisions.get()
+    assert revision.previous_answers == {"methods": ["view"]}
+    assert revision.corrected_answers == {"methods": ["view", "paper_copy"], "delivery": "post"}
+
+    # Back to viewing only: the dependent answer is dropped again and kept as it was.
+    services.submission_review_start(filed.pk, actor=reviewer)
+    services.submission_return(filed.pk, ["methods"], "閲覧のみでよいですか。", actor=reviewer)
+    response = browser.post(
+        url, {"_action": "resubmit", "f-methods": ["view"], "f-delivery": "post"}
+    )
+    assert response.status_code == 302
+    sub = m.Submission.objects.get(pk=filed.pk)
+    assert "delivery" not in sub.answers
+    second = sub.revisions.order_by("id").last()
+    assert second.previous_answers == {"methods": ["view", "paper_copy"], "delivery": "post"}
+    assert second.corrected_answers == {"methods": ["view"]}
+
+
 def test_a_submission_page_opens_only_with_its_own_receipt(filed, loaded, reviewer):
     url = reverse("status_submission", args=[filed.pk])
     stranger = Client()
