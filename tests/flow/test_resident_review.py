@@ -189,6 +189,22 @@ def test_a_corrected_answer_brings_up_the_question_that_depends_on_it(filed, rev
     assert second.corrected_answers == {"methods": ["view"]}
 
 
+def test_a_correction_keeps_within_the_filings_text_budget(filed, reviewer, settings):
+    from forms_engine.filing import text_size
+
+    services.submission_review_start(filed.pk, actor=reviewer)
+    services.submission_return(filed.pk, ["documents"], "具体的に書いてください。", actor=reviewer)
+    others = {k: v for k, v in filed.answers.items() if k != "documents"}
+    settings.DRAFT_TEXT_MAX_CHARS = text_size(others) + text_size({"documents": "文" * 100})
+    browser = opened(filed)
+    url = reverse("status_submission", args=[filed.pk])
+    response = browser.post(url, {"_action": "resubmit", "f-documents": "文" * 101})
+    assert response.status_code == 413
+    assert m.Submission.objects.get(pk=filed.pk).status == S.RETURNED
+    response = browser.post(url, {"_action": "resubmit", "f-documents": "文" * 100})
+    assert response.status_code == 302
+
+
 def test_a_submission_page_opens_only_with_its_own_receipt(filed, loaded, reviewer):
     url = reverse("status_submission", args=[filed.pk])
     stranger = Client()
