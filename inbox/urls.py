@@ -4,7 +4,7 @@ them all from this namespace)."""
 
 from django.urls import path
 
-from .views import account, audit, files, staff, submissions, workflow
+from .views import account, audit, deliveries, files, staff, submissions, workflow
 
 app_name = "inbox"
 
@@ -28,6 +28,11 @@ urlpatterns = [
         "submissions/<uuid:submission_id>/actions/<slug:name>/",
         workflow.submission_action,
         name="submission_action",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/deliveries/<uuid:delivery_id>/retry/",
+        deliveries.delivery_retry_view,
+        name="delivery_retry",
     ),
     path(
         "submissions/<uuid:submission_id>/files/<uuid:attachment_id>/download/",
