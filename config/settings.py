@@ -257,6 +257,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "forms_engine.tasks.receipt_mails_send",
         "schedule": env.float("RECEIPT_MAIL_POLL_SECONDS", default=10.0),
     },
+    "resident-mails": {
+        "task": "forms_engine.tasks.resident_mails_send",
+        "schedule": env.float("RECEIPT_MAIL_POLL_SECONDS", default=10.0),
+    },
     # Files whose scan task was never sent or was lost go to the scanner again.
     "attachments-scan-lost": {
         "task": "forms_engine.tasks.attachments_scan_lost",

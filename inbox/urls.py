@@ -4,7 +4,7 @@ them all from this namespace)."""
 
 from django.urls import path
 
-from .views import account, audit, files, staff, submissions
+from .views import account, audit, files, staff, submissions, workflow
 
 app_name = "inbox"
 
@@ -23,6 +23,11 @@ urlpatterns = [
         "submissions/<uuid:submission_id>/",
         submissions.submission_detail,
         name="submission_detail",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/actions/<slug:name>/",
+        workflow.submission_action,
+        name="submission_action",
     ),
     path(
         "submissions/<uuid:submission_id>/files/<uuid:attachment_id>/download/",
