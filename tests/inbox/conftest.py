@@ -28,6 +28,8 @@ _numbers = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _no_rate_limits(settings):
     settings.RATE_LIMIT_ENABLED = False
+    # Many staff accounts per test: a fast hasher (what is hashed is not under test here).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

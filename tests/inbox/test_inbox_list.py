@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection  # noqa: F401 - read by skipif
 from django.utils import timezone
 
 from forms_engine import models as m
@@ -174,3 +175,21 @@ def test_name_search_matches_hiragana_katakana_half_width_and_kanji(reviewer):
         assert numbers(client.get(URL, {"q": query})) == [target.number], query
     assert len(numbers(client.get(URL, {"q": "さいとう"}))) == 2
     assert numbers(client.get(URL, {"q": "%"})) == []  # no wildcard
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL indexes")
+def test_name_and_receipt_searches_can_use_their_indexes_on_postgresql(reviewer):
+    """The search conditions the list builds are ones the trigram index (any part of a
+    name) and the pattern index (receipt number prefixes) answer: with scans of the whole
+    table off, the plan names them."""
+
+    from inbox.selectors import _search
+
+    make_submission(family="姓", given="名", kana_family="セイ", kana_given="メイ")
+    base = m.Submission.objects.order_by()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        name_plan = _search(base, "せいめい").explain()
+        number_plan = _search(base, "ACEF-HJ").explain()
+    assert "submission_name_search_trgm_idx" in name_plan, name_plan
+    assert "submission_number_prefix_idx" in number_plan, number_plan
