@@ -147,3 +147,13 @@ def staff_active_set(user: Any, active: bool) -> None:
     type(user).objects.filter(pk=user.pk).update(is_active=active)
     user.is_active = active
     staff_scope_forget(user)
+
+
+def staff_second_factor_reset(user: Any) -> None:
+    """Remove every second-factor device of `user` (a lost phone): the next sign-in
+    enrols a new one after the password. Their open sessions end too (they were verified
+    with a device that no longer exists)."""
+    from django_otp import devices_for_user
+
+    for device in list(devices_for_user(user, confirmed=None)):
+        device.delete()

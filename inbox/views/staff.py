@@ -29,6 +29,7 @@ from inbox.staff import (
     staff_create,
     staff_membership_set,
     staff_of_organization,
+    staff_second_factor_reset,
 )
 
 ORG_ADMIN = (StaffMembership.Role.ORGANIZATION_ADMIN,)
@@ -133,6 +134,10 @@ def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
                 role=form.cleaned_data["role"],
                 department=department.pk if department else None,
             )
+            return HttpResponseRedirect(reverse("inbox:staff_list"))
+        if action == "reset_second_factor":
+            staff_second_factor_reset(member)
+            audit_log(request, "staff.second_factor_reset", member)
             return HttpResponseRedirect(reverse("inbox:staff_list"))
         if action in ("deactivate", "activate"):
             if member.pk == request.user.pk:
