@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.db import connection  # noqa: F401 - read by skipif
+from django.urls import reverse
 from django.utils import timezone
 
 from forms_engine import models as m
@@ -193,3 +194,33 @@ def test_name_and_receipt_searches_can_use_their_indexes_on_postgresql(reviewer)
         number_plan = _search(base, "ACEF-HJ").explain()
     assert "submission_name_search_trgm_idx" in name_plan, name_plan
     assert "submission_number_prefix_idx" in number_plan, number_plan
+
+
+def test_a_corrected_name_is_found_by_its_new_reading(world):
+    from django.test import Client
+
+    from forms_engine import services
+    from tests.flow.conftest import file_completely
+
+    draft, _done = file_completely(
+        Client(), reverse("procedure_start", args=["sample-city", "resident-moving-in"])
+    )
+    sub = m.Submission.objects.get(draft=draft)  # filed as 山田 太郎 (ヤマダ タロウ)
+    reviewer = world.users["city_cit"]
+    client = world.client("city_cit")
+    assert sub.number in numbers(client.get(URL, {"q": "やまだたろう"}))
+    services.submission_review_start(sub.pk, actor=reviewer)
+    services.submission_return(sub.pk, ["name"], "氏名の読みを確認してください", actor=reviewer)
+    services.submission_resubmit(
+        sub.pk,
+        {
+            "name": {
+                "family": "山田",
+                "given": "太郎",
+                "kana_family": "ヤマタ",
+                "kana_given": "タロウ",
+            }
+        },
+    )
+    assert numbers(client.get(URL, {"q": "やまたたろう"})) == [sub.number]
+    assert sub.number not in numbers(client.get(URL, {"q": "やまだたろう"}))
