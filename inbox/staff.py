@@ -82,6 +82,10 @@ def staff_membership_set(
     """Give `user` exactly this role in the organization (replacing their memberships
     there). Refused for a user who belongs to another organization."""
     _check(organization_id, role, department)
+    if user.is_superuser:
+        # The operators of the whole service are no organization's staff: an organization
+        # admin could otherwise take one in and deactivate it.
+        raise StaffChangeRefused("superuser")
     with transaction.atomic():
         if (
             StaffMembership.objects.filter(user=user)

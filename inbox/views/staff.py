@@ -34,9 +34,9 @@ from inbox.staff import (
 
 ORG_ADMIN = (StaffMembership.Role.ORGANIZATION_ADMIN,)
 
-REFUSALS = {
-    "other_organization": gettext_lazy("This user belongs to another organization."),
-}
+# One message for every account that cannot join: whether a user name exists in another
+# organization is not told.
+REFUSED = gettext_lazy("This account cannot be added to your organization.")
 
 
 def _org(request: HttpRequest) -> int:
@@ -78,10 +78,8 @@ def staff_add(request: HttpRequest) -> HttpResponse:
             else:
                 staff_membership_set(user, organization_id, data["role"], department)
                 created = False
-        except StaffChangeRefused as exc:
-            form.add_error(
-                "username", str(REFUSALS.get(exc.code, _("This change is not possible.")))
-            )
+        except StaffChangeRefused:
+            form.add_error("username", str(REFUSED))
         else:
             audit_log(
                 request,

@@ -135,6 +135,16 @@ def test_counts_per_status_cover_the_scope_and_procedure_not_the_status_filter(w
     )
     assert counts == {S.SUBMITTED: 1, S.IN_REVIEW: 2}
     assert [r.status for r in rows] == [S.SUBMITTED]
+    # Other filters narrow the rows, not the counts (the workload of the procedure).
+    rows, _cursor, same = inbox_page(
+        world.users["city_env"], InboxFilters(query="該当なし", assigned_to_me=True), "newest", ""
+    )
+    assert rows == [] and same == counts
+    moving = m.Procedure.objects.get(slug="resident-moving-in")
+    _rows, _c, other_procedure = inbox_page(
+        world.users["city_admin"], InboxFilters(procedure_id=moving.pk), "newest", ""
+    )
+    assert other_procedure == {S.SUBMITTED: 1, S.IN_REVIEW: 1}
     _rows, _c, admin_counts = inbox_page(world.users["city_admin"], InboxFilters(), "newest", "")
     assert admin_counts == {S.SUBMITTED: 2, S.IN_REVIEW: 3}
     text = world.client("city_env").get(URL).content.decode()

@@ -79,6 +79,14 @@ def test_an_existing_account_gets_a_role_but_never_a_second_organization(world):
         {"username": "pref_dx", "role": R.REVIEWER, "department": cit.pk},
     )
     assert refused.status_code == 400
+    # The same words as for any account that cannot join: nothing told about pref_dx.
+    assert "追加できません" in refused.content.decode()
+    User.objects.create_superuser("root", password="root-pass-2026!")
+    root = admin.post(
+        reverse("inbox:staff_add"), {"username": "root", "role": R.REVIEWER, "department": cit.pk}
+    )
+    assert root.status_code == 400
+    assert not StaffMembership.objects.filter(user__username="root").exists()
     assert not StaffMembership.objects.filter(
         user__username="pref_dx", organization__slug="sample-city"
     ).exists()
