@@ -48,13 +48,19 @@ KWARGS: dict[str, Callable[[Target], Any]] = {
     "submission_id": lambda t: t.submission.pk,
     "attachment_id": lambda t: t.attachment.pk,
     "user_id": lambda t: t.staff_user.pk,
-    # A review action (inbox.views.workflow): an empty note, refused inside the scope.
-    "name": lambda t: "note",
 }
-# The arguments naming an object of a scope besides the submission ("name" names an
-# action): under a submission of the user's scope, such an object of another scope is
-# not found either.
-OBJECT_KWARGS = {"attachment_id", "user_id"}
+
+
+def _action_names() -> list[str]:
+    from inbox.views.workflow import ACTIONS
+
+    return sorted(ACTIONS)
+
+
+# Arguments that name a kind of thing rather than an object: every value is walked.
+ENUM_KWARGS: dict[str, Callable[[], list[str]]] = {
+    "name": _action_names,  # submission_action: each review action
+}
 
 
 def inbox_patterns() -> list[tuple[str, list[str]]]:
@@ -133,14 +139,24 @@ def _hit(client: Client, url: str) -> int:
     return response.status_code
 
 
-def _kwargs(names: list[str], target: Target, mix: Target | None = None) -> dict[str, Any]:
-    missing = [n for n in names if n not in KWARGS]
+def _kwargs(names: list[str], target: Target, mix: Target | None = None) -> list[dict[str, Any]]:
+    """Every way of filling the URL's arguments for `target` (one per value of an
+    enumerated argument)."""
+    missing = [n for n in names if n not in KWARGS and n not in ENUM_KWARGS]
     assert not missing, f"tests/inbox/test_scope_matrix.py: add {missing} to KWARGS"
-    out = {n: KWARGS[n](target) for n in names}
-    if mix is not None and "submission_id" in out:
+    base = {n: KWARGS[n](target) for n in names if n in KWARGS}
+    if mix is not None and "submission_id" in base:
         # The other objects of another scope under a submission of this one.
-        out["submission_id"] = mix.submission.pk
-    return out
+        base["submission_id"] = mix.submission.pk
+    combos = [base]
+    for n in names:
+        if n in ENUM_KWARGS:
+            combos = [{**c, n: value} for c in combos for value in ENUM_KWARGS[n]()]
+    return combos
+
+
+def _urls(name: str, names: list[str], target: Target, mix: Target | None = None) -> list[str]:
+    return [reverse(f"inbox:{name}", kwargs=kw) for kw in _kwargs(names, target, mix)]
 
 
 def test_every_staff_url_answers_404_outside_the_scope_and_not_inside(world, targets):
@@ -159,26 +175,21 @@ def test_every_staff_url_answers_404_outside_the_scope_and_not_inside(world, tar
                     problems.append(f"{persona} {name}: {status}")
                 continue
             for key in outside:
-                urls = [reverse(f"inbox:{name}", kwargs=_kwargs(names, targets[key]))]
-                if "submission_id" in names and set(names) & OBJECT_KWARGS:
-                    urls.append(
-                        reverse(
-                            f"inbox:{name}",
-                            kwargs=_kwargs(names, targets[key], mix=targets[inside[0]]),
-                        )
-                    )
+                urls = _urls(name, names, targets[key])
+                if len(set(names) & set(KWARGS)) > 1 and "submission_id" in names:
+                    urls += _urls(name, names, targets[key], mix=targets[inside[0]])
                 for url in urls:
                     status = _hit(client, url)
                     if status != 404:
                         problems.append(f"{persona} {name} outside ({key}) {url}: {status}")
             # Inside last: an action may change the object (an empty POST mostly refuses).
             for key in inside:
-                url = reverse(f"inbox:{name}", kwargs=_kwargs(names, targets[key]))
-                status = _hit(client, url)
-                if allowed and (status in (403, 404) or status >= 500):
-                    problems.append(f"{persona} {name} inside ({key}) {url}: {status}")
-                if not allowed and status != 404:
-                    problems.append(f"{persona} {name} not for {role} ({key}) {url}: {status}")
+                for url in _urls(name, names, targets[key]):
+                    status = _hit(client, url)
+                    if allowed and (status in (403, 404) or status >= 500):
+                        problems.append(f"{persona} {name} inside ({key}) {url}: {status}")
+                    if not allowed and status != 404:
+                        problems.append(f"{persona} {name} not for {role} ({key}) {url}: {status}")
     assert not problems, "\n".join(problems)
 
 
@@ -198,7 +209,7 @@ def test_every_staff_url_sends_anybody_without_both_factors_to_the_sign_in(world
         for name, names in inbox_patterns():
             if name in PUBLIC:
                 continue
-            url = reverse(f"inbox:{name}", kwargs=_kwargs(names, targets["city_env"]))
+            url = _urls(name, names, targets["city_env"])[0]
             for method in ("get", "post"):
                 response = getattr(client, method)(url)
                 if response.status_code == 405:
