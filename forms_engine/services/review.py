@@ -155,7 +155,7 @@ def submission_assign(submission_id: uuid.UUID | str, assignee: Any, *, actor: A
         submission = _locked(submission_id)
         if submission.status in FINAL:
             raise ReviewRefused("not_allowed", status=submission.status, action="assigned")
-        submission.assigned_to = assignee  # type: ignore[attr-defined]
+        submission.assigned_to = assignee
         submission.save(update_fields=["assigned_to"])
         _emit(
             "submission.assigned",
