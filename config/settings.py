@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "forms_engine.context_processors.site",
+                "inbox.context_processors.staff_nav",
             ],
             # Cached loader in every environment: page rendering is on the hot path.
             "loaders": [
@@ -277,6 +278,11 @@ CELERY_BEAT_SCHEDULE = {
     "deliveries-due": {
         "task": "integrations.tasks.deliveries_enqueue_due",
         "schedule": env.float("DELIVERY_POLL_SECONDS", default=5.0),
+    },
+    # Mails to residents about the review of their submission (forms_engine.resident_mails).
+    "resident-mails": {
+        "task": "forms_engine.tasks.resident_mails_send",
+        "schedule": env.float("RESIDENT_MAIL_POLL_SECONDS", default=10.0),
     },
     # Files whose scan task was never sent or was lost go to the scanner again.
     "attachments-scan-lost": {

@@ -19,6 +19,13 @@ def scan_retry_delay(retries: int) -> int:
     return int(min(first * 2 ** min(retries, 20), cap))
 
 
+@shared_task(acks_late=True)
+def resident_mails_send() -> int:
+    """Mails about the review of a submission: polled by Celery beat; in-process after
+    each workflow event in the embedded default."""
+    return services.resident_mails_send()
+
+
 @shared_task(bind=True, acks_late=True)
 def attachment_scan(self, attachment_id: str) -> str:
     """Scan one quarantined file and promote or delete it (services.attachment_scan). Sent
