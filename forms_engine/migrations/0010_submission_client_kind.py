@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('forms_engine', '0009_downloadaudit_and_attachment_deleted'),
+        ('forms_engine', '0010_review_workflow'),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ Views, commands and tasks stay thin and call these. Each submission state change
 an OutboxEvent in the same transaction, so consumers never miss or invent one.
 
 One module per entity: procedures, drafts, attachments (and their direct upload),
-submissions, receipts (numbers and status codes), receipt mails, tokens (sign-in and resume
+submissions, review (the workflow after filing), receipts (numbers and status codes), receipt mails, tokens (sign-in and resume
 links), downloads (files handed to staff, audited), housekeeping (stale uploads, abandoned
 drafts' files, files past retention); reads are in selectors. Callers use `from
 forms_engine import services; services.<name>`: every name is re-exported here.
@@ -77,6 +77,27 @@ from .receipts import (
     status_code_hash,
     status_code_matches,
 )
+from .review import (
+    RESIDENT_TOPICS,
+    TOPIC_LABELS,
+    TRANSITIONS,
+    ReviewRefused,
+    allowed_actions,
+    correctable_fields,
+    correction_step,
+    correction_view,
+    open_revision,
+    submission_approve,
+    submission_assign,
+    submission_message_send,
+    submission_note_add,
+    submission_reject,
+    submission_resubmit,
+    submission_return,
+    submission_review_start,
+    submission_spec,
+    submission_withdraw,
+)
 from .selectors import (
     ORGANIZATION_CACHE_SECONDS,
     attachment_is_deliverable,
@@ -103,6 +124,25 @@ from .tokens import (
 )
 
 __all__ = [
+    "RESIDENT_TOPICS",
+    "TOPIC_LABELS",
+    "TRANSITIONS",
+    "ReviewRefused",
+    "allowed_actions",
+    "correctable_fields",
+    "correction_step",
+    "correction_view",
+    "open_revision",
+    "submission_approve",
+    "submission_assign",
+    "submission_message_send",
+    "submission_note_add",
+    "submission_reject",
+    "submission_resubmit",
+    "submission_return",
+    "submission_review_start",
+    "submission_spec",
+    "submission_withdraw",
     "AttachmentNotDeliverable",
     "attachment_download_name",
     "attachment_download_url",
