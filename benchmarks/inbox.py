@@ -338,9 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     # Plans: an index must serve both queries.
     proc, dept = procedures[0]
     plan_list = (
-        m.Submission.objects.filter(
-            department_id__in=[dept], procedure_id=proc, status=statuses[1]
-        )
+        m.Submission.objects.filter(department_id__in=[dept], procedure_id=proc, status=statuses[1])
         .order_by("-submitted_at", "-id")[:PAGE]
         .explain(analyze=True)
     )
