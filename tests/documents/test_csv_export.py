@@ -79,15 +79,11 @@ def test_columns_follow_the_documented_rule_for_every_field_type(test_town):
         export = CsvExport(m.Submission.objects.all(), encoding="utf-8", lang="ja")
         header, row = read(export, "utf-8")
     cell = dict(zip(header, row, strict=True))
-    assert header[:7] == [
-        "受付番号",
-        "手続き",
-        "版",
-        "状態",
-        "申請日時",
-        "決定日時",
-        "手数料（円）",
-    ]
+    assert header[:8] == [
+        "受付番号", "手続き", "版", "状態", "申請日時", "決定日時", "支払状況", "手数料（円）"
+    ]  # fmt: skip
+    with translation.override("ja"):
+        assert cell["支払状況"] == str(m.Submission.PaymentStatus.NONE.label)
     assert cell["受付番号"] == "AAAA-BBBB-CCCC"
     assert cell["手続き"] == "すべての項目" and cell["版"] == "1"
     with translation.override("ja"):
