@@ -4,7 +4,7 @@ them all from this namespace)."""
 
 from django.urls import path
 
-from .views import account, files, submissions
+from .views import account, dashboard, exports, files, submissions
 
 app_name = "inbox"
 
@@ -19,6 +19,13 @@ urlpatterns = [
         submissions.submission_detail,
         name="submission_detail",
     ),
+    path(
+        "submissions/<uuid:submission_id>/pdf/",
+        exports.submission_pdf_download,
+        name="submission_pdf",
+    ),
+    path("export/submissions.csv", exports.submissions_csv, name="submissions_csv"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path(
         "submissions/<uuid:submission_id>/files/<uuid:attachment_id>/download/",
         files.attachment_download,
