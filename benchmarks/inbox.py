@@ -3,15 +3,17 @@
 of 1,000,000 submissions in PostgreSQL.
 
     inbox_p95        the inbox list filtered by procedure and status, sorted by date, a
-                     page of 50: p95 latency of the list query function over many
-                     requests (random procedure/status pairs, first and deeper pages),
-                     with its query count per page. Baseline, same run, same table: the
+                     page of 50: p95 latency of the list's query function
+                     (inbox.selectors.inbox_page: the page's rows and its counts per
+                     status) for a reviewer, over many requests (random procedure/status
+                     pairs of the reviewer's department, first and deeper pages reached by
+                     the list's cursors), with its query count per page. Baseline, same run, same table: the
                      same query with PostgreSQL's index scans switched off (what the page
                      would cost without its indexes). Target: p95 < 100 ms.
-    inbox_view_p95   the whole list page through the Django test client (scope, filters,
-                     counts per status, template), signed in as a reviewer; p95, with the
-                     same baseline. Target: p95 < 100 ms... reported only when the inbox
-                     app is installed.
+    inbox_view_p95   the whole list page (/staff/?procedure=..&status=..) through the
+                     Django test client (middleware, session, second factor, scope, counts
+                     per status, template), signed in as a reviewer; p95, with the same
+                     baseline. Target: p95 < 100 ms.
     receipt_lookup   a submission by its receipt number (random numbers of the table):
                      p95. Baseline: the same look-up without index scans. Target: < 10 ms.
 
@@ -296,19 +298,40 @@ class NoIndex:
         return self.atomic.__exit__(*exc)
 
 
-def list_query(department_ids: list[int], procedure_id: int, status: str, page: int):
-    """The inbox list as contract 5 describes it (a department's submissions, filtered,
-    newest first, a page of 50)."""
-    from forms_engine import models as m
+def reviewer(department_id: int):
+    """The bench's reviewer of one department, with a confirmed TOTP device."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    start = (page - 1) * PAGE
-    return list(
-        m.Submission.objects.filter(
-            department_id__in=department_ids, procedure_id=procedure_id, status=status
-        )
-        .select_related("procedure_version")
-        .order_by("-submitted_at", "-id")[start : start + PAGE]
+    from forms_engine import models as m
+    from inbox.models import StaffMembership
+
+    department = m.Department.objects.get(pk=department_id)
+    user, _created = get_user_model().objects.get_or_create(username=f"bench-{department.pk}")
+    StaffMembership.objects.get_or_create(
+        user=user,
+        organization_id=department.organization_id,
+        department=department,
+        role=StaffMembership.Role.REVIEWER,
     )
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+    return user
+
+
+def signed_in_client(user):
+    """A Django test client signed in as `user` past the second factor (as the inbox's
+    tests do: the sign-in itself is not what is measured)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.filter(user=user).first().persistent_id
+    session.save()
+    return client
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,22 +347,44 @@ def main(argv: list[str] | None = None) -> int:
     from django.test.utils import CaptureQueriesContext
 
     from forms_engine import models as m
+    from inbox import selectors
 
     rng = random.Random(9)
+    # The department with the most procedures: its reviewer's list is the busiest.
     procedures = list(m.Procedure.objects.values_list("pk", "live_version__department_id"))
+    by_dept: dict[int, list[int]] = {}
+    for proc, dept in procedures:
+        by_dept.setdefault(dept, []).append(proc)
+    dept = max(by_dept, key=lambda d: len(by_dept[d]))
+    user = reviewer(dept)
     statuses = [s.value for s in m.Submission.Status]
+    depths = [1, 1, 1, 2, 5, 20]
 
-    def one_list(page: int | None = None) -> int:
-        proc, dept = rng.choice(procedures)
-        status = rng.choice(statuses)
-        chosen = page or rng.choice([1, 1, 1, 2, 5, 20])
-        return len(list_query([dept], proc, status, chosen))
+    def filters(proc: int, status: str) -> selectors.InboxFilters:
+        return selectors.InboxFilters(procedure_id=proc, status=status)
 
-    # Plans: an index must serve both queries.
-    proc, dept = procedures[0]
+    def cursor_at(f: selectors.InboxFilters, page: int) -> str:
+        cursor = ""
+        for _ in range(page - 1):
+            _rows, cursor, _counts = selectors.inbox_page(user, f, cursor=cursor, with_counts=False)
+            if not cursor:
+                break
+        return cursor
+
+    cases = []
+    for _ in range(args.requests):
+        f = filters(rng.choice(by_dept[dept]), rng.choice(statuses))
+        cases.append((f, cursor_at(f, rng.choice(depths))))
+
+    def one_list(case) -> None:
+        f, cursor = case
+        selectors.inbox_page(user, f, cursor=cursor)
+
+    # Plans: an index must serve the list's rows and the look-up.
+    sample = filters(by_dept[dept][0], statuses[1])
     plan_list = (
-        m.Submission.objects.filter(department_id__in=[dept], procedure_id=proc, status=statuses[1])
-        .order_by("-submitted_at", "-id")[:PAGE]
+        selectors.inbox_queryset(user, sample)
+        .order_by(*selectors.SORTS[selectors.DEFAULT_SORT])[:PAGE]
         .explain(analyze=True)
     )
     sample_numbers = [receipt_number(rng.randint(1, args.rows)) for _ in range(2000)]
@@ -353,20 +398,47 @@ def main(argv: list[str] | None = None) -> int:
         for plan in (plan_list, plan_lookup)
     )
 
-    # Queries per page: one list page must be a constant number of queries.
+    # Queries per page: the same for the first page and a deep one.
+    selectors.inbox_page(user, sample)  # the user's scope, read once per request
     with CaptureQueriesContext(connection) as captured:
-        list_query([dept], proc, statuses[1], 1)
+        selectors.inbox_page(user, sample)
     q1 = len(captured)
+    deep = cursor_at(sample, 20)
     with CaptureQueriesContext(connection) as captured:
-        list_query([dept], proc, statuses[1], 20)
+        selectors.inbox_page(user, sample, cursor=deep)
     q2 = len(captured)
     reset_queries()
 
-    for _ in range(10):  # warm-up: caches, connection, plans
-        one_list()
-    list_ms = timed(one_list, args.requests)
+    for case in cases[:10]:  # warm-up: caches, connection, plans
+        one_list(case)
+    list_ms = [timed(lambda c=c: one_list(c), 1)[0] for c in cases]
     with NoIndex():
-        base_list_ms = timed(one_list, max(5, args.requests // 40))
+        base_list_ms = [
+            timed(lambda c=c: one_list(c), 1)[0] for c in cases[: max(5, len(cases) // 40)]
+        ]
+
+    # The whole page through Django (middleware, session, scope, template).
+    client = signed_in_client(user)
+
+    def view_url(case) -> str:
+        f, cursor = case
+        query = f"procedure={f.procedure_id}&status={f.status}"
+        return f"/staff/?{query}&after={cursor}" if cursor else f"/staff/?{query}"
+
+    def one_view(case) -> None:
+        response = client.get(view_url(case))
+        if response.status_code != 200:
+            raise BenchError(f"the list page answered {response.status_code}")
+
+    for case in cases[:5]:
+        one_view(case)
+    with CaptureQueriesContext(connection) as captured:
+        one_view(cases[0])
+    view_queries = len(captured)
+    view_cases = cases[: max(10, len(cases) // 2)]
+    view_ms = [timed(lambda c=c: one_view(c), 1)[0] for c in view_cases]
+    with NoIndex():
+        base_view_ms = [timed(lambda c=c: one_view(c), 1)[0] for c in view_cases[:5]]
 
     def one_lookup() -> None:
         m.Submission.objects.select_related("receipt").get(number=rng.choice(sample_numbers))
@@ -379,12 +451,14 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = m.Submission.objects.count()
     print(f"environment: {platform.platform()}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} cores, PostgreSQL {connection.pg_version}, {rows:,} submissions")  # fmt: skip
-    print(f"queries per list page: page 1: {q1}, page 20: {q2}")
+          f"{os.cpu_count()} cores, PostgreSQL {connection.pg_version}, {rows:,} submissions; "
+          f"reviewer of a department with {len(by_dept[dept])} procedures")  # fmt: skip
+    print(f"queries per list page: page 1: {q1}, page 20: {q2}; whole page: {view_queries}")
     print(f"{'figure':<16}{'p50 ms':>10}{'p95 ms':>10}{'baseline p95':>14}{'target':>9}")
     results = []
     for bench, values, base, target in (
         ("inbox_p95", list_ms, base_list_ms, LIST_TARGET_MS),
+        ("inbox_view_p95", view_ms, base_view_ms, LIST_TARGET_MS),
         ("receipt_lookup", lookup_ms, base_lookup_ms, LOOKUP_TARGET_MS),
     ):
         value, baseline = p(values, 0.95), p(base, 0.95)

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, QuerySet
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -56,7 +57,7 @@ class Stats:
         return phones / self.total
 
 
-def _decision_time() -> ExpressionWrapper:
+def _decision_time() -> ExpressionWrapper[CombinedExpression]:
     return ExpressionWrapper(F("decided_at") - F("submitted_at"), output_field=DurationField())
 
 
@@ -70,14 +71,19 @@ def _medians(decided: QuerySet[m.Submission]) -> tuple[Any, list[tuple[int, Any,
             .order_by("procedure_id")
         )
         return overall, [(g["procedure_id"], g["median"], g["n"]) for g in grouped]
-    times: dict[int, list[dt.timedelta]] = {}
+    times: dict[int, list[float]] = {}
     for procedure_id, submitted, decided_at in decided.values_list(
         "procedure_id", "submitted_at", "decided_at"
     ):
-        times.setdefault(procedure_id, []).append(decided_at - submitted)
+        if decided_at is not None:
+            times.setdefault(procedure_id, []).append((decided_at - submitted).total_seconds())
+
+    def median(seconds: list[float]) -> dt.timedelta:
+        return dt.timedelta(seconds=statistics.median(seconds))
+
     every = [t for ts in times.values() for t in ts]
-    overall = statistics.median(every) if every else None
-    return overall, [(pk, statistics.median(ts), len(ts)) for pk, ts in sorted(times.items())]
+    overall = median(every) if every else None
+    return overall, [(pk, median(ts), len(ts)) for pk, ts in sorted(times.items())]
 
 
 def dashboard_stats(

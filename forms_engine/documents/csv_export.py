@@ -55,7 +55,7 @@ def _has_field(name: str) -> bool:
 
 
 def _choice_label(name: str) -> Callable[[Any], str]:
-    choices = dict(m.Submission._meta.get_field(name).choices or [])  # type: ignore[arg-type]
+    choices = dict(getattr(m.Submission._meta.get_field(name), "choices", None) or [])
 
     def label(value: Any) -> str:
         return "" if value in (None, "") else str(choices.get(value, value))

@@ -24,6 +24,7 @@ character.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 GETA = "〓"
@@ -97,7 +98,7 @@ def _utf8_bom() -> Encoder:
     return Encoder(name="utf-8", bom=b"\xef\xbb\xbf")
 
 
-CSV_ENCODINGS = {
+CSV_ENCODINGS: dict[str, Callable[[], Encoder]] = {
     "utf-8": _utf8_bom,
     "cp932": Cp932Encoder,
 }

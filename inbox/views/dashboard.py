@@ -36,8 +36,7 @@ def _duration(value: dt.timedelta) -> str:
 def _procedure_titles(ids: list[int]) -> dict[int, str]:
     rows = m.Procedure.objects.filter(pk__in=ids).values_list("pk", "live_version_id", "slug")
     return {
-        pk: (procedure_version_get(live).display_title if live else slug)
-        for pk, live, slug in rows
+        pk: (procedure_version_get(live).display_title if live else slug) for pk, live, slug in rows
     }
 
 
