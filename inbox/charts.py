@@ -101,7 +101,7 @@ def column_chart(
     label_every: int = 7,
 ) -> SafeString:
     """Vertical columns over time (one per day), with a label every `label_every` columns
-    and the largest value on the axis."""
+    back from the last one, and the largest value on the axis."""
     width, height, left, bottom, top = 640, 220, 40, 28, 12
     n = max(1, len(points))
     step = (width - left - 8) / n
@@ -123,7 +123,8 @@ def column_chart(
             f'width="{step * 0.7:.1f}" height="{h:.1f}" fill="{BAR}"><title>{_e(p.label)}: '
             f"{_e(p.text)}</title></rect>"
         )
-        if i % label_every == 0 or i == len(points) - 1:
+        # Counted from the last column, so today is always labelled and labels never meet.
+        if (len(points) - 1 - i) % label_every == 0:
             body.append(
                 f'<text x="{x + step / 2:.1f}" y="{height - 8}" text-anchor="middle" '
                 f'font-size="11" fill="{MUTED}">{_e(p.label)}</text>'
