@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "forms_engine.context_processors.site",
+                "inbox.context_processors.staff_nav",
             ],
             # Cached loader in every environment: page rendering is on the hot path.
             "loaders": [
@@ -254,6 +255,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "receipt-mails": {
         "task": "forms_engine.tasks.receipt_mails_send",
+        "schedule": env.float("RECEIPT_MAIL_POLL_SECONDS", default=10.0),
+    },
+    "resident-mails": {
+        "task": "forms_engine.tasks.resident_mails_send",
         "schedule": env.float("RECEIPT_MAIL_POLL_SECONDS", default=10.0),
     },
     # Files whose scan task was never sent or was lost go to the scanner again.

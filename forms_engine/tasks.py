@@ -26,6 +26,13 @@ def receipt_mails_send() -> int:
     return services.receipt_mails_send()
 
 
+@shared_task(acks_late=True)
+def resident_mails_send() -> int:
+    """Mails about the review of a submission: polled by Celery beat like the receipt
+    mails; in-process after each workflow event in the embedded default."""
+    return services.resident_mails_send()
+
+
 @shared_task(bind=True, acks_late=True)
 def attachment_scan(self, attachment_id: str) -> str:
     """Scan one quarantined file and promote or delete it (services.attachment_scan). Sent

@@ -134,3 +134,11 @@ def dashboard_stats(
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def dashboard_nav(scope: Any) -> list[tuple[str, str]]:
+    """The dashboard's entry in the staff menu (inbox.context_processors)."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    return [(reverse("inbox:dashboard"), _("Dashboard"))]

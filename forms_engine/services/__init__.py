@@ -89,6 +89,13 @@ from .receipts import (
     status_code_hash,
     status_code_matches,
 )
+from .resident_mails import (
+    MAIL_TOPICS,
+    resident_mail_message,
+    resident_mail_queue,
+    resident_mails_retry_failed,
+    resident_mails_send,
+)
 from .review import (
     RESIDENT_TOPICS,
     TOPIC_LABELS,
@@ -96,6 +103,7 @@ from .review import (
     ReviewRefused,
     allowed_actions,
     correctable_fields,
+    correction_file_store,
     correction_step,
     correction_view,
     open_revision,
@@ -103,6 +111,7 @@ from .review import (
     submission_assign,
     submission_message_send,
     submission_note_add,
+    submission_position,
     submission_reject,
     submission_resubmit,
     submission_return,
@@ -147,12 +156,19 @@ from .tokens import (
 )
 
 __all__ = [
+    "MAIL_TOPICS",
+    "resident_mail_message",
+    "resident_mail_queue",
+    "resident_mails_retry_failed",
+    "resident_mails_send",
     "RESIDENT_TOPICS",
     "TOPIC_LABELS",
     "TRANSITIONS",
     "ReviewRefused",
     "allowed_actions",
     "correctable_fields",
+    "correction_file_store",
+    "submission_position",
     "correction_step",
     "correction_view",
     "open_revision",

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from forms_engine import models as m
 from forms_engine.filing import FilingView, Step, holds
+from forms_engine.outbox import outbox_emit
 from forms_engine.procedure_format.model import FieldSpec, PageSpec, ProcedureSpec, Text
 
 from .procedures import version_spec
@@ -43,12 +44,13 @@ FINAL = frozenset({S.ACCEPTED, S.REJECTED, S.WITHDRAWN})
 #: Longest staff message, reason or note (characters).
 TEXT_MAX = 5000
 
-#: Field types a reviewer may name for correction. Files are not (yet): a corrected file
-#: would need the draft's upload and scan path from the status page.
-CORRECTABLE_EXCLUDED = frozenset({"static", "file"})
+#: Field types a reviewer may not name for correction: text shown, not asked. (A group
+#: holding file inputs is not correctable either: see `_correctable`.)
+CORRECTABLE_EXCLUDED = frozenset({"static"})
 
 #: The history of a submission as outbox topics, with their labels (the inbox timeline and
-#: the status page render them). The resident sees only RESIDENT_TOPICS.
+#: the status page render them; registered in forms_engine.topics). The resident sees only
+#: RESIDENT_TOPICS.
 TOPIC_LABELS = {
     "submission.review_started": _("Review started"),
     "submission.assigned": _("Assigned to a reviewer"),
@@ -78,7 +80,8 @@ class ReviewRefused(Exception):
     """A workflow action that cannot be done. `code`: not_allowed (the transition table
     refuses it from the current status), no_fields, unknown_field, text_required,
     text_too_long, incomplete (the corrected answers leave the filing incomplete),
-    not_requested (a correction of a field that was not asked for)."""
+    not_requested (a correction of a field that was not asked for), unknown_file (a file
+    value that is not this field's file)."""
 
     def __init__(self, code: str, *, status: str = "", action: str = "", detail: str = ""):
         self.code = code
@@ -94,11 +97,7 @@ def allowed_actions(status: str) -> list[str]:
 
 
 def _emit(topic: str, submission: m.Submission, **payload: Any) -> m.OutboxEvent:
-    # Written against contract 1 (forms_engine.outbox.outbox_emit); replaced by it once
-    # the outbox API is merged.
-    return m.OutboxEvent.objects.create(
-        topic=topic, submission=submission, payload={"submission": str(submission.pk), **payload}
-    )
+    return outbox_emit(topic, submission, **payload)
 
 
 def _actor_id(actor: Any) -> int | None:
@@ -176,11 +175,65 @@ def correctable_fields(spec: ProcedureSpec, answers: Mapping[str, Any]) -> list[
     for step in view.steps():
         env = view.env(0)
         for f in step.page.fields:
-            if f.type in CORRECTABLE_EXCLUDED:
-                continue
-            if holds(f.show_if, env, view.today):
+            if _correctable(f) and holds(f.show_if, env, view.today):
                 visible.append(f)
     return visible
+
+
+def _correctable(f: FieldSpec) -> bool:
+    # Files inside a group's entries are not: their new files could not be told apart
+    # from the entries' old ones once entries are added or removed.
+    if f.type in CORRECTABLE_EXCLUDED:
+        return False
+    return not (f.type == "group" and any(c.type == "file" for c in f.fields))
+
+
+def submission_position(submission: m.Submission) -> int:
+    """The submission's place in its filing (a bundle files several procedures from one
+    draft): the position its draft's answers and attachment keys use."""
+    ids = list(submission.draft.version_ids or [])
+    return (
+        ids.index(submission.procedure_version_id) if submission.procedure_version_id in ids else 0
+    )
+
+
+def correction_file_store(submission: m.Submission, f: FieldSpec, upload: Any) -> dict:
+    """Store a file the resident attaches to a correction: the filing's own upload path
+    (size and content checks, quarantine, malware scan). The file joins the submission
+    when the correction is sent; until then it belongs to the filing's draft only."""
+    from .attachments import attachment_store
+
+    return attachment_store(submission.draft, submission_position(submission), f, upload)
+
+
+def _check_files(
+    submission: m.Submission, spec: ProcedureSpec, corrected: Mapping[str, Any]
+) -> list[str]:
+    """The new attachment ids of the corrected file answers; refuses any file value that
+    is neither an answer the submission had nor a file stored for this field of its draft
+    and not yet part of a submission."""
+    position = submission_position(submission)
+    new_ids: list[str] = []
+    for field_id, value in corrected.items():
+        f = spec.field(field_id)
+        if f is None or f.type != "file" or not value:
+            continue
+        before = {str(v.get("id")) for v in submission.answers.get(field_id) or []}
+        wanted = [str(v.get("id")) for v in value if isinstance(v, dict)]
+        fresh = [i for i in wanted if i not in before]
+        found = set(
+            str(pk)
+            for pk in m.Attachment.objects.filter(
+                draft_id=submission.draft_id,
+                field_key=f"{position}.{field_id}",
+                submission__isnull=True,
+                pk__in=fresh,
+            ).values_list("pk", flat=True)
+        )
+        if len(found) != len(fresh) or len(wanted) != len(value):
+            raise ReviewRefused("unknown_file", detail=field_id)
+        new_ids.extend(fresh)
+    return new_ids
 
 
 def submission_spec(submission: m.Submission) -> ProcedureSpec:
@@ -314,6 +367,7 @@ def submission_resubmit(
         if extra:
             raise ReviewRefused("not_requested", detail=",".join(extra)[:200])
         spec = submission_spec(submission)
+        new_files = _check_files(submission, spec, corrected)
         before = dict(submission.answers)
         merged = dict(before)
         for field_id in revision.fields:
@@ -339,6 +393,10 @@ def submission_resubmit(
         submission.answers = after
         submission.contact_email = after.get(spec.contact_email, "")
         submission.save(update_fields=["answers", "contact_email"])
+        if new_files:
+            # The new files join the submission; the replaced ones stay with it too (they
+            # are the original version staff compare with), out of its answers.
+            m.Attachment.objects.filter(pk__in=new_files).update(submission=submission)
         _move(
             submission,
             "resubmitted",

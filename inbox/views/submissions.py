@@ -72,7 +72,8 @@ def submission_list(request: HttpRequest) -> HttpResponse:
     if sort not in selectors.SORTS:
         sort = selectors.DEFAULT_SORT
     cursor = request.GET.get("after", "")[:400]
-    rows, next_cursor, counts = selectors.inbox_page(request.user, filters, sort, cursor)
+    size = _int(request.GET.get("size", "")) or selectors.PAGE_SIZE
+    rows, next_cursor, counts = selectors.inbox_page(request.user, filters, sort, cursor, size=size)
     params = request.GET.copy()
     params.pop("after", None)
     next_params = params.copy()
@@ -113,8 +114,8 @@ def submission_list(request: HttpRequest) -> HttpResponse:
             "next_query": next_params.urlencode() if next_cursor else "",
             "first_query": params.urlencode() if cursor else "",
             "extra_filters": sorted(selectors.EXTRA_FILTERS),
-            "payment_choices": selectors.FILTER_CHOICES.get("payment", []),
-            "delivery_choices": selectors.FILTER_CHOICES.get("delivery", []),
+            "payment_choices": Submission.PaymentStatus.choices,
+            "delivery_choices": selectors.delivery_choices(),
         },
     )
 

@@ -135,3 +135,8 @@ def test_chart_labels_are_escaped():
     html = bar_chart("c", "<b>t</b>", [Point("<script>x</script>", 3, "3 & more")], ("a", "b"))
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "3 &amp; more" in html and "&lt;b&gt;t&lt;/b&gt;" in html
+
+
+def test_the_dashboard_is_in_the_staff_menu(world):
+    html = world.client("city_env").get(reverse("inbox:submission_list")).content.decode()
+    assert f'href="{URL}"' in html

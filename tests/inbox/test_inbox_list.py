@@ -1,0 +1,176 @@
+"""The inbox list: filters, search, sort, keyset pages, counts per status, and a constant
+number of queries per page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from forms_engine import models as m
+from inbox.selectors import InboxFilters, inbox_page, receipt_query
+from integrations.models import Delivery
+
+from .conftest import R, make_staff, make_submission, verified_client
+
+S = m.Submission.Status
+URL = "/staff/"
+
+
+@pytest.fixture
+def reviewer(loaded):
+    return make_staff("env", "sample-city", R.REVIEWER, "environment")
+
+
+def numbers(response) -> list[str]:
+    return re.findall(
+        r'<a href="/staff/submissions/[0-9a-f-]+/">([^<]+)</a>', response.content.decode()
+    )
+
+
+def at(days_ago: int, minutes: int = 0) -> dt.datetime:
+    return timezone.now() - dt.timedelta(days=days_ago, minutes=minutes)
+
+
+def test_filters_by_status_date_payment_delivery_and_assignment(reviewer):
+    other = make_staff("env2", "sample-city", R.REVIEWER, "environment")
+    a = make_submission(status=S.SUBMITTED, submitted_at=at(10))
+    b = make_submission(status=S.IN_REVIEW, submitted_at=at(5), assigned_to=reviewer)
+    c = make_submission(
+        status=S.SUBMITTED,
+        submitted_at=at(1),
+        assigned_to=other,
+        payment_status=m.Submission.PaymentStatus.PAID,
+    )
+    Delivery.objects.create(
+        submission=c,
+        procedure_version=c.procedure_version,
+        integration_id="x",
+        type="webhook",
+        state=Delivery.State.DEAD,
+    )
+    Delivery.objects.create(
+        submission=b,
+        procedure_version=b.procedure_version,
+        integration_id="x",
+        type="webhook",
+        state=Delivery.State.DELIVERED,
+    )
+    client = verified_client(reviewer)
+
+    def listed(**params):
+        return set(numbers(client.get(URL, params)))
+
+    assert listed() == {a.number, b.number, c.number}
+    assert listed(status=S.SUBMITTED) == {a.number, c.number}
+    assert listed(**{"from": at(6).date().isoformat()}) == {b.number, c.number}
+    assert listed(to=at(4).date().isoformat()) == {a.number, b.number}
+    assert listed(payment="paid") == {c.number}
+    assert listed(payment="none") == {a.number, b.number}
+    assert listed(delivery="dead") == {c.number}
+    assert listed(delivery="delivered") == {b.number}
+    assert listed(delivery="none") == {a.number}
+    assert listed(mine="1") == {b.number}
+    dog = m.Procedure.objects.get(slug="dog-registration")
+    assert listed(procedure=str(dog.pk)) == {a.number, b.number, c.number}
+    # Unreadable values are ignored, never a 500.
+    assert listed(status="nonsense", to="2026-13-45", procedure="x") == {
+        a.number,
+        b.number,
+        c.number,
+    }
+
+
+def test_sorts_and_keyset_pages_cover_every_row_once(reviewer):
+    made = [
+        make_submission(
+            submitted_at=at(0, minutes=i), status=[S.SUBMITTED, S.IN_REVIEW][i % 3 == 0]
+        )
+        for i in range(7)
+    ]
+    same_time = at(0, minutes=100)
+    made += [make_submission(submitted_at=same_time) for _ in range(3)]  # ties on the date
+    for sort in ("newest", "oldest", "status"):
+        seen: list[str] = []
+        cursor = ""
+        while True:
+            rows, cursor, _counts = inbox_page(reviewer, InboxFilters(), sort, cursor, size=3)
+            seen += [r.number for r in rows]
+            if not cursor:
+                break
+        assert sorted(seen) == sorted(s.number for s in made), sort
+        assert len(seen) == len(set(seen))
+        if sort == "newest":
+            times = [m.Submission.objects.get(number=n).submitted_at for n in seen]
+            assert times == sorted(times, reverse=True)
+        if sort == "status":
+            statuses = [m.Submission.objects.get(number=n).status for n in seen]
+            assert statuses == sorted(statuses)
+
+
+def test_the_page_links_to_the_next_page_and_a_forged_cursor_lists_nothing(reviewer):
+    for i in range(3):
+        make_submission(submitted_at=at(0, minutes=i))
+    client = verified_client(reviewer)
+    first = client.get(URL, {"size": "2"})
+    text = first.content.decode()
+    link = re.search(r'href="\?([^"]*after=[^"]+)" rel="next"', text)[1].replace("&amp;", "&")
+    second = client.get(URL + "?" + link)
+    assert len(numbers(first)) == 2 and len(numbers(second)) == 1
+    assert not set(numbers(first)) & set(numbers(second))
+    assert client.get(URL, {"after": "not-a-cursor"}).status_code == 200
+    assert numbers(client.get(URL, {"after": "WyJ4IiwieSJd"})) == []
+
+
+def test_counts_per_status_cover_the_scope_and_procedure_not_the_status_filter(world):
+    make_submission(status=S.IN_REVIEW)
+    make_submission(status=S.IN_REVIEW)
+    make_submission("sample-city", "resident-moving-in", status=S.IN_REVIEW)  # another dept
+    rows, _cursor, counts = inbox_page(
+        world.users["city_env"], InboxFilters(status=S.SUBMITTED), "newest", ""
+    )
+    assert counts == {S.SUBMITTED: 1, S.IN_REVIEW: 2}
+    assert [r.status for r in rows] == [S.SUBMITTED]
+    _rows, _c, admin_counts = inbox_page(world.users["city_admin"], InboxFilters(), "newest", "")
+    assert admin_counts == {S.SUBMITTED: 2, S.IN_REVIEW: 3}
+    text = world.client("city_env").get(URL).content.decode()
+    assert re.search(r"In review|審査中", text)
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_a_page_costs_the_same_few_queries_whatever_it_holds(
+    reviewer, rows, django_assert_max_num_queries
+):
+    other = make_staff("assignee", "sample-city", R.REVIEWER, "environment")
+    for i in range(rows):
+        make_submission(submitted_at=at(0, minutes=i), assigned_to=other if i % 2 else None)
+    client = verified_client(reviewer)
+    client.get(URL)  # sessions and caches warm
+    # session + user + OTP device + memberships + rows + counts + procedures (+ session save)
+    with django_assert_max_num_queries(9):
+        response = client.get(URL, {"q": "", "sort": "newest"})
+    assert len(numbers(response)) == rows
+    with django_assert_max_num_queries(9):
+        response = client.get(URL, {"q": "やまだ", "status": "submitted"})
+    assert len(numbers(response)) == rows
+
+
+def test_receipt_numbers_are_read_in_any_width_and_case():
+    assert receipt_query("acef-hjkm-nprt") == "ACEF-HJKM-NPRT"
+    assert receipt_query("ＡＣＥＦＨＪ") == "ACEF-HJ"
+    assert receipt_query("ACE") is None  # too short to be one: a name search
+    assert receipt_query("山田") is None
+
+
+def test_name_search_matches_hiragana_katakana_half_width_and_kanji(reviewer):
+    target = make_submission(
+        family="齋藤", given="美咲", kana_family="サイトウ", kana_given="ミサキ"
+    )
+    make_submission(family="斎藤", given="健", kana_family="サイトウ", kana_given="ケン")
+    client = verified_client(reviewer)
+    for query in ("齋藤", "齋藤 美咲", "さいとうみさき", "サイトウ　ミサキ", "ｻｲﾄｳﾐｻｷ", "みさき"):
+        assert numbers(client.get(URL, {"q": query})) == [target.number], query
+    assert len(numbers(client.get(URL, {"q": "さいとう"}))) == 2
+    assert numbers(client.get(URL, {"q": "%"})) == []  # no wildcard
