@@ -204,6 +204,8 @@ def populate(rows: int, fresh: bool) -> None:
     # Filed over two years; decided a few days later for decided states.
     submitted = "now() - (g % 730) * interval '1 day' - (g % 86311) * interval '1 second'"
     status_expr = f"({status_array})[1 + (g / 7) % {len(statuses)}]"
+    families = "ARRAY['山田', '佐藤', '鈴木', '高橋', '田中']"
+    kanas = "ARRAY['ヤマダ', 'サトウ', 'スズキ', 'タカハシ', 'タナカ']"
     known = {
         "id": "gen_random_uuid()",
         "receipt_id": "r.id",
@@ -214,8 +216,13 @@ def populate(rows: int, fresh: bool) -> None:
         "procedure_id": "v.proc",
         "procedure_version_id": "v.ver",
         "status": status_expr,
-        "answers": """jsonb_build_object('name', jsonb_build_object('family', '山田',
-                       'given', '太郎' || g), 'note', 'bench')""",
+        "answers": f"""jsonb_build_object('name', jsonb_build_object(
+                       'family', ({families})[1 + g % 5], 'given', '太郎' || g,
+                       'kana_family', ({kanas})[1 + g % 5], 'kana_given', 'タロウ'),
+                       'note', 'bench')""",
+        # As completion writes it (forms_engine.normalize.name_search_text).
+        "name_search": f"({families})[1 + g % 5] || '太郎' || g || ' ' "
+        f"|| ({kanas})[1 + g % 5] || 'タロウ'",
         "contact_email": "'bench' || g || '@example.jp'",
         "fee_total": "(g % 3) * 300",
         "fee_lines": "'[]'::jsonb",
@@ -339,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     name = f"{DB_PREFIX}_inbox_smoke" if args.smoke else f"{DB_PREFIX}_inbox"
     db_url = bench_database_url(args.database_url, name)
     log(f"database {name} on {urlsplit(db_url).hostname}")
+    if args.fresh:
+        database_drop(db_url)  # far quicker than deleting a million rows
     database_ensure(db_url)
     django_setup(db_url)
     populate(args.rows, args.fresh)
