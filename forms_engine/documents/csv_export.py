@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from forms_engine import models as m
@@ -93,7 +93,10 @@ class CsvExport:
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            yield from self._produce()
+            # Read after the view has returned: the language is set here, not taken from
+            # whatever the thread has active by then.
+            with translation.override(self.lang):
+                yield from self._produce()
             self.finished = True
         finally:
             if self.on_done is not None:

@@ -251,3 +251,12 @@ def test_on_postgresql_rows_come_from_a_server_side_cursor_in_chunks(test_town, 
     b"".join(export)
     assert export.rows == 12
     assert sizes[:3] == [5, 5, 2], sizes
+
+
+def test_headers_are_in_the_export_language_whatever_is_active_when_it_is_read(test_town):
+    make_submission(every_field(test_town), {"title_text": "X"})
+    export = CsvExport(m.Submission.objects.all(), lang="en")
+    with translation.override("ja"):
+        header, _row = read(export, "utf-8")
+    assert header[:2] == ["Receipt number", "Procedure"]
+    assert "Every field" in _row
