@@ -11,3 +11,4 @@ class FormsEngineConfig(AppConfig):
             consumers,  # noqa: F401  (the core's own outbox consumers: resident mails)
             topics,  # noqa: F401  (the labels of the core's outbox topics)
         )
+        from .services import receipt_mails  # noqa: F401  (an outbox consumer)

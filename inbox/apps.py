@@ -12,3 +12,4 @@ class InboxConfig(AppConfig):
 
         if dashboard_nav not in EXTRA_NAV_ITEMS:
             EXTRA_NAV_ITEMS.append(dashboard_nav)
+        from .views import deliveries  # noqa: F401  (the list's delivery filter)

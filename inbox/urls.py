@@ -4,7 +4,17 @@ them all from this namespace)."""
 
 from django.urls import path
 
-from .views import account, audit, dashboard, exports, files, staff, submissions, workflow
+from .views import (
+    account,
+    audit,
+    dashboard,
+    deliveries,
+    exports,
+    files,
+    staff,
+    submissions,
+    workflow,
+)
 
 app_name = "inbox"
 
@@ -14,6 +24,7 @@ urlpatterns = [
     path("login/verify/", account.otp_verify, name="otp_verify"),
     path("login/setup/", account.otp_setup, name="otp_setup"),
     path("logout/", account.staff_logout, name="logout"),
+    path("account/", account.staff_account, name="account"),
     path("staff/", staff.staff_list, name="staff_list"),
     path("staff/add/", staff.staff_add, name="staff_add"),
     path("staff/<int:user_id>/", staff.staff_edit, name="staff_edit"),
@@ -35,6 +46,11 @@ urlpatterns = [
         "submissions/<uuid:submission_id>/actions/<slug:name>/",
         workflow.submission_action,
         name="submission_action",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/deliveries/<uuid:delivery_id>/retry/",
+        deliveries.delivery_retry_view,
+        name="delivery_retry",
     ),
     path(
         "submissions/<uuid:submission_id>/files/<uuid:attachment_id>/download/",

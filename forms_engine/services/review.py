@@ -155,7 +155,7 @@ def submission_assign(submission_id: uuid.UUID | str, assignee: Any, *, actor: A
         submission = _locked(submission_id)
         if submission.status in FINAL:
             raise ReviewRefused("not_allowed", status=submission.status, action="assigned")
-        submission.assigned_to = assignee  # type: ignore[attr-defined]
+        submission.assigned_to = assignee
         submission.save(update_fields=["assigned_to"])
         _emit(
             "submission.assigned",
@@ -333,10 +333,30 @@ def open_revision(submission: m.Submission) -> m.SubmissionRevision | None:
     return submission.revisions.filter(resubmitted_at__isnull=True).order_by("-pk").first()
 
 
-def correction_step(spec: ProcedureSpec, field_ids: Iterable[str]) -> Step:
-    """A page holding only the named fields, in page order, for the correction form: the
-    field registry renders and validates it like any page of the filing."""
+def correction_field_ids(spec: ProcedureSpec, field_ids: Iterable[str]) -> list[str]:
+    """The named fields and the fields whose condition depends on them (transitively), in
+    page order: a corrected answer may show a question that was hidden (a copy now wanted:
+    how to receive it) or hide one. The dependents show on the correction form only when
+    their condition holds, as on the filing's own pages."""
     wanted = set(field_ids)
+    fields = [f for page in spec.pages for f in page.fields]
+    grew = True
+    while grew:
+        grew = False
+        for f in fields:
+            if f.id in wanted or not _correctable(f) or f.show_if is None:
+                continue
+            if set(getattr(f.show_if, "names", ())) & wanted:
+                wanted.add(f.id)
+                grew = True
+    return [f.id for f in fields if f.id in wanted]
+
+
+def correction_step(spec: ProcedureSpec, field_ids: Iterable[str]) -> Step:
+    """A page holding only the named fields (and the fields depending on them), in page
+    order, for the correction form: the field registry renders and validates it like any
+    page of the filing."""
+    wanted = set(correction_field_ids(spec, field_ids))
     named = tuple(f for page in spec.pages for f in page.fields if f.id in wanted)
     page = PageSpec(
         id="correction", title=Text({"ja": "修正", "en": "Correction"}), line=0, fields=named
@@ -356,21 +376,22 @@ def submission_resubmit(
     差戻し -> 再提出. The answers before and after are kept on the revision. The whole
     submission is validated again: a correction that leaves it incomplete (a condition now
     asking for an answer nobody named) is refused."""
-    from .submissions import view_problems
+    from .submissions import submission_name_search, view_problems
 
     with transaction.atomic():
         submission = _locked(submission_id)
         revision = open_revision(submission)
         if revision is None:
             raise ReviewRefused("not_allowed", status=submission.status, action="resubmitted")
-        extra = [k for k in corrected if k not in revision.fields]
+        spec = submission_spec(submission)
+        open_fields = correction_field_ids(spec, revision.fields)
+        extra = [k for k in corrected if k not in open_fields]
         if extra:
             raise ReviewRefused("not_requested", detail=",".join(extra)[:200])
-        spec = submission_spec(submission)
         new_files = _check_files(submission, spec, corrected)
         before = dict(submission.answers)
         merged = dict(before)
-        for field_id in revision.fields:
+        for field_id in open_fields:
             value = corrected.get(field_id)
             if value is None:
                 merged.pop(field_id, None)
@@ -382,17 +403,21 @@ def submission_resubmit(
         if problems:
             raise ReviewRefused("incomplete", detail=problems[0].split(":")[0])
         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-        revision.previous_answers = {k: before[k] for k in revision.fields if k in before}
-        # Answers dropped because a correction hid them are kept as they were, too.
+        # The named fields, and any other answer the correction changed (a dependent
+        # question answered, or dropped because the correction hid it).
+        kept = [k for k in open_fields if k in revision.fields or k in changed]
+        revision.previous_answers = {k: before[k] for k in kept if k in before}
         for k in changed:
             if k in before and k not in after:
                 revision.previous_answers[k] = before[k]
-        revision.corrected_answers = {k: after[k] for k in revision.fields if k in after}
+        revision.corrected_answers = {k: after[k] for k in kept if k in after}
         revision.resubmitted_at = timezone.now()
         revision.save(update_fields=["previous_answers", "corrected_answers", "resubmitted_at"])
         submission.answers = after
         submission.contact_email = after.get(spec.contact_email, "")
-        submission.save(update_fields=["answers", "contact_email"])
+        # A corrected name is found by its new spelling and reading in the staff inbox.
+        submission.name_search = submission_name_search(spec, after)
+        submission.save(update_fields=["answers", "contact_email", "name_search"])
         if new_files:
             # The new files join the submission; the replaced ones stay with it too (they
             # are the original version staff compare with), out of its answers.

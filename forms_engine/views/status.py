@@ -12,6 +12,7 @@ id is in URLs; never the number, the code or an answer.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,7 +24,14 @@ from django.views.decorators.http import require_http_methods
 from forms_engine import models as m
 from forms_engine import services, uploads
 from forms_engine.fields import Ctx
-from forms_engine.filing import Step, page_action, process_page, raw_from_answers, render_fields
+from forms_engine.filing import (
+    Step,
+    page_action,
+    process_page,
+    raw_from_answers,
+    render_fields,
+    text_size,
+)
 from forms_engine.outbox import topic_label
 from forms_engine.ratelimit import hit as ratelimit_hit
 from forms_engine.ratelimit import ratelimit
@@ -139,6 +147,17 @@ def _files_of(request: HttpRequest, submission: m.Submission, step: Step) -> dic
     return files
 
 
+def _answer_file_ids(submission: m.Submission) -> set[str]:
+    spec = services.submission_spec(submission)
+    ids: set[str] = set()
+    for f in spec.iter_fields(include_group_children=False):
+        if f.type == "file":
+            ids.update(
+                str(v.get("id")) for v in submission.answers.get(f.id) or [] if isinstance(v, dict)
+            )
+    return ids
+
+
 def _files_keep(request: HttpRequest, submission: m.Submission, step: Step, raw: dict) -> None:
     kept = {}
     for f in step.page.fields:
@@ -218,8 +237,9 @@ def _page(
     return render(request, "forms_engine/status_submission.html", context, status=status)
 
 
+# No rate limit of its own: nothing here checks a code (the look-up does, limited), and
+# without the session's grant a post changes nothing.
 @csrf_exempt  # checked below, once the upload guard is in place: the check reads the body
-@ratelimit("status")
 @require_http_methods(["GET", "POST"])
 def status_submission(request: HttpRequest, submission_id) -> HttpResponseBase:
     submission = _submission_for(request, submission_id)
@@ -260,24 +280,45 @@ def status_submission(request: HttpRequest, submission_id) -> HttpResponseBase:
         )
 
 
+def _too_much_text() -> str:
+    return _(
+        "This application cannot hold more text: at most %(max)s characters in all. "
+        "What you entered on this page was not saved. Shorten it (or what you entered on "
+        "other pages) and send it again."
+    ) % {"max": f"{settings.DRAFT_TEXT_MAX_CHARS:,}"}
+
+
 def _correction_post(request, submission, revision, view, step) -> HttpResponseBase:
     ctx = _correction_ctx(request, submission, step)
+    # The filing's whole text budget, as on its pages: the corrected fields' new text plus
+    # every other answer, counted before anything is normalised.
+    others = {
+        k: v for k, v in submission.answers.items() if k not in {f.id for f in step.page.fields}
+    }
+    room = max(0, settings.DRAFT_TEXT_MAX_CHARS - text_size(others))
     action = request.POST.get("_action", "resubmit")
     if action == "autosave":
         return HttpResponse(status=204)  # nothing is kept half-typed here
     if action != "resubmit":
         # Add or remove a group entry, or the postal look-up: nothing is stored, the
         # form comes back with what was typed.
-        result = process_page(view, step, request.POST, ctx, validate=False)
+        result = process_page(view, step, request.POST, ctx, validate=False, text_limit=room)
+        if result.too_much_text:
+            return _page(request, submission, ctx=ctx, page_error=_too_much_text(), status=413)
         outcome = page_action(
             step, result.raw, action, postal_allowed=lambda: ratelimit_hit(request, "postal")
         )
-        # A file taken back is only left out of the correction: the submission's own
-        # files stay (staff compare with them), and one added now joins nothing.
+        # A file taken back is left out of the correction. The submission's own files
+        # stay (staff compare with them); one attached for this correction is deleted.
+        for file_id in outcome.removed_files:
+            if file_id not in _answer_file_ids(submission):
+                services.attachment_remove(submission.draft, file_id)
         _files_keep(request, submission, step, result.raw)
         ctx.notices = outcome.notices
         return _page(request, submission, raw=result.raw, ctx=ctx)
-    result = process_page(view, step, request.POST, ctx)
+    result = process_page(view, step, request.POST, ctx, text_limit=room)
+    if result.too_much_text:
+        return _page(request, submission, ctx=ctx, page_error=_too_much_text(), status=413)
     _files_keep(request, submission, step, result.raw)
     if result.errors:
         return _page(
@@ -288,7 +329,8 @@ def _correction_post(request, submission, revision, view, step) -> HttpResponseB
             error_fields=result.error_fields,
             ctx=ctx,
         )
-    corrected = {fid: result.values.get(fid) for fid in revision.fields}
+    # The named fields and their dependents (hidden ones come back as None: dropped).
+    corrected = {f.id: result.values.get(f.id) for f in step.page.fields}
     try:
         services.submission_resubmit(submission.pk, corrected)
     except services.ReviewRefused as exc:
@@ -304,7 +346,6 @@ def _correction_post(request, submission, revision, view, step) -> HttpResponseB
     return redirect(reverse("status_submission", args=[submission.pk]) + "?done=resubmitted")
 
 
-@ratelimit("status")
 @require_http_methods(["GET", "POST"])
 def status_withdraw(request: HttpRequest, submission_id) -> HttpResponseBase:
     """取下げ, with a confirmation step: GET asks, POST withdraws."""

@@ -57,7 +57,12 @@ def review_panel(context: template.Context) -> dict[str, Any]:
     corrections = []
     for revision in submission.revisions.select_related("message").order_by("requested_at", "id"):
         rows = []
-        for field_id in revision.fields:
+        shown = list(revision.fields) + [
+            k
+            for k in [*revision.previous_answers, *revision.corrected_answers]
+            if k not in revision.fields
+        ]
+        for field_id in dict.fromkeys(shown):
             named = spec.field(field_id)
             rows.append(
                 {

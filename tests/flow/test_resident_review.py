@@ -120,6 +120,13 @@ def test_a_named_file_field_takes_a_new_file_through_the_upload_path(filed, revi
     browser.post(url, {"_action": f"remove-file:f-reference:{old[0]['id']}"})
     page = browser.get(url).content.decode()
     assert old[0]["name"] not in page
+    # A file attached and taken back before sending is deleted, not left behind.
+    first = SimpleUploadedFile("first-try.png", png_bytes(), content_type="image/png")
+    browser.post(url, {"_action": "attach", "f-reference": first})
+    tried = m.Attachment.objects.get(original_name="first-try.png")
+    assert tried.submission_id is None and "first-try.png" in browser.get(url).content.decode()
+    browser.post(url, {"_action": f"remove-file:f-reference:{tried.pk}"})
+    assert not m.Attachment.objects.filter(pk=tried.pk).exists()
     upload = SimpleUploadedFile("new-scan.png", png_bytes(), content_type="image/png")
     response = browser.post(url, {"_action": "resubmit", "f-reference": upload})
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -142,6 +149,60 @@ def test_a_correction_cannot_claim_another_files_id(filed, reviewer, loaded):
     with pytest.raises(services.ReviewRefused) as refused:
         services.submission_resubmit(filed.pk, {"reference": [fake]})
     assert refused.value.code == "unknown_file"
+
+
+def test_a_corrected_answer_brings_up_the_question_that_depends_on_it(filed, reviewer):
+    assert filed.answers["methods"] == ["view"] and "delivery" not in filed.answers
+    services.submission_review_start(filed.pk, actor=reviewer)
+    services.submission_return(
+        filed.pk, ["methods"], "写しの要否を確認してください。", actor=reviewer
+    )
+    browser = opened(filed)
+    url = reverse("status_submission", args=[filed.pk])
+    page = browser.get(url).content.decode()
+    # The dependent question is on the form, shown only if it applies (data-show-if).
+    assert inputs(page) == {"f-methods", "f-delivery"}
+    assert "data-show-if" in page
+    missing = browser.post(url, {"_action": "resubmit", "f-methods": ["view", "paper_copy"]})
+    assert missing.status_code == 200 and 'href="#f-delivery-field"' in missing.content.decode()
+    response = browser.post(
+        url, {"_action": "resubmit", "f-methods": ["view", "paper_copy"], "f-delivery": "post"}
+    )
+    assert response.status_code == 302
+    sub = m.Submission.objects.get(pk=filed.pk)
+    assert sub.answers["methods"] == ["view", "paper_copy"] and sub.answers["delivery"] == "post"
+    revision = sub.revisions.get()
+    assert revision.previous_answers == {"methods": ["view"]}
+    assert revision.corrected_answers == {"methods": ["view", "paper_copy"], "delivery": "post"}
+
+    # Back to viewing only: the dependent answer is dropped again and kept as it was.
+    services.submission_review_start(filed.pk, actor=reviewer)
+    services.submission_return(filed.pk, ["methods"], "閲覧のみでよいですか。", actor=reviewer)
+    response = browser.post(
+        url, {"_action": "resubmit", "f-methods": ["view"], "f-delivery": "post"}
+    )
+    assert response.status_code == 302
+    sub = m.Submission.objects.get(pk=filed.pk)
+    assert "delivery" not in sub.answers
+    second = sub.revisions.order_by("id").last()
+    assert second.previous_answers == {"methods": ["view", "paper_copy"], "delivery": "post"}
+    assert second.corrected_answers == {"methods": ["view"]}
+
+
+def test_a_correction_keeps_within_the_filings_text_budget(filed, reviewer, settings):
+    from forms_engine.filing import text_size
+
+    services.submission_review_start(filed.pk, actor=reviewer)
+    services.submission_return(filed.pk, ["documents"], "具体的に書いてください。", actor=reviewer)
+    others = {k: v for k, v in filed.answers.items() if k != "documents"}
+    settings.DRAFT_TEXT_MAX_CHARS = text_size(others) + text_size({"documents": "文" * 100})
+    browser = opened(filed)
+    url = reverse("status_submission", args=[filed.pk])
+    response = browser.post(url, {"_action": "resubmit", "f-documents": "文" * 101})
+    assert response.status_code == 413
+    assert m.Submission.objects.get(pk=filed.pk).status == S.RETURNED
+    response = browser.post(url, {"_action": "resubmit", "f-documents": "文" * 100})
+    assert response.status_code == 302
 
 
 def test_a_submission_page_opens_only_with_its_own_receipt(filed, loaded, reviewer):

@@ -41,6 +41,7 @@ class Target:
     submission: m.Submission
     attachment: m.Attachment
     staff_user: Any
+    delivery: Any = None
 
 
 # How each URL argument is filled from a target. Add the arguments of new URLs here.
@@ -48,6 +49,7 @@ KWARGS: dict[str, Callable[[Target], Any]] = {
     "submission_id": lambda t: t.submission.pk,
     "attachment_id": lambda t: t.attachment.pk,
     "user_id": lambda t: t.staff_user.pk,
+    "delivery_id": lambda t: t.delivery.pk,
 }
 
 
@@ -109,7 +111,23 @@ def targets(world: World, settings, tmp_path) -> dict[str, Target]:
         "pref_dx": world.users["pref_dx"],
         "pref_ga": world.users["pref_ga"],
     }
-    return {key: Target(sub, _attach(sub), staff[key]) for key, sub in world.submissions.items()}
+    return {
+        key: Target(sub, _attach(sub), staff[key], _delivery(sub))
+        for key, sub in world.submissions.items()
+    }
+
+
+def _delivery(sub: m.Submission) -> Any:
+    """A dead delivery of the submission (the inbox's retry button names it)."""
+    from integrations.models import Delivery
+
+    return Delivery.objects.create(
+        submission=sub,
+        procedure_version=sub.procedure_version,
+        integration_id="matrix",
+        type="webhook",
+        state=Delivery.State.DEAD,
+    )
 
 
 # Persona -> (targets inside its scope, targets outside).
