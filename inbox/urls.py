@@ -4,7 +4,17 @@ them all from this namespace)."""
 
 from django.urls import path
 
-from .views import account, audit, deliveries, files, staff, submissions, workflow
+from .views import (
+    account,
+    audit,
+    dashboard,
+    deliveries,
+    exports,
+    files,
+    staff,
+    submissions,
+    workflow,
+)
 
 app_name = "inbox"
 
@@ -25,6 +35,13 @@ urlpatterns = [
         submissions.submission_detail,
         name="submission_detail",
     ),
+    path(
+        "submissions/<uuid:submission_id>/pdf/",
+        exports.submission_pdf_download,
+        name="submission_pdf",
+    ),
+    path("export/submissions.csv", exports.submissions_csv, name="submissions_csv"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path(
         "submissions/<uuid:submission_id>/actions/<slug:name>/",
         workflow.submission_action,
