@@ -14,6 +14,7 @@ urlpatterns = [
     path("login/verify/", account.otp_verify, name="otp_verify"),
     path("login/setup/", account.otp_setup, name="otp_setup"),
     path("logout/", account.staff_logout, name="logout"),
+    path("account/", account.staff_account, name="account"),
     path("staff/", staff.staff_list, name="staff_list"),
     path("staff/add/", staff.staff_add, name="staff_add"),
     path("staff/<int:user_id>/", staff.staff_edit, name="staff_edit"),

@@ -356,7 +356,7 @@ def submission_resubmit(
     差戻し -> 再提出. The answers before and after are kept on the revision. The whole
     submission is validated again: a correction that leaves it incomplete (a condition now
     asking for an answer nobody named) is refused."""
-    from .submissions import view_problems
+    from .submissions import submission_name_search, view_problems
 
     with transaction.atomic():
         submission = _locked(submission_id)
@@ -392,7 +392,9 @@ def submission_resubmit(
         revision.save(update_fields=["previous_answers", "corrected_answers", "resubmitted_at"])
         submission.answers = after
         submission.contact_email = after.get(spec.contact_email, "")
-        submission.save(update_fields=["answers", "contact_email"])
+        # A corrected name is found by its new spelling and reading in the staff inbox.
+        submission.name_search = submission_name_search(spec, after)
+        submission.save(update_fields=["answers", "contact_email", "name_search"])
         if new_files:
             # The new files join the submission; the replaced ones stay with it too (they
             # are the original version staff compare with), out of its answers.

@@ -28,6 +28,8 @@ _numbers = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _no_rate_limits(settings):
     settings.RATE_LIMIT_ENABLED = False
+    # Many staff accounts per test: a fast hasher (what is hashed is not under test here).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -78,7 +80,10 @@ def make_submission(
     )
     n = next(_numbers)
     number = number or f"TEST-{n:04d}-{org[:4].upper()}"
-    receipt = m.Receipt.objects.create(number=number, status_code_hash="x")
+    # No receipt mail for these: they hold no address of a real filing.
+    receipt = m.Receipt.objects.create(
+        number=number, status_code_hash="x", mail_status=m.Receipt.MailStatus.NO_ADDRESS
+    )
     values = {
         "name": {
             "family": family,

@@ -7,6 +7,8 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection  # noqa: F401 - read by skipif
+from django.urls import reverse
 from django.utils import timezone
 
 from forms_engine import models as m
@@ -133,6 +135,16 @@ def test_counts_per_status_cover_the_scope_and_procedure_not_the_status_filter(w
     )
     assert counts == {S.SUBMITTED: 1, S.IN_REVIEW: 2}
     assert [r.status for r in rows] == [S.SUBMITTED]
+    # Other filters narrow the rows, not the counts (the workload of the procedure).
+    rows, _cursor, same = inbox_page(
+        world.users["city_env"], InboxFilters(query="該当なし", assigned_to_me=True), "newest", ""
+    )
+    assert rows == [] and same == counts
+    moving = m.Procedure.objects.get(slug="resident-moving-in")
+    _rows, _c, other_procedure = inbox_page(
+        world.users["city_admin"], InboxFilters(procedure_id=moving.pk), "newest", ""
+    )
+    assert other_procedure == {S.SUBMITTED: 1, S.IN_REVIEW: 1}
     _rows, _c, admin_counts = inbox_page(world.users["city_admin"], InboxFilters(), "newest", "")
     assert admin_counts == {S.SUBMITTED: 2, S.IN_REVIEW: 3}
     text = world.client("city_env").get(URL).content.decode()
@@ -174,3 +186,51 @@ def test_name_search_matches_hiragana_katakana_half_width_and_kanji(reviewer):
         assert numbers(client.get(URL, {"q": query})) == [target.number], query
     assert len(numbers(client.get(URL, {"q": "さいとう"}))) == 2
     assert numbers(client.get(URL, {"q": "%"})) == []  # no wildcard
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL indexes")
+def test_name_and_receipt_searches_can_use_their_indexes_on_postgresql(reviewer):
+    """The search conditions the list builds are ones the trigram index (any part of a
+    name) and the pattern index (receipt number prefixes) answer: with scans of the whole
+    table off, the plan names them."""
+
+    from inbox.selectors import _search
+
+    make_submission(family="姓", given="名", kana_family="セイ", kana_given="メイ")
+    base = m.Submission.objects.order_by()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        name_plan = _search(base, "せいめい").explain()
+        number_plan = _search(base, "ACEF-HJ").explain()
+    assert "submission_name_search_trgm_idx" in name_plan, name_plan
+    assert "submission_number_prefix_idx" in number_plan, number_plan
+
+
+def test_a_corrected_name_is_found_by_its_new_reading(world):
+    from django.test import Client
+
+    from forms_engine import services
+    from tests.flow.conftest import file_completely
+
+    draft, _done = file_completely(
+        Client(), reverse("procedure_start", args=["sample-city", "resident-moving-in"])
+    )
+    sub = m.Submission.objects.get(draft=draft)  # filed as 山田 太郎 (ヤマダ タロウ)
+    reviewer = world.users["city_cit"]
+    client = world.client("city_cit")
+    assert sub.number in numbers(client.get(URL, {"q": "やまだたろう"}))
+    services.submission_review_start(sub.pk, actor=reviewer)
+    services.submission_return(sub.pk, ["name"], "氏名の読みを確認してください", actor=reviewer)
+    services.submission_resubmit(
+        sub.pk,
+        {
+            "name": {
+                "family": "山田",
+                "given": "太郎",
+                "kana_family": "ヤマタ",
+                "kana_given": "タロウ",
+            }
+        },
+    )
+    assert numbers(client.get(URL, {"q": "やまたたろう"})) == [sub.number]
+    assert sub.number not in numbers(client.get(URL, {"q": "やまだたろう"}))

@@ -79,6 +79,14 @@ def test_an_existing_account_gets_a_role_but_never_a_second_organization(world):
         {"username": "pref_dx", "role": R.REVIEWER, "department": cit.pk},
     )
     assert refused.status_code == 400
+    # The same words as for any account that cannot join: nothing told about pref_dx.
+    assert "追加できません" in refused.content.decode()
+    User.objects.create_superuser("root", password="root-pass-2026!")
+    root = admin.post(
+        reverse("inbox:staff_add"), {"username": "root", "role": R.REVIEWER, "department": cit.pk}
+    )
+    assert root.status_code == 400
+    assert not StaffMembership.objects.filter(user__username="root").exists()
     assert not StaffMembership.objects.filter(
         user__username="pref_dx", organization__slug="sample-city"
     ).exists()
@@ -186,3 +194,38 @@ def test_make_run_runs_the_demo_staff_command():
     load = next(i for i, line in enumerate(lines) if "load_procedures" in line)
     assert load < next(i for i, line in enumerate(lines) if "ensure_demo_staff" in line)
     assert m.Organization  # the command needs the loaded organizations
+
+
+def test_a_member_makes_new_backup_codes_and_the_old_ones_stop_working(world):
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    from inbox.otp import static_codes_replace
+
+    user = world.users["city_env"]
+    old = static_codes_replace(user, "backup", 3)
+    client = world.client("city_env")
+    response = client.post(reverse("inbox:account"), {"_action": "backup_codes"})
+    new = re.findall(r"<li><code>([a-z0-9]+)</code></li>", response.content.decode())
+    assert len(new) == 10
+    tokens = set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+    assert tokens == set(new) and not tokens & set(old)
+    assert AuditLog.objects.filter(
+        action="otp.backup_codes_replaced", actor_name="city_env"
+    ).exists()
+
+
+def test_an_organization_admin_resets_a_lost_second_factor(world):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    member = world.users["city_env"]
+    member_client = world.client("city_env")  # has a verified device
+    admin = world.client("city_admin")
+    url = reverse("inbox:staff_edit", args=[member.pk])
+    assert admin.post(url, {"_action": "reset_second_factor"}).status_code == 302
+
+    assert not TOTPDevice.objects.filter(user=member).exists()
+    # The session verified with the removed device no longer passes.
+    assert member_client.get(reverse("inbox:submission_list")).status_code == 302
+    step = Client().post("/staff/login/", {"username": "city_env", "password": "staff-pass-2026!"})
+    assert step["Location"].startswith(reverse("inbox:otp_setup"))
+    assert AuditLog.objects.filter(action="staff.second_factor_reset").count() == 1
