@@ -11,7 +11,7 @@ from forms_engine import models as m
 from forms_engine import services
 from forms_engine.ratelimit import ratelimit
 
-from .common import _lang
+from .common import _lang, payment_context
 
 
 @ratelimit("status")
@@ -41,6 +41,7 @@ def status(request: HttpRequest) -> HttpResponse:
                     "title": m.localized(s.procedure_version.title, lang),
                     "status": s.get_status_display(),
                     "submitted_at": s.submitted_at,
+                    **payment_context(s),
                 }
                 for s in receipt.submissions.select_related("procedure_version").order_by("number")
             ]
