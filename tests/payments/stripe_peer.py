@@ -279,9 +279,7 @@ class StripePeer:
         expires = int(params.get("expires_at", "0"))
         if not time.time() + 29 * 60 <= expires <= time.time() + 24 * 3600 + 60:
             return self._refuse("expires_at must be 30 minutes to 24 hours away")
-        if "konbini" in methods and not (params.get("payment_method_options") or {}).get(
-            "konbini"
-        ):
+        if "konbini" in methods and not (params.get("payment_method_options") or {}).get("konbini"):
             return self._refuse("konbini options missing")
         session_id = f"cs_test_{next(self.counter)}"
         session = {
@@ -310,7 +308,9 @@ class StripePeer:
         if intent is None or intent["status"] != "succeeded":
             return self._refuse("no succeeded payment intent to refund")
         amount = int(params.get("amount", intent["amount_received"]))
-        done = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"])
+        done = sum(
+            r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"]
+        )
         if amount <= 0 or done + amount > intent["amount_received"]:
             return self._refuse("refund larger than what is left")
         refund_id = f"re_test_{next(self.counter)}"

@@ -146,9 +146,7 @@ def test_cancelled_checkout_is_stopped_at_stripe_and_may_be_started_again(
     assert sub.status == m.Submission.Status.AWAITING_PAYMENT
     second = start(client, sub, stripe_on)
     assert second.attempt == 2
-    assert stripe_on.checkout_requests()[-1].headers["idempotency-key"] == (
-        f"checkout-{sub.pk}-2"
-    )
+    assert stripe_on.checkout_requests()[-1].headers["idempotency-key"] == (f"checkout-{sub.pk}-2")
     # Stripe's expiry event of the first session, late: the second attempt stays open.
     late = stripe_on.event("checkout.session.expired", payment.reference)
     assert signed_post(client, late).content == b"ignored"
@@ -241,9 +239,7 @@ def test_a_forged_event_gets_400_and_changes_nothing(client, dog_submission, str
     elif fault == "tampered":
         import stripe
 
-        header = stripe.WebhookSignature.generate_signature_header(
-            body, "whsec_test_payments"
-        )
+        header = stripe.WebhookSignature.generate_signature_header(body, "whsec_test_payments")
         response = client.post(
             "/payments/stripe/webhook/",
             data=body.replace('"amount_total": 3000', '"amount_total": 1'),
