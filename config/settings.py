@@ -267,6 +267,8 @@ STRIPE_ACCOUNTS = _env_suffixed("STRIPE_ACCOUNT")
 STRIPE_WEBHOOK_SECRETS = _env_suffixed("STRIPE_WEBHOOK_SECRET")
 # The Stripe API's base address; set only to point the library at a local peer in tests.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Where Checkout pages live: the pay page's Content-Security-Policy lets its form lead there.
+STRIPE_CHECKOUT_ORIGIN = env.str("STRIPE_CHECKOUT_ORIGIN", default="https://checkout.stripe.com")
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # A Checkout page stays open this long (Stripe allows 30 minutes to 24 hours); a konbini
 # slip may be paid for this many days.

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from forms_engine import models as fm
+from forms_engine.middleware import csp
 
 from .links import submission_for_token
 from .models import Payment
@@ -43,6 +44,17 @@ def _language(request: HttpRequest) -> str:
         request.LANGUAGE_CODE = chosen
         return chosen
     return (translation.get_language() or "ja").split("-")[0]
+
+
+def _checkout_csp(response: HttpResponse) -> HttpResponse:
+    """Pages with a Pay button: the form's answer redirects to the provider's Checkout
+    page, which the browser checks against form-action."""
+    origin = settings.STRIPE_CHECKOUT_ORIGIN
+    if origin:
+        response["Content-Security-Policy"] = csp().replace(
+            "form-action 'self'", f"form-action 'self' {origin}"
+        )
+    return response
 
 
 def _submission(token: str) -> fm.Submission:
@@ -94,7 +106,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponseBase:
             return redirect(payment.redirect_url, permanent=False)
         sub.refresh_from_db()
         return render(request, "payments/pay.html", _context(sub, token, language, started=True))
-    return render(request, "payments/pay.html", _context(sub, token, language))
+    return _checkout_csp(render(request, "payments/pay.html", _context(sub, token, language)))
 
 
 def returned(request: HttpRequest, token: str, payment_id: Any) -> HttpResponse:
@@ -120,7 +132,7 @@ def cancelled(request: HttpRequest, token: str, payment_id: Any) -> HttpResponse
         raise Http404
     payment_cancel(payment)
     sub.refresh_from_db()
-    return render(request, "payments/cancelled.html", _context(sub, token, language))
+    return _checkout_csp(render(request, "payments/cancelled.html", _context(sub, token, language)))
 
 
 @csrf_exempt

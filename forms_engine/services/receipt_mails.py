@@ -18,7 +18,6 @@ from django.utils.translation import override
 from forms_engine import models as m
 
 from .payment_details import payment_details
-
 from .receipts import receipt_status_code
 
 log = logging.getLogger(__name__)

@@ -333,7 +333,8 @@ class StripePeer:
         if session is None:
             return "<p>no such session</p>"
         return (
-            '<!doctype html><html lang="en"><head><title>Checkout</title></head><body><main>'
+            '<!doctype html><html lang="en"><head><title>Checkout</title>'
+            '<link rel="icon" href="data:,"></head><body><main>'
             f"<h1>Pay {session['amount_total']} JPY</h1>"
             f'<form method="post" action="/checkout/{session_id}/pay">'
             '<button type="submit" id="peer-pay">Pay</button></form>'

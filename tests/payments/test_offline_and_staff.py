@@ -81,9 +81,7 @@ def test_a_tampered_pay_link_is_not_found(client, dog_submission):
     assert client.get(url[:-3] + "xx/").status_code == 404
 
 
-def test_after_review_staff_set_the_amount_then_the_resident_pays(
-    client, after_review_submission
-):
+def test_after_review_staff_set_the_amount_then_the_resident_pays(client, after_review_submission):
     sub = after_review_submission
     assert "pay_url" not in fs.payment_details(sub)
     with pytest.raises(CommandError, match="amount_invalid"):
