@@ -10,12 +10,8 @@ class PaymentsConfig(AppConfig):
         from . import consumers, presentation
 
         services.payment_details_register(presentation.payment_details)
-        try:
-            from forms_engine.outbox import (  # type: ignore[import-not-found,unused-ignore]
-                outbox_consumer,
-            )
-        except ImportError:  # TEMPORARY: until i8core's OUTBOX-API-READY is merged
-            return
+        from forms_engine.outbox import outbox_consumer
+
         outbox_consumer("payments.mails", topics=set(consumers.MAIL_TOPICS))(
             consumers.payment_mails
         )

@@ -14,7 +14,7 @@ from .services import payments_reconcile as _reconcile
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="payments.tasks.payments_reconcile")  # type: ignore[untyped-decorator]
+@shared_task(name="payments.tasks.payments_reconcile")
 def payments_reconcile() -> int:
     return _reconcile()
 
@@ -24,7 +24,7 @@ def payments_reconcile() -> int:
     autoretry_for=(OSError,),
     retry_backoff=60,
     max_retries=10,
-)  # type: ignore[untyped-decorator]
+)
 def payment_mail_send(event_id: int) -> bool:
     """The mail an outbox event calls for (sent outside any transaction)."""
     event = fm.OutboxEvent.objects.select_related("submission__receipt").filter(pk=event_id).first()

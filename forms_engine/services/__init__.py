@@ -102,8 +102,19 @@ from .selectors import (
     receipt_lookup,
     submission_files_ready,
 )
-from .submission_readiness import FILES_READY, submission_files_ready_announce
-from .submissions import Completion, _profile_save, submission_complete, view_problems
+from .submission_readiness import (
+    FILES_READY,
+    READY,
+    submission_files_ready_announce,
+    submission_handoff_announce,
+)
+from .submissions import (
+    Completion,
+    _profile_save,
+    submission_complete,
+    submission_name_search,
+    view_problems,
+)
 from .tokens import (
     draft_resume,
     draft_resume_link_send,
@@ -191,8 +202,11 @@ __all__ = [
     "status_code_hash",
     "status_code_matches",
     "submission_complete",
+    "submission_name_search",
     "submission_files_ready",
     "submission_files_ready_announce",
+    "submission_handoff_announce",
+    "READY",
     "FILES_READY",
     "token_create",
     "token_email",

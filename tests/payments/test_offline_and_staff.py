@@ -95,3 +95,58 @@ def test_after_review_staff_set_the_amount_then_the_resident_pays(client, after_
     sub.refresh_from_db()
     assert sub.payment_status == PS.PAID
     assert "pay_url" not in fs.payment_details(sub)
+
+
+def dispatch_mails() -> int:
+    """Run the payments app's outbox consumer, and what it hands on after commit."""
+    from django.test import TestCase
+
+    from forms_engine.outbox import outbox_dispatch
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return outbox_dispatch("payments.mails")
+
+
+def test_the_resident_is_mailed_the_pay_link_and_each_refund(
+    client, after_review_submission, settings
+):
+    sub = after_review_submission
+    dispatch_mails()
+    mail.outbox.clear()
+    call_command("payment_amount_set", sub.number, "1200")
+    assert dispatch_mails() == 1
+    [message] = mail.outbox
+    assert message.to == ["taro@example.jp"]
+    assert "1,200円" in message.body
+    sub.refresh_from_db()
+    pay_url = fs.payment_details(sub)["pay_url"]
+    assert f"{settings.SITE_URL}{pay_url}?lang=ja" in message.body
+    assert client.get(pay_url).status_code == 200
+    assert dispatch_mails() == 0  # once per event
+    call_command("payment_record", sub.number, "1200")
+    call_command("payment_refund", sub.number, "200", "--reason", "手数料の減額")
+    mail.outbox.clear()
+    dispatch_mails()
+    [refund] = mail.outbox
+    assert "200円" in refund.body and "手数料の減額" in refund.body
+    assert refund.to == ["taro@example.jp"]
+
+
+@pytest.mark.parametrize("order", ["scanned_then_paid", "paid_then_scanned"])
+def test_a_paid_fee_hands_the_submission_on_once(dog_submission, order):
+    """`submission.ready` needs both: the files settled and the fee paid."""
+    sub = dog_submission
+
+    def scan():
+        for attachment in sub.attachments.all():
+            fs.attachment_scan(attachment.pk)
+
+    first, second = (
+        (scan, lambda: call_command("payment_record", sub.number, "3000"))
+        if order == "scanned_then_paid"
+        else (lambda: call_command("payment_record", sub.number, "3000"), scan)
+    )
+    first()
+    assert not sub.events.filter(topic="submission.ready").exists()
+    second()
+    assert sub.events.filter(topic="submission.ready").count() == 1

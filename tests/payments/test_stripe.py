@@ -96,6 +96,9 @@ def test_the_peer_refuses_a_wrong_amount_and_nothing_is_paid(client, dog_submiss
 
 def test_paid_by_card_hands_the_submission_on_once(client, dog_submission, stripe_on):
     sub = dog_submission
+    for attachment in sub.attachments.all():
+        fs.attachment_scan(attachment.pk)  # its files are settled: only the fee holds it
+    assert not sub.events.filter(topic="submission.ready").exists()
     expect_dog(stripe_on, sub)
     payment = start(client, sub, stripe_on)
     stripe_on.complete(payment.reference)
@@ -114,6 +117,7 @@ def test_paid_by_card_hands_the_submission_on_once(client, dog_submission, strip
     assert (again.status_code, again.content) == (200, b"duplicate")
     assert payment_topics(sub) == ["payment.awaiting", "payment.paid"]
     assert ProviderEvent.objects.count() == 1
+    assert sub.events.filter(topic="submission.ready").count() == 1
 
 
 def test_the_success_page_confirms_without_waiting_for_the_webhook(

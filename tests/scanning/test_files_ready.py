@@ -39,7 +39,8 @@ def test_a_filing_without_files_is_announced_ready_at_completion(client, loaded)
     submission = draft.receipt.submissions.get()
 
     assert not submission.attachments.exists()
-    assert topics(submission) == ["submission.completed", READY]
+    # No fee awaited either: handed on (submission.ready) in the same transaction.
+    assert topics(submission) == ["submission.completed", READY, "submission.ready"]
     assert submission.events.get(topic=READY).payload == {"submission": str(submission.pk)}
 
 
