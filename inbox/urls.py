@@ -4,7 +4,7 @@ them all from this namespace)."""
 
 from django.urls import path
 
-from .views import account, files, submissions
+from .views import account, files, payments, submissions
 
 app_name = "inbox"
 
@@ -28,5 +28,20 @@ urlpatterns = [
         "submissions/<uuid:submission_id>/files/<uuid:attachment_id>/preview/",
         files.attachment_preview,
         name="attachment_preview",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/payment/record/",
+        payments.payment_record,
+        name="payment_record",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/payment/amount/",
+        payments.payment_amount,
+        name="payment_amount_set",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/payment/refund/",
+        payments.payment_refund_view,
+        name="payment_refund",
     ),
 ]
