@@ -58,6 +58,7 @@ run: install
 	$(MAKE) --no-print-directory messages
 	$(MANAGE) load_procedures '$(PROCEDURES_DIR)'
 	$(MANAGE) ensure_demo_admin
+	$(MANAGE) ensure_demo_staff
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) runserver $(HOST):$(PORT)
 

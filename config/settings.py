@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "forms_engine.context_processors.site",
+                "inbox.context_processors.staff_nav",
             ],
             # Cached loader in every environment: page rendering is on the hot path.
             "loaders": [

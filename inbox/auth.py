@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponseRedirect
@@ -26,6 +26,14 @@ def is_verified(user: Any) -> bool:
     """Signed in and past the second factor (django_otp's middleware sets `is_verified`)."""
     check = getattr(user, "is_verified", None)
     return bool(getattr(user, "is_authenticated", False) and callable(check) and check())
+
+
+@overload
+def staff_required(view: View) -> View: ...
+
+
+@overload
+def staff_required(*, roles: tuple[str, ...]) -> Callable[[View], View]: ...
 
 
 def staff_required(view: View | None = None, *, roles: tuple[str, ...] = ()) -> Any:

@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from forms_engine.models import Submission
 from forms_engine.normalize import name_search_key
 from forms_engine.services.receipts import RECEIPT_ALPHABET, receipt_format
+from integrations.models import Delivery
 
 from .scope import submissions_visible
 
@@ -47,8 +49,8 @@ SORTS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_SORT = "newest"
 
-# Extra filters other parts add (payment state, delivery state): key -> function that
-# narrows the queryset by the filter's value. The list page shows them when registered.
+# Extra filters other parts may add: key -> function that narrows the queryset by the
+# filter's value (with the values offered). Payment and delivery state are built in.
 FilterFn = Callable[[QuerySet[Submission], str], QuerySet[Submission]]
 EXTRA_FILTERS: dict[str, FilterFn] = {}
 # The values each extra filter offers: key -> [(value, label)].
@@ -103,15 +105,33 @@ def _scoped(user: Any, filters: InboxFilters) -> QuerySet[Submission]:
         qs = qs.filter(submitted_at__date__lte=filters.date_to)
     if filters.assigned_to_me:
         qs = qs.filter(assigned_to_id=getattr(user, "pk", None))
-    for key, value in (
-        ("payment", filters.payment_status),
-        ("delivery", filters.delivery_state),
-        *filters.extra.items(),
-    ):
+    if filters.payment_status in Submission.PaymentStatus.values:
+        qs = qs.filter(payment_status=filters.payment_status)
+    if filters.delivery_state:
+        qs = _delivery_filter(qs, filters.delivery_state)
+    for key, value in filters.extra.items():
         fn = EXTRA_FILTERS.get(key)
         if value and fn is not None:
             qs = fn(qs, value)
     return _search(qs, filters.query)
+
+
+NO_DELIVERY = "none"
+
+
+def delivery_choices() -> list[tuple[str, Any]]:
+    return [(NO_DELIVERY, _("No delivery")), *Delivery.State.choices]
+
+
+def _delivery_filter(qs: QuerySet[Submission], state: str) -> QuerySet[Submission]:
+    """Submissions with a delivery in `state` (any of their integrations), or with none
+    at all: an EXISTS per row, on the delivery's (submission, ...) index."""
+    deliveries = Delivery.objects.filter(submission_id=OuterRef("pk"))
+    if state == NO_DELIVERY:
+        return qs.filter(~Exists(deliveries))
+    if state not in Delivery.State.values:
+        return qs
+    return qs.filter(Exists(deliveries.filter(state=state)))
 
 
 def _encode(values: list[Any]) -> str:

@@ -4,13 +4,13 @@ and the name of the member of staff who caused it (`actor` in the payload)."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 
 from forms_engine.models import OutboxEvent, Submission
+from forms_engine.outbox import topic_label
 
 TIMELINE_MAX = 500
 
@@ -22,14 +22,6 @@ class TimelineEntry:
     label: str
     actor: str
     reason: str
-
-
-def _label(topic: str) -> str:
-    try:
-        module = importlib.import_module("forms_engine.outbox")
-    except ImportError:  # before the outbox consumers' module exists
-        return topic
-    return str(module.topic_label(topic))
 
 
 def submission_timeline(submission: Submission) -> list[TimelineEntry]:
@@ -56,7 +48,7 @@ def submission_timeline(submission: Submission) -> list[TimelineEntry]:
             TimelineEntry(
                 at=event.created_at,
                 topic=event.topic,
-                label=_label(event.topic),
+                label=topic_label(event.topic),
                 actor=names.get(actor, "") if actor is not None else "",
                 reason=reason if isinstance(reason, str) else "",
             )

@@ -4,7 +4,7 @@ them all from this namespace)."""
 
 from django.urls import path
 
-from .views import account, files, payments, submissions
+from .views import account, audit, files, payments, staff, submissions
 
 app_name = "inbox"
 
@@ -14,6 +14,11 @@ urlpatterns = [
     path("login/verify/", account.otp_verify, name="otp_verify"),
     path("login/setup/", account.otp_setup, name="otp_setup"),
     path("logout/", account.staff_logout, name="logout"),
+    path("staff/", staff.staff_list, name="staff_list"),
+    path("staff/add/", staff.staff_add, name="staff_add"),
+    path("staff/<int:user_id>/", staff.staff_edit, name="staff_edit"),
+    path("password/<str:uidb64>/<str:token>/", staff.password_set, name="password_set"),
+    path("audit/", audit.audit_list, name="audit_list"),
     path(
         "submissions/<uuid:submission_id>/",
         submissions.submission_detail,

@@ -17,13 +17,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from forms_engine.ratelimit import client_address
 from inbox.audit import audit_log
 from inbox.auth import is_verified
 from inbox.middleware import SEEN_AT, SIGNED_IN_AT
+from inbox.otp import static_codes_replace
 from inbox.scope import staff_scope
 from inbox.throttle import login_wait_seconds
 
@@ -170,13 +170,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
 
 def backup_codes_replace(user: Any) -> list[str]:
     """New single-use backup codes for `user` (the old ones stop working)."""
-    device, _created = StaticDevice.objects.get_or_create(
-        user=user, name="backup", defaults={"confirmed": True}
-    )
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
-    return codes
+    return static_codes_replace(user, "backup", BACKUP_CODE_COUNT)
 
 
 def _base32(key: bytes) -> str:

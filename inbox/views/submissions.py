@@ -113,8 +113,8 @@ def submission_list(request: HttpRequest) -> HttpResponse:
             "next_query": next_params.urlencode() if next_cursor else "",
             "first_query": params.urlencode() if cursor else "",
             "extra_filters": sorted(selectors.EXTRA_FILTERS),
-            "payment_choices": selectors.FILTER_CHOICES.get("payment", []),
-            "delivery_choices": selectors.FILTER_CHOICES.get("delivery", []),
+            "payment_choices": Submission.PaymentStatus.choices,
+            "delivery_choices": selectors.delivery_choices(),
         },
     )
 
