@@ -90,7 +90,7 @@ def _act(
 @staff_required
 @require_POST
 def payment_record(request: HttpRequest, submission_id: Any) -> HttpResponseBase:
-    actor = int(request.user.pk)
+    actor = request.user.pk
     return _act(
         request,
         submission_id,
@@ -105,7 +105,7 @@ def payment_record(request: HttpRequest, submission_id: Any) -> HttpResponseBase
 @staff_required
 @require_POST
 def payment_amount(request: HttpRequest, submission_id: Any) -> HttpResponseBase:
-    actor = int(request.user.pk)
+    actor = request.user.pk
     return _act(
         request,
         submission_id,
@@ -120,7 +120,7 @@ def payment_amount(request: HttpRequest, submission_id: Any) -> HttpResponseBase
 @staff_required
 @require_POST
 def payment_refund_view(request: HttpRequest, submission_id: Any) -> HttpResponseBase:
-    actor = int(request.user.pk)
+    actor = request.user.pk
     reason = request.POST.get("reason", "")[:1000]
     values = {"refund_amount": request.POST.get("amount", "")[:20], "reason": reason}
     if not staff_scope(request.user).has_role(*REFUND_ROLES):
