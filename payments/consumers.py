@@ -1,5 +1,5 @@
 """The payments app reads the core's outbox: the `payment.*` events the core writes when
-staff set a fee or a refund is made call for a mail to the resident. The mail leaves in
+staff set a fee, a fee is paid (the resident's receipt) or a refund is made call for a mail to the resident. The mail leaves in
 its own task once the consumer's transaction commits (so it is sent once per event)."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from django.db import transaction
 
 from forms_engine import models as fm
 
-MAIL_TOPICS = frozenset({"payment.amount_set", "payment.refunded", "payment.partially_refunded"})
+MAIL_TOPICS = frozenset(
+    {"payment.amount_set", "payment.paid", "payment.refunded", "payment.partially_refunded"}
+)
 
 
 def payment_mails(event: fm.OutboxEvent) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
@@ -33,6 +34,27 @@ def amount_set_mail(sub: fm.Submission) -> EmailMessage | None:
             "title": fm.localized(sub.procedure_version.title, language),
             "number": sub.number,
             "url": pay_url(sub, language),
+        }
+    return EmailMessage(subject, body, None, [sub.contact_email])
+
+
+def paid_mail(sub: fm.Submission, amount: int) -> EmailMessage | None:
+    """The resident's receipt of the payment."""
+    if not sub.contact_email:
+        return None
+    language = sub.receipt.language or "ja"
+    with override(language):
+        subject = _("Payment received (%(number)s)") % {"number": sub.number}
+        body = _(
+            "We received your payment of %(amount)s. Thank you.\n\n"
+            "Application: %(title)s\nReceipt number: %(number)s\nPaid on: %(date)s\n\n"
+            "Check the status at %(status_url)s.\n"
+        ) % {
+            "amount": _yen(amount),
+            "title": fm.localized(sub.procedure_version.title, language),
+            "number": sub.number,
+            "date": localtime(sub.paid_at).strftime("%Y-%m-%d %H:%M") if sub.paid_at else "",
+            "status_url": f"{settings.SITE_URL}/status/",
         }
     return EmailMessage(subject, body, None, [sub.contact_email])
 

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from forms_engine import models as fm
 
-from .mails import amount_set_mail, refund_mail
+from .mails import amount_set_mail, paid_mail, refund_mail
 from .services import payments_reconcile as _reconcile
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ def payment_mail_send(event_id: int) -> bool:
     sub = event.submission
     if event.topic == "payment.amount_set":
         message = amount_set_mail(sub)
+    elif event.topic == "payment.paid":
+        message = paid_mail(sub, int(event.payload.get("amount", 0)))
     elif event.topic in ("payment.refunded", "payment.partially_refunded"):
         message = refund_mail(
             sub, int(event.payload.get("amount", 0)), str(event.payload.get("reason", ""))

@@ -124,6 +124,11 @@ def test_the_resident_is_mailed_the_pay_link_and_each_refund(
     assert client.get(pay_url).status_code == 200
     assert dispatch_mails() == 0  # once per event
     call_command("payment_record", sub.number, "1200")
+    mail.outbox.clear()
+    dispatch_mails()
+    [receipt] = mail.outbox
+    assert "1,200円" in receipt.body and sub.number in receipt.body
+    assert "お支払いを受け付けました" in receipt.subject
     call_command("payment_refund", sub.number, "200", "--reason", "手数料の減額")
     mail.outbox.clear()
     dispatch_mails()
