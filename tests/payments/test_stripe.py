@@ -347,3 +347,23 @@ def test_a_connected_account_is_used_under_the_platform_key(
     stripe_on.expect.connected_account = "acct_city"
     start(client, dog_submission, stripe_on)
     assert stripe_on.refusals == []
+
+
+def test_back_from_checkout_with_a_konbini_slip_the_page_shows_it(
+    client, dog_submission, stripe_on
+):
+    sub = dog_submission
+    payment = start(client, sub, stripe_on)
+    stripe_on.complete_konbini(payment.reference)
+    page = client.get(local(stripe_on.sessions[payment.reference]["success_url"]))
+    text = page.content.decode()
+    assert "コンビニでのお支払い" in text
+    assert "12345" in text and "67890" in text and "/vouchers/" in text
+    sub.refresh_from_db()
+    assert sub.payment_status == PS.AWAITING_KONBINI
+    # The status page shows the slip too, and no second Pay button.
+    code = fs.status_code_for(sub.receipt.number)
+    status = client.post("/status/", {"number": sub.receipt.number, "code": code})
+    assert "コンビニでの支払い待ち" in status.content.decode()
+    assert "12345" in status.content.decode()
+    assert 'class="button button--primary" href="/payments/' not in status.content.decode()
