@@ -391,6 +391,8 @@ RATE_LIMITS = {
     # file has 128 parts of 8 MiB, signed a few at a time).
     "upload": env.str("RATE_LIMIT_UPLOAD", default="120/600"),
     "upload_parts": env.str("RATE_LIMIT_UPLOAD_PARTS", default="2000/600"),
+    # Payments started (each may open a checkout at the provider).
+    "pay": env.str("RATE_LIMIT_PAY", default="30/600"),
 }
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
 # Behind a proxy, the number of trusted proxies in X-Forwarded-For (0: use REMOTE_ADDR).

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from forms_engine import models as fm
 from forms_engine.middleware import csp
+from forms_engine.ratelimit import ratelimit
 
 from .links import submission_for_token
 from .models import Payment
@@ -83,6 +84,7 @@ def _context(sub: fm.Submission, token: str, language: str, **extra: Any) -> dic
     }
 
 
+@ratelimit("pay")  # type: ignore[untyped-decorator]
 @require_http_methods(["GET", "POST"])
 def pay(request: HttpRequest, token: str) -> HttpResponseBase:
     sub = _submission(token)

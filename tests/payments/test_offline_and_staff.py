@@ -155,3 +155,11 @@ def test_a_paid_fee_hands_the_submission_on_once(dog_submission, order):
     assert not sub.events.filter(topic="submission.ready").exists()
     second()
     assert sub.events.filter(topic="submission.ready").count() == 1
+
+
+def test_starting_payments_is_rate_limited(client, dog_submission, settings):
+    settings.RATE_LIMIT_ENABLED = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "pay": "2/600"}
+    url = fs.payment_details(dog_submission)["pay_url"]
+    assert [client.post(url).status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get(url).status_code == 200  # reading the page is not limited
