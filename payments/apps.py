@@ -7,7 +7,7 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         from forms_engine import services
 
-        from . import consumers, presentation
+        from . import checks, consumers, presentation  # noqa: F401  (checks: registers)
 
         services.payment_details_register(presentation.payment_details)
         from forms_engine.outbox import outbox_consumer
