@@ -300,15 +300,26 @@ def payment_record_offline(submission_id: Any, *, amount: int, actor: int | None
             recorded_by_id=actor,
         )
         if latest is not None and latest.state in UNSETTLED:
-            # The checkout or slip left open is not needed any more (a late payment of it
-            # would be a double payment, which Stripe reports and staff refund).
+            # The checkout or konbini slip left open is not needed any more: stopped at the
+            # provider once this commits, so that it cannot be paid a second time.
             Payment.objects.filter(pk=latest.pk).update(
                 state=Payment.State.CANCELLED, settled_at=now, updated_at=now
             )
+            if latest.reference:
+                transaction.on_commit(lambda: _void(latest))
         fs.payment_mark_paid(
             sub.pk, amount=amount, actor=actor, provider="offline", payment=str(payment.pk)
         )
     return payment
+
+
+def _void(payment: Payment) -> None:
+    try:
+        _provider(payment).checkout_void(str(payment.reference))
+    except ProviderError:
+        # Paid at the store meanwhile: the webhook records it (a double payment, which
+        # the inbox shows as two paid attempts, for staff to refund one).
+        log.warning("payment %s: not voided at the provider", payment.pk)
 
 
 def payment_amount_set(submission_id: Any, *, amount: int, actor: int | None) -> None:

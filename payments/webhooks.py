@@ -77,6 +77,10 @@ def stripe_event_handle(event: dict[str, Any]) -> str:
     payment = _payment_for(obj)
     if payment is None or payment.provider != "stripe":
         raise EventRefused("unknown checkout")
+    if payment.reference is None:
+        # Its checkout was opened but the answer never stored (a timeout): the event names it.
+        Payment.objects.filter(pk=payment.pk, reference=None).update(reference=obj.get("id"))
+        payment.reference = str(obj.get("id"))
     if ProviderEvent.objects.filter(provider="stripe", event_id=event_id).exists():
         return "duplicate"
     state = _state(event_type, obj, payment)

@@ -72,6 +72,11 @@ class Provider(Protocol):
 
     def checkout_cancel(self, reference: str) -> None: ...
 
+    def checkout_void(self, reference: str) -> None:
+        """Make the attempt unpayable, whatever its stage (an open checkout, an issued
+        konbini slip): staff recorded the fee another way."""
+        ...
+
     def refund_create(
         self, payment_reference: str, amount: int, reason: str, idempotency_key: str
     ) -> str: ...

@@ -28,6 +28,9 @@ class OfflineProvider:
     def checkout_cancel(self, reference: str) -> None:
         return None
 
+    def checkout_void(self, reference: str) -> None:
+        return None
+
     def refund_create(
         self, payment_reference: str, amount: int, reason: str, idempotency_key: str
     ) -> str:

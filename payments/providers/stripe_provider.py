@@ -149,6 +149,21 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise ProviderError(f"checkout not expired: {type(exc).__name__}") from exc
 
+    def checkout_void(self, reference: str) -> None:
+        self.checkout_cancel(reference)
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(reference)
+            intent_id = _id(getattr(session, "payment_intent", None))
+            if not intent_id or session.payment_status == "paid":
+                return
+            intent = self.client.v1.payment_intents.retrieve(intent_id)
+            if intent.status in ("requires_action", "requires_payment_method"):
+                self.client.v1.payment_intents.cancel(
+                    intent_id, options={"idempotency_key": f"void-{intent_id}"}
+                )
+        except stripe.StripeError as exc:
+            raise ProviderError(f"payment not voided: {type(exc).__name__}") from exc
+
     def refund_create(
         self, payment_reference: str, amount: int, reason: str, idempotency_key: str
     ) -> str:

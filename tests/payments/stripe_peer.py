@@ -230,11 +230,17 @@ class StripePeer:
                     return self._refuse("only an open session can be expired")
                 session["status"] = "expired"
             return 200, json.loads(json.dumps(session))
-        match = re.fullmatch(r"/v1/payment_intents/(pi_[\w]+)", path)
-        if match and method == "GET":
+        match = re.fullmatch(r"/v1/payment_intents/(pi_[\w]+)(/cancel)?", path)
+        if match:
             intent = self.intents.get(match[1])
             if intent is None:
                 return 404, {"error": {"type": "invalid_request_error", "message": "no such"}}
+            if match[2]:
+                if method != "POST":
+                    return self._refuse("cancel is a POST")
+                if intent["status"] not in ("requires_action", "requires_payment_method"):
+                    return self._refuse("this payment intent cannot be canceled")
+                intent.update(status="canceled", next_action=None)
             return 200, json.loads(json.dumps(intent))
         if method == "POST" and path == "/v1/refunds":
             return self._refund_create(params)

@@ -367,3 +367,25 @@ def test_back_from_checkout_with_a_konbini_slip_the_page_shows_it(
     assert "コンビニでの支払い待ち" in status.content.decode()
     assert "12345" in status.content.decode()
     assert 'class="button button--primary" href="/payments/' not in status.content.decode()
+
+
+def test_staff_recording_a_counter_payment_voids_an_open_konbini_slip(
+    client, dog_submission, stripe_on
+):
+    from django.core.management import call_command
+    from django.test import TestCase
+
+    sub = dog_submission
+    payment = start(client, sub, stripe_on)
+    intent = stripe_on.complete_konbini(payment.reference)
+    signed_post(client, stripe_on.event("checkout.session.completed", payment.reference))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        call_command("payment_record", sub.number, "3000")
+    assert stripe_on.intents[intent["id"]]["status"] == "canceled"
+    sub.refresh_from_db()
+    assert sub.payment_status == PS.PAID
+    # Stripe's report that the slip expired changes nothing.
+    failed = stripe_on.event("checkout.session.async_payment_failed", payment.reference)
+    assert signed_post(client, failed).content == b"ignored"
+    sub.refresh_from_db()
+    assert sub.payment_status == PS.PAID
