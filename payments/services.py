@@ -99,32 +99,47 @@ def payment_start(submission_id: Any, language: str) -> Payment:
         if sub.payment_status == PS.NONE or sub.payment_due_amount <= 0:
             raise PaymentRefused("nothing_due")
         latest = payment_latest(sub)
+        account = account_for(sub.organization)
         soon = timezone.now() + timedelta(minutes=2)
         if latest is not None and (
             latest.state == Payment.State.AWAITING_KONBINI
             or (
                 latest.state == Payment.State.OPEN
                 and latest.amount == sub.payment_due_amount
+                and latest.provider == account.provider
                 and (latest.expires_at is None or latest.expires_at > soon)
             )
         ):
-            payment = latest
-        else:
-            if latest is not None and latest.state == Payment.State.OPEN:
-                # An open checkout for another amount or about to expire: stop it first.
-                _cancel_locked(latest)
-            account = account_for(sub.organization)
-            payment = Payment.objects.create(
-                submission=sub,
-                attempt=(latest.attempt + 1) if latest else 1,
-                provider=account.provider,
-                account=account.name,
-                amount=sub.payment_due_amount,
-                methods=spec_methods(sub),
-                language=language,
-                expires_at=timezone.now() + timedelta(minutes=settings.PAYMENT_CHECKOUT_MINUTES),
-            )
-            fs.payment_mark_awaiting(sub.pk, provider=payment.provider)
+            return _created(latest, sub, language)
+        if latest is not None and latest.state == Payment.State.OPEN:
+            # An open checkout for another amount, of another provider or about to
+            # expire: stop it first. It may turn out paid (or a slip issued) meanwhile.
+            _cancel_locked(latest)
+            latest.refresh_from_db()
+            if latest.state == Payment.State.PAID:
+                raise PaymentRefused("already_paid")
+            if latest.state == Payment.State.AWAITING_KONBINI:
+                return latest
+        payment = Payment.objects.create(
+            submission=sub,
+            attempt=(latest.attempt + 1) if latest else 1,
+            provider=account.provider,
+            account=account.name,
+            amount=sub.payment_due_amount,
+            methods=spec_methods(sub),
+            language=language,
+            # An offline attempt waits for staff, however long it takes.
+            expires_at=None
+            if account.provider == "offline"
+            else timezone.now() + timedelta(minutes=settings.PAYMENT_CHECKOUT_MINUTES),
+        )
+        fs.payment_mark_awaiting(sub.pk, provider=payment.provider)
+    return _created(payment, sub, language)
+
+
+def _created(payment: Payment, sub: fm.Submission, language: str) -> Payment:
+    """The attempt with its checkout opened at the provider (once: a retry after a
+    failure uses the same idempotency key)."""
     if payment.state == Payment.State.OPEN and payment.reference is None:
         _checkout_create(payment, sub, language)
     return payment
@@ -133,7 +148,9 @@ def payment_start(submission_id: Any, language: str) -> Payment:
 def _checkout_create(payment: Payment, sub: fm.Submission, language: str) -> None:
     provider = _provider(payment)
     token = pay_token(sub)
-    assert payment.expires_at is not None
+    expires_at = payment.expires_at or timezone.now() + timedelta(
+        minutes=settings.PAYMENT_CHECKOUT_MINUTES
+    )
     request = CheckoutRequest(
         amount=payment.amount,
         currency="jpy",
@@ -146,7 +163,7 @@ def _checkout_create(payment: Payment, sub: fm.Submission, language: str) -> Non
         },
         success_url=_absolute(reverse("payments:returned", args=[token, payment.pk]), language),
         cancel_url=_absolute(reverse("payments:cancelled", args=[token, payment.pk]), language),
-        expires_at=payment.expires_at,
+        expires_at=expires_at,
         idempotency_key=f"checkout-{sub.pk}-{payment.attempt}",
         locale=language,
     )

@@ -389,3 +389,47 @@ def test_staff_recording_a_counter_payment_voids_an_open_konbini_slip(
     assert signed_post(client, failed).content == b"ignored"
     sub.refresh_from_db()
     assert sub.payment_status == PS.PAID
+
+
+def test_an_offline_attempt_gives_way_to_checkout_once_stripe_is_set_up(
+    client, dog_submission, settings, stripe_peer
+):
+    sub = dog_submission
+    url = fs.payment_details(sub)["pay_url"]
+    assert client.post(url).status_code == 200  # offline: the instructions
+    settings.STRIPE_API_BASE = stripe_peer.url
+    settings.STRIPE_SECRET_KEYS = {"SAMPLE_CITY": "sk_test_city"}
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    response = client.post(url)
+    assert response.status_code == 302
+    first, second = Payment.objects.filter(submission=sub).order_by("attempt")
+    assert (first.provider, first.state) == ("offline", Payment.State.CANCELLED)
+    assert (second.provider, second.state) == ("stripe", Payment.State.OPEN)
+
+
+def test_a_fee_set_after_review_is_charged_by_checkout_at_the_new_amount(
+    client, after_review_submission, settings, stripe_peer
+):
+    settings.STRIPE_API_BASE = stripe_peer.url
+    settings.STRIPE_SECRET_KEYS = {"OSAKA_PREF": "sk_test_pref"}
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    stripe_peer.expect.api_key = "sk_test_pref"
+    sub = after_review_submission
+    ps.payment_amount_set(sub.pk, amount=1200, actor=None)
+    sub.refresh_from_db()
+    url = fs.payment_details(sub)["pay_url"]
+    stripe_peer.expect.amount = 1200
+    first = client.post(url)
+    assert first.status_code == 302
+    [request] = stripe_peer.checkout_requests()
+    # No fee item adds up to the amount staff set: one line for it, named after the procedure.
+    assert request.params["line_items"][0]["price_data"]["unit_amount"] == "1200"
+    assert request.params["line_items"][0]["price_data"]["product_data"]["name"]
+    # Staff change the amount before it is paid: the old checkout is stopped.
+    ps.payment_amount_set(sub.pk, amount=900, actor=None)
+    stripe_peer.expect.amount = 900
+    second = client.post(url)
+    assert second.status_code == 302 and second["Location"] != first["Location"]
+    old = Payment.objects.get(submission=sub, attempt=1)
+    assert stripe_peer.sessions[old.reference]["status"] == "expired"
+    assert stripe_peer.refusals == []
