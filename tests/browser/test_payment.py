@@ -108,3 +108,31 @@ def test_leaving_checkout_comes_back_to_a_page_that_lets_the_resident_pay_again(
         page.click("#pay-button")
     assert page.url.startswith(stripe_live.url + "/checkout/")
     assert Payment.objects.filter(submission=sub).count() == 2
+
+
+def test_offline_the_status_page_leads_to_the_counter_instructions(
+    procedures,  # noqa: F811
+    live_server,
+    new_phone_page,
+    settings,
+):
+    from forms_engine import services
+
+    settings.SITE_URL = live_server.url
+    page = new_phone_page(bypass_csp=False)
+    sub = file_dog_registration(page, live_server, "ja", javascript=True)
+    page.goto(live_server.url + "/status/")
+    page.fill("#number", sub.receipt.number)
+    page.fill("#code", services.status_code_for(sub.receipt.number))
+    with page.expect_navigation():
+        page.click('main form button[type="submit"]')
+    expect(page.locator(f"#payment-{sub.number} .payment__status")).to_have_text("支払い待ち")
+    assert_no_axe_violations(page, "status page with a payment")
+    with page.expect_navigation():
+        page.click(f"#payment-{sub.number} a.button")
+    with page.expect_navigation():
+        page.click("#pay-button")
+    expect(page.locator("#offline-instructions")).to_be_visible()
+    assert_no_axe_violations(page, "offline instructions")
+    sub.refresh_from_db()
+    assert sub.status == m.Submission.Status.AWAITING_PAYMENT
