@@ -15,3 +15,6 @@ class PaymentsConfig(AppConfig):
         outbox_consumer("payments.mails", topics=set(consumers.MAIL_TOPICS))(
             consumers.payment_mails
         )
+        outbox_consumer("payments.close", topics=set(consumers.CLOSING_TOPICS))(
+            consumers.payment_close
+        )

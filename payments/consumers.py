@@ -20,3 +20,16 @@ def payment_mails(event: fm.OutboxEvent) -> None:
 
     event_id = event.pk
     transaction.on_commit(lambda: payment_mail_send.delay(event_id))
+
+
+# A submission withdrawn or rejected (contract 4, i9b) no longer asks for money: its open
+# checkout or konbini slip is stopped.
+CLOSING_TOPICS = frozenset({"submission.withdrawn", "submission.rejected"})
+
+
+def payment_close(event: fm.OutboxEvent) -> None:
+    if event.topic not in CLOSING_TOPICS or event.submission_id is None:
+        return
+    from .services import payments_close
+
+    payments_close(event.submission_id)

@@ -330,6 +330,18 @@ def payment_record_offline(submission_id: Any, *, amount: int, actor: int | None
     return payment
 
 
+def payments_close(submission_id: Any) -> int:
+    """The submission asks for no money any more (withdrawn, rejected): its unsettled
+    attempts are cancelled, here and (once this commits) at the provider."""
+    closed = 0
+    for payment in Payment.objects.filter(submission_id=submission_id, state__in=UNSETTLED):
+        if payment_apply(payment.pk, CheckoutState(Payment.State.CANCELLED), "closed"):
+            closed += 1
+            if payment.reference:
+                transaction.on_commit(lambda p=payment: _void(p))  # type: ignore[misc]
+    return closed
+
+
 def _void(payment: Payment) -> None:
     try:
         _provider(payment).checkout_void(str(payment.reference))

@@ -433,3 +433,29 @@ def test_a_fee_set_after_review_is_charged_by_checkout_at_the_new_amount(
     old = Payment.objects.get(submission=sub, attempt=1)
     assert stripe_peer.sessions[old.reference]["status"] == "expired"
     assert stripe_peer.refusals == []
+
+
+def test_a_withdrawn_submission_stops_its_open_checkout(
+    client, after_review_submission, settings, stripe_peer
+):
+    from django.test import TestCase
+
+    from forms_engine.outbox import outbox_dispatch, outbox_emit
+
+    settings.STRIPE_API_BASE = stripe_peer.url
+    settings.STRIPE_SECRET_KEYS = {"OSAKA_PREF": "sk_test_pref"}
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    sub = after_review_submission
+    ps.payment_amount_set(sub.pk, amount=500, actor=None)
+    sub.refresh_from_db()
+    client.post(fs.payment_details(sub)["pay_url"])
+    payment = Payment.objects.get(submission=sub)
+    # What the review workflow (contract 4) writes when the resident withdraws.
+    outbox_emit("submission.withdrawn", sub)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert outbox_dispatch("payments.close") == 1
+    payment.refresh_from_db()
+    sub.refresh_from_db()
+    assert payment.state == Payment.State.CANCELLED
+    assert sub.payment_status == PS.CANCELLED
+    assert stripe_peer.sessions[payment.reference]["status"] == "expired"
