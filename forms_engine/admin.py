@@ -128,11 +128,29 @@ class AttachmentInline(admin.TabularInline):
 
 @admin.register(m.Submission)
 class SubmissionAdmin(ReadOnlyAdmin):
-    list_display = ("number", "procedure", "department", "status", "fee_total", "submitted_at")
+    list_display = (
+        "number",
+        "procedure",
+        "department",
+        "status",
+        "fee_total",
+        "submitted_at",
+        "decided_at",
+    )
     list_filter = ("status", "organization", "department")
     search_fields = ("number",)
     date_hierarchy = "submitted_at"
     inlines = [AttachmentInline]
+
+
+@admin.register(m.ResidentMail)
+class ResidentMailAdmin(ReadOnlyAdmin):
+    """Mails to residents about the review of their submission: a failed one shows here
+    (filter by mail status) and in the log; `manage.py resident_mails_retry` resends."""
+
+    list_display = ("id", "kind", "submission", "language", "mail_status", "mail_attempts")
+    list_filter = ("mail_status", "kind")
+    exclude = ("message",)
 
 
 @admin.register(m.OutboxEvent)

@@ -8,5 +8,7 @@ class FormsEngineConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             checks,  # noqa: F401  (registers the procedures system check)
+            consumers,  # noqa: F401  (the core's own outbox consumers: resident mails)
             topics,  # noqa: F401  (the labels of the core's outbox topics)
         )
+        from .services import receipt_mails  # noqa: F401  (an outbox consumer)

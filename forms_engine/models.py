@@ -266,12 +266,17 @@ class Receipt(models.Model):
 
 class Submission(models.Model):
     class Status(models.TextChoices):
+        # The values are stored and sent in outbox payloads: the labels may change, the
+        # values may not. The review workflow (forms_engine.services.review) moves a
+        # submission between them through its transition table only.
         AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
-        SUBMITTED = "submitted", _("Submitted")
+        SUBMITTED = "submitted", _("Received")
         IN_REVIEW = "in_review", _("In review")
         RETURNED = "returned", _("Returned for correction")
-        ACCEPTED = "accepted", _("Accepted")
+        RESUBMITTED = "resubmitted", _("Corrected and resubmitted")
+        ACCEPTED = "accepted", _("Approved")
         REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="submissions")
@@ -290,6 +295,8 @@ class Submission(models.Model):
     fee_total = models.PositiveBigIntegerField(default=0)
     fee_lines = models.JSONField(default=list, blank=True)
     submitted_at = models.DateTimeField(default=timezone.now)
+    # When it was approved or rejected (the dashboard's time to decision); null before.
+    decided_at = models.DateTimeField(null=True, blank=True)
     # The member of staff handling it (the staff inbox's "assigned to me"); null: nobody.
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -354,6 +361,121 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class SubmissionMessage(models.Model):
+    """A message from staff to the resident, shown on the status page and mailed. A return
+    for correction and a rejection carry theirs (`kind`)."""
+
+    class Kind(models.TextChoices):
+        MESSAGE = "message", _("Message")
+        RETURN = "return", _("Request for correction")
+        REJECTION = "rejection", _("Reason for rejection")
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MESSAGE)
+    body = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"message #{self.pk}"
+
+
+class SubmissionNote(models.Model):
+    """An internal note of staff on a submission: never shown or mailed to the resident."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="notes")
+    body = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note #{self.pk}"
+
+
+class SubmissionRevision(models.Model):
+    """One return for correction (差戻し): the fields the reviewer named and, once the
+    resident resubmitted, their answers before and after. Rows are only added and then
+    completed once, so every round of corrections stays auditable."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="revisions")
+    # Field ids of the submission's own procedure version, in page order.
+    fields = models.JSONField()
+    message = models.ForeignKey(
+        SubmissionMessage, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    # {field id: answer} before and after the correction (absent: it had no answer). Other
+    # answers a correction changed (hidden by a condition now) are in `previous` too.
+    previous_answers = models.JSONField(default=dict, blank=True)
+    corrected_answers = models.JSONField(default=dict, blank=True)
+    resubmitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+
+    def __str__(self) -> str:
+        return f"revision #{self.pk}"
+
+
+class ResidentMail(models.Model):
+    """A mail to the resident about their submission (returned, resubmission received,
+    decision, withdrawal, a message), queued by the outbox consumer in the transaction that
+    consumed the event and sent by a polling task with the receipt mail's retries."""
+
+    class Kind(models.TextChoices):
+        RETURNED = "returned", _("Returned for correction")
+        RESUBMITTED = "resubmitted", _("Correction received")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawal confirmed")
+        MESSAGE = "message", _("Message from the office")
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="resident_mails"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The message the mail is about (returned, rejected, message), if any.
+    message = models.ForeignKey(
+        SubmissionMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The outbox event it was made for: one mail per event, whatever retries happen.
+    event_id = models.BigIntegerField(unique=True)
+    language = models.CharField(max_length=8, default="ja")
+    mail_status = models.CharField(
+        max_length=16, choices=Receipt.MailStatus.choices, default=Receipt.MailStatus.PENDING
+    )
+    mail_next_attempt_at = models.DateTimeField(default=timezone.now)
+    mail_attempts = models.PositiveSmallIntegerField(default=0)
+    mail_error = models.CharField(max_length=100, blank=True)
+    mailed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["mail_next_attempt_at", "id"],
+                name="resident_mail_due_idx",
+                condition=models.Q(mail_status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} mail #{self.pk}"
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:

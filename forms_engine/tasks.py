@@ -20,10 +20,10 @@ def scan_retry_delay(retries: int) -> int:
 
 
 @shared_task(acks_late=True)
-def receipt_mails_send() -> int:
-    """Polled by Celery beat (CELERY_BEAT_SCHEDULE); in-process after each filing in the
-    embedded default."""
-    return services.receipt_mails_send()
+def resident_mails_send() -> int:
+    """Mails about the review of a submission: polled by Celery beat; in-process after
+    each workflow event in the embedded default."""
+    return services.resident_mails_send()
 
 
 @shared_task(bind=True, acks_late=True)

@@ -4,6 +4,7 @@ page). Outer rooms register the labels of their own topics in their `ready()`.""
 from django.utils.translation import gettext_lazy as _
 
 from .outbox import register_topic_label
+from .services.review import TOPIC_LABELS as REVIEW_TOPIC_LABELS
 
 SUBMISSION_COMPLETED = "submission.completed"
 #: None of the submission's files waits for its scan any more.
@@ -15,6 +16,10 @@ SUBMISSION_READY = "submission.ready"
 register_topic_label(SUBMISSION_COMPLETED, _("Application submitted"))
 register_topic_label(SUBMISSION_FILES_READY, _("Attached files checked"))
 register_topic_label(SUBMISSION_READY, _("Handed on for processing"))
+
+# The review workflow's topics (submission.review_started, .returned, ...).
+for _topic, _label in REVIEW_TOPIC_LABELS.items():
+    register_topic_label(_topic, _label)
 
 # A submission's payment state (forms_engine.services.payment_state).
 PAYMENT_AWAITING = "payment.awaiting"

@@ -27,6 +27,7 @@ def staff_nav(request: HttpRequest) -> dict[str, Any]:
         ]
     for extra in EXTRA_NAV_ITEMS:
         items += extra(scope)
+    items.append((reverse("inbox:account"), _("My account")))
     return {
         "staff_nav": [
             {"url": url, "label": label, "current": request.path == url} for url, label in items

@@ -184,9 +184,13 @@ def _cursor_of(row: Submission, sort: str) -> str:
 
 
 def status_counts(user: Any, filters: InboxFilters) -> dict[str, int]:
-    """Submissions per status within the scope and filters (not the status filter): one
-    grouped query."""
-    rows = _scoped(user, filters).order_by().values("status").annotate(n=Count("pk"))
+    """Submissions per status within the user's scope and the procedure filter only: one
+    grouped query on the (department, status, ...) index, whatever else the list is
+    narrowed by, so the tabs show the whole workload of the procedure."""
+    qs = submissions_visible(user)
+    if filters.procedure_id is not None:
+        qs = qs.filter(procedure_id=filters.procedure_id)
+    rows = qs.order_by().values("status").annotate(n=Count("pk"))
     return {row["status"]: row["n"] for row in rows}
 
 

@@ -82,6 +82,10 @@ def staff_membership_set(
     """Give `user` exactly this role in the organization (replacing their memberships
     there). Refused for a user who belongs to another organization."""
     _check(organization_id, role, department)
+    if user.is_superuser:
+        # The operators of the whole service are no organization's staff: an organization
+        # admin could otherwise take one in and deactivate it.
+        raise StaffChangeRefused("superuser")
     with transaction.atomic():
         if (
             StaffMembership.objects.filter(user=user)
@@ -147,3 +151,13 @@ def staff_active_set(user: Any, active: bool) -> None:
     type(user).objects.filter(pk=user.pk).update(is_active=active)
     user.is_active = active
     staff_scope_forget(user)
+
+
+def staff_second_factor_reset(user: Any) -> None:
+    """Remove every second-factor device of `user` (a lost phone): the next sign-in
+    enrols a new one after the password. Their open sessions end too (they were verified
+    with a device that no longer exists)."""
+    from django_otp import devices_for_user
+
+    for device in list(devices_for_user(user, confirmed=None)):
+        device.delete()

@@ -4,7 +4,7 @@ them all from this namespace)."""
 
 from django.urls import path
 
-from .views import account, audit, files, payments, staff, submissions
+from .views import account, audit, deliveries, files, payments, staff, submissions, workflow
 
 app_name = "inbox"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("login/verify/", account.otp_verify, name="otp_verify"),
     path("login/setup/", account.otp_setup, name="otp_setup"),
     path("logout/", account.staff_logout, name="logout"),
+    path("account/", account.staff_account, name="account"),
     path("staff/", staff.staff_list, name="staff_list"),
     path("staff/add/", staff.staff_add, name="staff_add"),
     path("staff/<int:user_id>/", staff.staff_edit, name="staff_edit"),
@@ -23,6 +24,16 @@ urlpatterns = [
         "submissions/<uuid:submission_id>/",
         submissions.submission_detail,
         name="submission_detail",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/actions/<slug:name>/",
+        workflow.submission_action,
+        name="submission_action",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/deliveries/<uuid:delivery_id>/retry/",
+        deliveries.delivery_retry_view,
+        name="delivery_retry",
     ),
     path(
         "submissions/<uuid:submission_id>/files/<uuid:attachment_id>/download/",

@@ -5,7 +5,7 @@ Views, commands and tasks stay thin and call these. Each submission state change
 an OutboxEvent in the same transaction, so consumers never miss or invent one.
 
 One module per entity: procedures, drafts, attachments (and their direct upload),
-submissions, receipts (numbers and status codes), receipt mails, tokens (sign-in and resume
+submissions, review (the workflow after filing), receipts (numbers and status codes), receipt mails, tokens (sign-in and resume
 links), downloads (files handed to staff, audited), housekeeping (stale uploads, abandoned
 drafts' files, files past retention); reads are in selectors. Callers use `from
 forms_engine import services; services.<name>`: every name is re-exported here.
@@ -74,7 +74,6 @@ from .procedures import (
 from .receipt_mails import (
     RECEIPT_MAIL_ATTEMPTS,
     _receipt_mail,
-    receipt_mails_kick,
     receipt_mails_retry_failed,
     receipt_mails_send,
 )
@@ -88,6 +87,36 @@ from .receipts import (
     status_code_for,
     status_code_hash,
     status_code_matches,
+)
+from .resident_mails import (
+    MAIL_TOPICS,
+    resident_mail_message,
+    resident_mail_queue,
+    resident_mails_retry_failed,
+    resident_mails_send,
+)
+from .review import (
+    RESIDENT_TOPICS,
+    TOPIC_LABELS,
+    TRANSITIONS,
+    ReviewRefused,
+    allowed_actions,
+    correctable_fields,
+    correction_file_store,
+    correction_step,
+    correction_view,
+    open_revision,
+    submission_approve,
+    submission_assign,
+    submission_message_send,
+    submission_note_add,
+    submission_position,
+    submission_reject,
+    submission_resubmit,
+    submission_return,
+    submission_review_start,
+    submission_spec,
+    submission_withdraw,
 )
 from .selectors import (
     ORGANIZATION_CACHE_SECONDS,
@@ -126,6 +155,32 @@ from .tokens import (
 )
 
 __all__ = [
+    "MAIL_TOPICS",
+    "resident_mail_message",
+    "resident_mail_queue",
+    "resident_mails_retry_failed",
+    "resident_mails_send",
+    "RESIDENT_TOPICS",
+    "TOPIC_LABELS",
+    "TRANSITIONS",
+    "ReviewRefused",
+    "allowed_actions",
+    "correctable_fields",
+    "correction_file_store",
+    "submission_position",
+    "correction_step",
+    "correction_view",
+    "open_revision",
+    "submission_approve",
+    "submission_assign",
+    "submission_message_send",
+    "submission_note_add",
+    "submission_reject",
+    "submission_resubmit",
+    "submission_return",
+    "submission_review_start",
+    "submission_spec",
+    "submission_withdraw",
     "PaymentStateError",
     "payment_due_set",
     "payment_is_final",
@@ -191,7 +246,6 @@ __all__ = [
     "procedures_load",
     "receipt_format",
     "receipt_lookup",
-    "receipt_mails_kick",
     "receipt_mails_retry_failed",
     "receipt_mails_send",
     "receipt_normalize",

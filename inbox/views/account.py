@@ -21,7 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from forms_engine.ratelimit import client_address
 from inbox.audit import audit_log
-from inbox.auth import is_verified
+from inbox.auth import is_verified, staff_required
 from inbox.middleware import SEEN_AT, SIGNED_IN_AT
 from inbox.otp import static_codes_replace
 from inbox.scope import staff_scope
@@ -189,3 +189,20 @@ def staff_logout(request: HttpRequest) -> HttpResponse:
         audit_log(request, "signout")
     logout(request)
     return HttpResponseRedirect(reverse("inbox:login"))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required
+def staff_account(request: HttpRequest) -> HttpResponse:
+    """The signed-in member's own page: new backup codes (the old ones stop working)."""
+    user = request.user
+    if request.method == "POST" and request.POST.get("_action") == "backup_codes":
+        codes = backup_codes_replace(user)
+        audit_log(request, "otp.backup_codes_replaced")
+        return render(
+            request,
+            "inbox/backup_codes.html",
+            {"codes": codes, "next": reverse("inbox:account")},
+        )
+    return render(request, "inbox/account.html", {})

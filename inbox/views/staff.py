@@ -29,13 +29,14 @@ from inbox.staff import (
     staff_create,
     staff_membership_set,
     staff_of_organization,
+    staff_second_factor_reset,
 )
 
 ORG_ADMIN = (StaffMembership.Role.ORGANIZATION_ADMIN,)
 
-REFUSALS = {
-    "other_organization": gettext_lazy("This user belongs to another organization."),
-}
+# One message for every account that cannot join: whether a user name exists in another
+# organization is not told.
+REFUSED = gettext_lazy("This account cannot be added to your organization.")
 
 
 def _org(request: HttpRequest) -> int:
@@ -77,10 +78,8 @@ def staff_add(request: HttpRequest) -> HttpResponse:
             else:
                 staff_membership_set(user, organization_id, data["role"], department)
                 created = False
-        except StaffChangeRefused as exc:
-            form.add_error(
-                "username", str(REFUSALS.get(exc.code, _("This change is not possible.")))
-            )
+        except StaffChangeRefused:
+            form.add_error("username", str(REFUSED))
         else:
             audit_log(
                 request,
@@ -133,6 +132,10 @@ def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
                 role=form.cleaned_data["role"],
                 department=department.pk if department else None,
             )
+            return HttpResponseRedirect(reverse("inbox:staff_list"))
+        if action == "reset_second_factor":
+            staff_second_factor_reset(member)
+            audit_log(request, "staff.second_factor_reset", member)
             return HttpResponseRedirect(reverse("inbox:staff_list"))
         if action in ("deactivate", "activate"):
             if member.pk == request.user.pk:

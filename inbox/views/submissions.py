@@ -72,7 +72,8 @@ def submission_list(request: HttpRequest) -> HttpResponse:
     if sort not in selectors.SORTS:
         sort = selectors.DEFAULT_SORT
     cursor = request.GET.get("after", "")[:400]
-    rows, next_cursor, counts = selectors.inbox_page(request.user, filters, sort, cursor)
+    size = _int(request.GET.get("size", "")) or selectors.PAGE_SIZE
+    rows, next_cursor, counts = selectors.inbox_page(request.user, filters, sort, cursor, size=size)
     params = request.GET.copy()
     params.pop("after", None)
     next_params = params.copy()

@@ -28,6 +28,15 @@ _numbers = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _no_rate_limits(settings):
     settings.RATE_LIMIT_ENABLED = False
+    # Many staff accounts per test: a fast hasher (what is hashed is not under test here).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def real_key(settings):
+    """A site key of its own: with the embedded public key the site answers loopback
+    clients only, and these tests sign in from other addresses."""
+    settings.SECRET_KEY = "inbox-tests-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 
 @pytest.fixture
@@ -71,7 +80,10 @@ def make_submission(
     )
     n = next(_numbers)
     number = number or f"TEST-{n:04d}-{org[:4].upper()}"
-    receipt = m.Receipt.objects.create(number=number, status_code_hash="x")
+    # No receipt mail for these: they hold no address of a real filing.
+    receipt = m.Receipt.objects.create(
+        number=number, status_code_hash="x", mail_status=m.Receipt.MailStatus.NO_ADDRESS
+    )
     values = {
         "name": {
             "family": family,

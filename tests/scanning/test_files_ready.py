@@ -29,7 +29,7 @@ def _no_rate_limits(settings):
 
 
 def topics(submission: m.Submission) -> list[str]:
-    """The submission's own events (its payment's, `payment.*`, are tested with payments)."""
+    """The submission's own events (payment.* events have their own tests)."""
     events = submission.events.filter(topic__startswith="submission.").order_by("id")
     return list(events.values_list("topic", flat=True))
 
