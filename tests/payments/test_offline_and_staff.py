@@ -163,3 +163,13 @@ def test_starting_payments_is_rate_limited(client, dog_submission, settings):
     url = fs.payment_details(dog_submission)["pay_url"]
     assert [client.post(url).status_code for _ in range(3)] == [200, 200, 429]
     assert client.get(url).status_code == 200  # reading the page is not limited
+
+
+def test_the_submission_status_page_shows_its_payment(client, dog_submission):
+    from django.urls import reverse
+
+    sub = dog_submission
+    status_page(client, sub)  # opens the receipt for this browser
+    page = client.get(reverse("status_submission", args=[sub.pk])).content.decode()
+    assert "支払い待ち" in page and "3,000円" in page
+    assert fs.payment_details(sub)["pay_url"] in page
