@@ -97,11 +97,13 @@ def pay(request: HttpRequest, token: str) -> HttpResponseBase:
         except ProviderError:
             log.warning("checkout not started for submission %s", sub.pk)
             sub.refresh_from_db()
-            return render(
-                request,
-                "payments/pay.html",
-                _context(sub, token, language, error=True),
-                status=503,
+            return _checkout_csp(
+                render(
+                    request,
+                    "payments/pay.html",
+                    _context(sub, token, language, error=True),
+                    status=503,
+                )
             )
         if payment.redirect_url and payment.state == Payment.State.OPEN:
             # To the provider's own page: card data never reaches this service.
