@@ -2,6 +2,7 @@
 service runs embedded: SQLite, local files, in-process tasks, console mail, offline payments.
 See the configuration table in README.md."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -332,8 +333,48 @@ DELIVERY_DOWNLOAD_URL_SECONDS = env.int("DELIVERY_DOWNLOAD_URL_SECONDS", default
 # receiver on the same machine in the embedded default). The service's own address is
 # refused whatever this says.
 DELIVERY_ALLOW_LOOPBACK = env.bool("DELIVERY_ALLOW_LOOPBACK", default=EMBEDDED)
+# Payments (payments/, README "Payments"): `offline` (pay at the counter or by transfer,
+# staff record it) unless an organization has a Stripe account in the environment.
+PAYMENTS_PROVIDER = env.str("PAYMENTS_PROVIDER", default="offline")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+
+
+def _env_suffixed(prefix: str) -> dict[str, str]:
+    """{NAME: value} of the environment variables `<prefix>_<NAME>` (a payment account's
+    name, upper case, `-` as `_`)."""
+    return {
+        key[len(prefix) + 1 :]: value
+        for key, value in os.environ.items()
+        if key.startswith(prefix + "_") and value
+    }
+
+
+# An organization's own Stripe account (STRIPE_SECRET_KEY_<NAME>), or its connected account
+# under the platform key (STRIPE_ACCOUNT_<NAME>); webhook endpoints of own accounts have
+# their own secrets (STRIPE_WEBHOOK_SECRET_<NAME>).
+STRIPE_SECRET_KEYS = _env_suffixed("STRIPE_SECRET_KEY")
+STRIPE_ACCOUNTS = _env_suffixed("STRIPE_ACCOUNT")
+STRIPE_WEBHOOK_SECRETS = _env_suffixed("STRIPE_WEBHOOK_SECRET")
+# The Stripe API's base address; set only to point the library at a local peer in tests.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Where Checkout pages live: the pay page's Content-Security-Policy lets its form lead there.
+STRIPE_CHECKOUT_ORIGIN = env.str("STRIPE_CHECKOUT_ORIGIN", default="https://checkout.stripe.com")
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# A Checkout page stays open this long (Stripe allows 30 minutes to 24 hours); a konbini
+# slip may be paid for this many days.
+PAYMENT_CHECKOUT_MINUTES = env.int("PAYMENT_CHECKOUT_MINUTES", default=60)
+PAYMENT_KONBINI_DAYS = env.int("PAYMENT_KONBINI_DAYS", default=3)
+# A payment without a final state this long after its last change is asked about at Stripe
+# (a lost webhook never leaves a resident stuck); the task runs every RECONCILE_SECONDS.
+PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=30)
+PAYMENT_RECONCILE_SECONDS = env.float("PAYMENT_RECONCILE_SECONDS", default=15 * 60.0)
+# How long a pay link (status page, mail) stays valid.
+PAYMENT_LINK_DAYS = env.int("PAYMENT_LINK_DAYS", default=120)
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.tasks.payments_reconcile",
+    "schedule": PAYMENT_RECONCILE_SECONDS,
+}
 # The ClamAV daemon that scans every upload: tcp://host:port or the path of its unix
 # socket (checked at start, forms_engine.scanning.clamd_address_parse). Empty: files are
 # delivered as "not scanned", said openly (and `check --deploy` warns in production).
@@ -389,6 +430,8 @@ RATE_LIMITS = {
     # file has 128 parts of 8 MiB, signed a few at a time).
     "upload": env.str("RATE_LIMIT_UPLOAD", default="120/600"),
     "upload_parts": env.str("RATE_LIMIT_UPLOAD_PARTS", default="2000/600"),
+    # Payments started (each may open a checkout at the provider).
+    "pay": env.str("RATE_LIMIT_PAY", default="30/600"),
 }
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
 # Behind a proxy, the number of trusted proxies in X-Forwarded-For (0: use REMOTE_ADDR).

@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("staff/", include("inbox.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("payments/", include("payments.urls")),
     path("", include("forms_engine.urls")),
 ]
 

@@ -11,6 +11,7 @@ from .views import (
     deliveries,
     exports,
     files,
+    payments,
     staff,
     submissions,
     workflow,
@@ -61,5 +62,20 @@ urlpatterns = [
         "submissions/<uuid:submission_id>/files/<uuid:attachment_id>/preview/",
         files.attachment_preview,
         name="attachment_preview",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/payment/record/",
+        payments.payment_record,
+        name="payment_record",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/payment/amount/",
+        payments.payment_amount,
+        name="payment_amount_set",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/payment/refund/",
+        payments.payment_refund_view,
+        name="payment_refund",
     ),
 ]

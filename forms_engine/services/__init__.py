@@ -53,7 +53,7 @@ from .housekeeping import (
     submissions_expired_files_delete,
     uploads_abort_stale,
 )
-from .payment_links import payment_link, payment_link_register
+from .payment_details import payment_details, payment_details_register
 from .payment_state import (
     PaymentStateError,
     payment_due_set,
@@ -184,8 +184,8 @@ __all__ = [
     "PaymentStateError",
     "payment_due_set",
     "payment_is_final",
-    "payment_link",
-    "payment_link_register",
+    "payment_details",
+    "payment_details_register",
     "payment_mark_awaiting",
     "payment_mark_awaiting_konbini",
     "payment_mark_cancelled",

@@ -25,6 +25,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from forms_engine import models as m
+from forms_engine.outbox import outbox_emit
+
+from .submission_readiness import submission_handoff_announce
 
 PS = m.Submission.PaymentStatus
 
@@ -41,26 +44,7 @@ class PaymentStateError(ValueError):
 
 
 def _emit(topic: str, submission: m.Submission, **payload: Any) -> None:
-    # TEMPORARY until i8core's OUTBOX-API-READY is merged: then outbox_emit only.
-    try:
-        from forms_engine.outbox import outbox_emit  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        m.OutboxEvent.objects.create(
-            topic=topic,
-            submission=submission,
-            payload={"submission": str(submission.pk), **payload},
-        )
-        return
-    outbox_emit(topic, submission=submission, **payload)
-
-
-def _handoff_announce(submission_id: uuid.UUID | str) -> None:
-    # Contract 2: forms_engine.services.submission_handoff_announce (i8core).
-    from forms_engine import services
-
-    announce = getattr(services, "submission_handoff_announce", None)
-    if announce is not None:
-        announce(submission_id)
+    outbox_emit(topic, submission, **payload)
 
 
 def _locked(submission_id: uuid.UUID | str) -> m.Submission:
@@ -149,7 +133,7 @@ def payment_mark_paid(
             fields.append("status")
         _save(sub, *fields)
         _emit("payment.paid", sub, **_payload(sub, actor, {"amount": amount, **info}))
-        _handoff_announce(sub.pk)
+        submission_handoff_announce(sub.pk)
     return True
 
 

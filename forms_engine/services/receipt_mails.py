@@ -29,6 +29,7 @@ from forms_engine import models as m
 from forms_engine.outbox import OutboxRetry, outbox_consumer, outbox_dispatch, outbox_redo
 from forms_engine.topics import SUBMISSION_COMPLETED
 
+from .payment_details import payment_details
 from .receipts import receipt_status_code
 
 log = logging.getLogger(__name__)
@@ -290,8 +291,15 @@ def _receipt_mail(receipt: m.Receipt) -> EmailMessage | None:
         unpaid = [s for s in subs if s.status == m.Submission.Status.AWAITING_PAYMENT]
         if unpaid:
             body += "\n" + _(
-                "Payment of %(amount)s yen is needed to complete this application. "
-                "We will send you the payment instructions."
+                "Payment of %(amount)s yen is needed to complete this application."
             ) % {"amount": f"{sum(s.fee_total for s in unpaid):,}"}
+            for s in unpaid:
+                pay_url = payment_details(s).get("pay_url")
+                if pay_url:
+                    body += "\n" + _("Pay for %(number)s here: %(url)s") % {
+                        "number": s.number,
+                        "url": f"{settings.SITE_URL}{pay_url}?lang={language}",
+                    }
+            body += "\n"
         subject = _("Application received (%(number)s)") % {"number": receipt.number}
     return EmailMessage(subject, body, None, [subs[0].contact_email])

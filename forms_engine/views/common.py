@@ -191,3 +191,20 @@ def same_site_path(url: str) -> bool:
     """A path on this site to send the browser back to; never another site, however it is
     spelled (`//host`, `/\\host`, `https:host`, control characters)."""
     return url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=None)
+
+
+def payment_context(s: m.Submission) -> dict:
+    """The payment state shown to the resident (status and done pages, the receipt)."""
+    if s.payment_status == m.Submission.PaymentStatus.NONE:
+        return {"payment": None}
+    return {
+        "payment": {
+            "status": s.payment_status,
+            "status_display": s.get_payment_status_display(),
+            "due": s.payment_due_amount,
+            "paid_amount": s.paid_amount,
+            "paid_at": s.paid_at,
+            "refunded_amount": s.refunded_amount,
+            **services.payment_details(s),
+        }
+    }

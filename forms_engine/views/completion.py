@@ -28,6 +28,7 @@ from .common import (
     _resident,
     _step_url,
     files_removed_notices,
+    payment_context,
 )
 from .start import ACCEPTANCE_MESSAGES
 
@@ -157,6 +158,7 @@ def filing_done(request: HttpRequest, draft_id) -> HttpResponse:
                     "status": s.get_status_display(),
                     "awaiting_payment": s.status == m.Submission.Status.AWAITING_PAYMENT,
                     "fee_total": s.fee_total,
+                    **payment_context(s),
                 }
                 for s in submissions
             ],

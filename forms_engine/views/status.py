@@ -36,7 +36,7 @@ from forms_engine.outbox import topic_label
 from forms_engine.ratelimit import hit as ratelimit_hit
 from forms_engine.ratelimit import ratelimit
 
-from .common import SESSION_RESIDENT, _lang, csrf_refusal
+from .common import SESSION_RESIDENT, _lang, csrf_refusal, payment_context
 
 #: Receipt ids opened with their number and status code in this session.
 SESSION_RECEIPTS = "status_receipts"
@@ -103,6 +103,7 @@ def status(request: HttpRequest) -> HttpResponse:
                     "title": m.localized(s.procedure_version.title, lang),
                     "status": s.get_status_display(),
                     "submitted_at": s.submitted_at,
+                    **payment_context(s),
                 }
                 for s in receipt.submissions.select_related("procedure_version").order_by("number")
             ]
@@ -233,6 +234,7 @@ def _page(
         "today_iso": today.isoformat(),
         "multipart": multipart,
         "just_resubmitted": request.GET.get("done") == "resubmitted",
+        **payment_context(submission),
     }
     return render(request, "forms_engine/status_submission.html", context, status=status)
 

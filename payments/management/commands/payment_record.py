@@ -1,0 +1,28 @@
+"""Record a fee paid at the counter or by bank transfer (the offline provider)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from payments.services import PaymentRefused, payment_record_offline
+
+from ._staff import actor_id, add_common, submission_get
+
+
+class Command(BaseCommand):
+    help = "Record a fee paid at the counter or by transfer: NUMBER AMOUNT [--staff USER]"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_common(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        sub = submission_get(options["number"])
+        try:
+            payment_record_offline(
+                sub.pk, amount=options["amount"], actor=actor_id(options["staff"])
+            )
+        except PaymentRefused as exc:
+            raise CommandError(exc.code) from exc
+        self.stdout.write(f"{sub.number}: paid {options['amount']} yen")
