@@ -241,6 +241,8 @@ PROCEDURES_DIR = Path(env.str("PROCEDURES_DIR", default=str(BASE_DIR / "procedur
 # Integration types the YAML loader accepts in `integrations[].type`. The delivery issue
 # turns this into a registry of key -> dotted path of the target class.
 INTEGRATION_TARGETS = {"webhook": None, "csv": None, "email": None}
+# Requests per pull-API token: `count/seconds` (a fixed window in the shared cache).
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/60")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # The ClamAV daemon that scans every upload: tcp://host:port or the path of its unix

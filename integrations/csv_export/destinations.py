@@ -104,12 +104,12 @@ class S3Destination:
         # Spooled to a local temporary file first: the writer streams, the upload is a
         # multipart upload of that file, and the object exists only once it completes.
         with tempfile.TemporaryFile(prefix="denshi-csv-") as spool:
-            result = produce(spool)  # type: ignore[arg-type]
+            result = produce(spool)
             spool.flush()
             spool.seek(0)
             content_type = CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")
             try:
-                store.upload_stream(self._key(name), spool, content_type)  # type: ignore[arg-type]
+                store.upload_stream(self._key(name), spool, content_type)
             except storage.StorageError as exc:
                 raise DestinationError(f"s3://{self.bucket}/{self._key(name)}: {exc}") from exc
         return result

@@ -37,9 +37,7 @@ def _env_destinations(tmp_path, monkeypatch, settings):
     )
 
 
-def test_an_unset_variable_is_the_embedded_folder_only_in_the_embedded_default(
-    tmp_path, settings
-):
+def test_an_unset_variable_is_the_embedded_folder_only_in_the_embedded_default(tmp_path, settings):
     settings.EMBEDDED = True
     assert destination_resolve("env:CSV_DROP_TEST", embedded_folder=tmp_path) == LocalDestination(
         tmp_path

@@ -1,0 +1,86 @@
+"""Helpers of the integrations tests: loaded procedures and submissions made in bulk
+(straight rows: the filing flow has its own tests; these are about what follows it)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from forms_engine import models as m
+from forms_engine import services
+
+RECORDS = ("osaka-pref", "records-disclosure")
+DOGS = ("sample-city", "dog-registration")
+
+
+@pytest.fixture
+def loaded(db):
+    report = services.procedures_load(settings.PROCEDURES_DIR)
+    assert report.errors == []
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    settings.RATE_LIMIT_ENABLED = False
+
+
+def live_version(org: str, slug: str) -> m.ProcedureVersion:
+    procedure = m.Procedure.objects.select_related("live_version").get(
+        organization__slug=org, slug=slug
+    )
+    assert procedure.live_version is not None
+    return procedure.live_version
+
+
+def records_answers(i: int = 0, family: str = "山田") -> dict[str, Any]:
+    return {
+        "requester_type": "person",
+        "name": {
+            "family": family,
+            "given": f"太郎{i}",
+            "kana_family": "ヤマダ",
+            "kana_given": "タロウ",
+        },
+        "postal_code": "5408570",
+        "address": {
+            "prefecture": "大阪府",
+            "city": "大阪市中央区",
+            "town": "大手前2丁目",
+            "building": "",
+        },
+        "phone": "06-6941-0351",
+        "email": "taro@example.jp",
+        "documents": f"令和7年度 電子申請システム運用保守契約書 {i}",
+        "methods": ["view", "paper_copy"],
+        "delivery": "counter",
+        "privacy": True,
+    }
+
+
+def make_submission(
+    version: m.ProcedureVersion, answers: dict[str, Any], *, number: str | None = None
+) -> m.Submission:
+    number = number or f"T{uuid.uuid4().hex[:12].upper()}"
+    receipt = m.Receipt.objects.create(number=number, status_code_hash="x", mail_status="sent")
+    draft = m.Draft.objects.create(
+        organization_id=version.procedure.organization_id,
+        version_ids=[version.pk],
+        status=m.Draft.Status.SUBMITTED,
+        receipt=receipt,
+    )
+    return m.Submission.objects.create(
+        receipt=receipt,
+        number=number,
+        draft=draft,
+        organization_id=version.procedure.organization_id,
+        department_id=version.department_id,
+        procedure_id=version.procedure_id,
+        procedure_version_id=version.pk,
+        status=m.Submission.Status.SUBMITTED,
+        answers=answers,
+        contact_email=answers.get("email", ""),
+    )
