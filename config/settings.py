@@ -2,6 +2,7 @@
 service runs embedded: SQLite, local files, in-process tasks, console mail, offline payments.
 See the configuration table in README.md."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "forms_engine",
     "payments",
     "integrations",
+    "inbox",
 ]
 
 MIDDLEWARE = [
@@ -57,8 +61,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "inbox.middleware.StaffSessionExpiryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,6 +126,30 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Staff sign in at /staff/login/ with a password and a second factor (django-otp: TOTP or
+# a single-use backup code); the Django admin uses the same sign-in. django-axes counts
+# failed passwords per user name and client address: each failure past the second makes
+# the next attempt wait longer (inbox.throttle), and AXES_FAILURE_LIMIT failures lock that
+# pair out for AXES_COOLOFF_TIME.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "inbox:login"
+AXES_FAILURE_LIMIT = env.int("STAFF_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("STAFF_LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_TEMPLATE = "inbox/lockout.html"
+AXES_CLIENT_IP_CALLABLE = "forms_engine.ratelimit.client_address"
+AXES_VERBOSE = False
+# Staff sessions end after STAFF_SESSION_IDLE_SECONDS without a request and, whatever the
+# activity, STAFF_SESSION_MAX_SECONDS after sign-in (inbox.middleware).
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
+STAFF_SESSION_MAX_SECONDS = env.int("STAFF_SESSION_MAX_SECONDS", default=10 * 60 * 60)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="denshi-shinsei")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -211,6 +242,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"forms_engine.tasks.attachment_scan": {"queue": "scans"}}
 CELERY_BEAT_SCHEDULE = {
+    # The outbox's consumers, for what a lost kick left behind (broker down, worker killed).
+    "outbox-dispatch": {
+        "task": "forms_engine.tasks.outbox_dispatch_all",
+        "schedule": env.float("OUTBOX_DISPATCH_SECONDS", default=5.0),
+    },
+    # Deliveries due again (retries, ended leases, lost tasks).
+    "deliveries-due": {
+        "task": "integrations.tasks.deliveries_enqueue_due",
+        "schedule": env.float("DELIVERY_POLL_SECONDS", default=5.0),
+    },
     "receipt-mails": {
         "task": "forms_engine.tasks.receipt_mails_send",
         "schedule": env.float("RECEIPT_MAIL_POLL_SECONDS", default=10.0),
@@ -238,9 +279,22 @@ CELERY_BEAT_SCHEDULE = {
 
 # Procedures: the YAML tree loaded by `manage.py load_procedures` and checked by a system check.
 PROCEDURES_DIR = Path(env.str("PROCEDURES_DIR", default=str(BASE_DIR / "procedures")))
-# Integration types the YAML loader accepts in `integrations[].type`. The delivery issue
-# turns this into a registry of key -> dotted path of the target class.
-INTEGRATION_TARGETS = {"webhook": None, "csv": None, "email": None}
+# Integration types: `type:` key -> dotted path of its class (integrations/registry.py).
+# Each class checks its YAML keys (for the loader) and delivers.
+INTEGRATION_TARGETS = {
+    "webhook": "integrations.targets.webhook.WebhookTarget",
+    "csv": "integrations.targets.csv.CsvTarget",
+    "email": "integrations.targets.email.EmailTarget",
+}
+# Deliveries to back-office systems (integrations/deliveries.py): attempts in all before a
+# delivery is dead (visible to staff, who retry it), the first retry delay doubling up to
+# the cap (with jitter), how long a worker holds a delivery it sends (past it, another
+# worker may send it again), how soon the poller queues a delivery queued before again.
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=12)
+DELIVERY_RETRY_FIRST_SECONDS = env.float("DELIVERY_RETRY_FIRST_SECONDS", default=30.0)
+DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=3600.0)
+DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=120.0)
+DELIVERY_REQUEUE_SECONDS = env.float("DELIVERY_REQUEUE_SECONDS", default=300.0)
 # Requests per pull-API token: `count/seconds` (a fixed window in the shared cache).
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/60")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

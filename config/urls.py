@@ -1,8 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from inbox.admin_site import admin_login_redirect, admin_site_require_otp
+
+admin_site_require_otp(admin.site)
+
 urlpatterns = [
+    # The admin's own sign-in is the staff sign-in (password and second factor): its
+    # login page sends there, and OTPAdminSite lets in only verified users.
+    path("admin/login/", admin_login_redirect),
     path("admin/", admin.site.urls),
+    path("staff/", include("inbox.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("integrations.api.urls")),
     path("", include("forms_engine.urls")),

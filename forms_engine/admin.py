@@ -137,8 +137,17 @@ class SubmissionAdmin(ReadOnlyAdmin):
 
 @admin.register(m.OutboxEvent)
 class OutboxEventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "topic", "submission", "created_at", "processed_at", "attempts")
+    list_display = ("id", "topic", "submission", "created_at")
     list_filter = ("topic",)
+
+
+@admin.register(m.OutboxConsumption)
+class OutboxConsumptionAdmin(ReadOnlyAdmin):
+    """Each consumer's progress on each event: failed rows are listed here (then
+    `manage.py outbox_retry`)."""
+
+    list_display = ("id", "consumer", "event", "state", "attempts", "last_error", "next_attempt_at")
+    list_filter = ("state", "consumer")
 
 
 @admin.register(m.Attachment)

@@ -6,4 +6,7 @@ class FormsEngineConfig(AppConfig):
     verbose_name = "Forms engine"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the procedures system check)
+        from . import (
+            checks,  # noqa: F401  (registers the procedures system check)
+            topics,  # noqa: F401  (the labels of the core's outbox topics)
+        )

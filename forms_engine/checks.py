@@ -14,7 +14,7 @@ def check_procedures(app_configs, **kwargs):
     root = settings.PROCEDURES_DIR
     if not root.exists():
         return [Error(f"PROCEDURES_DIR {root} does not exist", id="forms_engine.E001")]
-    tree = load_tree(root, integration_types=tuple(settings.INTEGRATION_TARGETS))
+    tree = load_tree(root)  # every registered integration type
     # A warning, not an error: a broken file never replaces the live version, so the
     # service keeps serving the procedures that loaded (`manage.py check --fail-level
     # WARNING` or `validate_procedures` gate a deployment).

@@ -290,13 +290,66 @@ class Submission(models.Model):
     fee_total = models.PositiveBigIntegerField(default=0)
     fee_lines = models.JSONField(default=list, blank=True)
     submitted_at = models.DateTimeField(default=timezone.now)
+    # The member of staff handling it (the staff inbox's "assigned to me"); null: nobody.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The resident's name and its reading as search keys (normalize.name_search_text),
+    # written at completion: staff find a filing by kanji, katakana or hiragana. A trigram
+    # index (PostgreSQL, migration 0010_submission_inbox_fields) keeps the search fast.
+    name_search = models.CharField(max_length=1000, blank=True, default="")
+
+    class PaymentStatus(models.TextChoices):
+        NONE = "none", _("No payment")
+        AWAITING = "awaiting", _("Awaiting payment")
+        AWAITING_KONBINI = "awaiting_konbini", _("Awaiting payment at a convenience store")
+        PAID = "paid", _("Paid")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        REFUNDED = "refunded", _("Refunded")
+        EXPIRED = "expired", _("Payment expired")
+        CANCELLED = "cancelled", _("Payment cancelled")
+
+    # Changed only through forms_engine.services.payment_state (each change is an outbox
+    # event); how it was paid (checkout sessions, provider events, refunds) is in payments/.
+    payment_status = models.CharField(
+        max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.NONE, db_index=True
+    )
+    # What the resident owes (yen): fee_total for a fee before review; the amount staff
+    # set for a fee after review (0 until then).
+    payment_due_amount = models.PositiveBigIntegerField(default=0)
+    paid_amount = models.PositiveBigIntegerField(default=0)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_amount = models.PositiveBigIntegerField(default=0)
+    payment_status_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-submitted_at"]
         indexes = [
             models.Index(
                 fields=["department", "status", "submitted_at"], name="submission_inbox_idx"
-            )
+            ),
+            # The staff inbox's pages: newest first within a scope, the id breaking ties
+            # (keyset pagination).
+            models.Index(
+                fields=["department", "submitted_at", "id"], name="submission_dept_date_idx"
+            ),
+            models.Index(
+                fields=["organization", "submitted_at", "id"], name="submission_org_date_idx"
+            ),
+            models.Index(
+                fields=["procedure", "status", "submitted_at", "id"],
+                name="submission_proc_status_idx",
+            ),
+            # Receipt number prefixes (LIKE 'ABCD-%') on PostgreSQL whatever the collation.
+            models.Index(
+                fields=["number"],
+                name="submission_number_prefix_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -395,9 +448,10 @@ class DownloadAudit(models.Model):
 
 
 class OutboxEvent(models.Model):
-    """What happened to a submission, written in the same transaction as the change.
-    Consumers (integrations, payments, mail) read it through Celery; the payload holds
-    ids only, never personal data."""
+    """What happened to a submission, written in the same transaction as the change, only
+    through `forms_engine.outbox.outbox_emit`. Consumers (integrations, payments, mail, the
+    inbox) read it through their `OutboxConsumption` rows; the payload holds ids and
+    non-personal values only. A submission's events are also its history (timeline)."""
 
     topic = models.CharField(max_length=64)
     submission = models.ForeignKey(
@@ -405,15 +459,49 @@ class OutboxEvent(models.Model):
     )
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["processed_at", "id"], name="outbox_pending_idx")]
+        indexes = [models.Index(fields=["submission", "topic"], name="outbox_submission_topic_idx")]
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+
+class OutboxConsumption(models.Model):
+    """One consumer's progress on one event: written with the event (one row per consumer
+    registered for its topic), marked done in the transaction of the consumer's effect.
+    See forms_engine/outbox.py for why rows and not a cursor."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    consumer = models.CharField(max_length=64)
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="consumptions")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # The kind of the last error (an exception class), never its message.
+    last_error = models.CharField(max_length=100, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "event"], name="outbox_consumption_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="outbox_consumption_due_idx",
+                condition=models.Q(state="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} of event #{self.event_id}"
 
 
 class OneTimeToken(models.Model):

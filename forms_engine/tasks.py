@@ -74,3 +74,28 @@ def drafts_abandoned_files_delete() -> int:
 def submissions_expired_files_delete() -> int:
     """Nightly: delete the files of submissions past their retention, keeping the rows."""
     return services.submissions_expired_files_delete()
+
+
+@shared_task(acks_late=True)
+def outbox_dispatch(consumer: str | None = None) -> int:
+    """Run the due outbox rows of one consumer (all when None): kicked after each emit,
+    and by Celery beat (OUTBOX_DISPATCH_SECONDS) for what a lost kick left behind. A full
+    batch means more may wait: the consumer is kicked again rather than holding a worker."""
+    from .outbox import OUTBOX_BATCH, outbox_dispatch_kick
+    from .outbox import outbox_dispatch as dispatch
+
+    done = dispatch(consumer, limit=OUTBOX_BATCH)
+    if done >= OUTBOX_BATCH and not settings.CELERY_TASK_ALWAYS_EAGER:
+        outbox_dispatch_kick([consumer] if consumer else None)
+    return done
+
+
+@shared_task(acks_late=True)
+def outbox_dispatch_all() -> int:
+    """On the beat schedule: one outbox_dispatch task per registered consumer, so that a
+    slow consumer's rows never hold up another's."""
+    from .outbox import outbox_consumers, outbox_dispatch_kick
+
+    names = sorted(outbox_consumers())
+    outbox_dispatch_kick(names)
+    return len(names)

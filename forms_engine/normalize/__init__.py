@@ -20,6 +20,7 @@ from .files import file_matches_accept, format_size_exact, parse_size, sniff_fil
 from .invalid import MESSAGES, SHORT_VALUE_LIMIT, TEXT_VALUE_LIMIT, Invalid
 from .kana import to_katakana, validate_katakana
 from .numbers import NUMBER_LIMIT, normalize_number
+from .search import name_search_key, name_search_text
 from .text import (
     FULLWIDTH_TILDE,
     IDEOGRAPHIC_SPACE,
@@ -29,6 +30,8 @@ from .text import (
 )
 
 __all__ = [
+    "name_search_key",
+    "name_search_text",
     "EMAIL_MAX_LENGTH",
     "FULLWIDTH_TILDE",
     "IDEOGRAPHIC_SPACE",

@@ -53,6 +53,18 @@ from .housekeeping import (
     submissions_expired_files_delete,
     uploads_abort_stale,
 )
+from .payment_links import payment_link, payment_link_register
+from .payment_state import (
+    PaymentStateError,
+    payment_due_set,
+    payment_is_final,
+    payment_mark_awaiting,
+    payment_mark_awaiting_konbini,
+    payment_mark_cancelled,
+    payment_mark_expired,
+    payment_mark_paid,
+    payment_mark_refunded,
+)
 from .procedures import (
     LoadReport,
     procedure_acceptance,
@@ -90,8 +102,19 @@ from .selectors import (
     receipt_lookup,
     submission_files_ready,
 )
-from .submission_readiness import FILES_READY, submission_files_ready_announce
-from .submissions import Completion, _profile_save, submission_complete, view_problems
+from .submission_readiness import (
+    FILES_READY,
+    READY,
+    submission_files_ready_announce,
+    submission_handoff_announce,
+)
+from .submissions import (
+    Completion,
+    _profile_save,
+    submission_complete,
+    submission_name_search,
+    view_problems,
+)
 from .tokens import (
     draft_resume,
     draft_resume_link_send,
@@ -103,6 +126,17 @@ from .tokens import (
 )
 
 __all__ = [
+    "PaymentStateError",
+    "payment_due_set",
+    "payment_is_final",
+    "payment_link",
+    "payment_link_register",
+    "payment_mark_awaiting",
+    "payment_mark_awaiting_konbini",
+    "payment_mark_cancelled",
+    "payment_mark_expired",
+    "payment_mark_paid",
+    "payment_mark_refunded",
     "AttachmentNotDeliverable",
     "attachment_download_name",
     "attachment_download_url",
@@ -168,8 +202,11 @@ __all__ = [
     "status_code_hash",
     "status_code_matches",
     "submission_complete",
+    "submission_name_search",
     "submission_files_ready",
     "submission_files_ready_announce",
+    "submission_handoff_announce",
+    "READY",
     "FILES_READY",
     "token_create",
     "token_email",

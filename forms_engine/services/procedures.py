@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,14 +21,10 @@ class LoadReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _integration_types() -> tuple[str, ...]:
-    return tuple(settings.INTEGRATION_TARGETS)
-
-
 def procedures_load(root: Path | str) -> LoadReport:
     """Load a procedures tree into the database. A changed file becomes a new version; an
     unchanged one is left alone; a broken one never replaces the live version."""
-    tree = loader.load_tree(Path(root), integration_types=_integration_types())
+    tree = loader.load_tree(Path(root))
     report = LoadReport(errors=[str(e) for e in tree.errors])
     with transaction.atomic():
         orgs: dict[str, m.Organization] = {}
@@ -127,7 +122,6 @@ def version_spec(version: m.ProcedureVersion) -> ProcedureSpec:
             org_slug=version.procedure.organization.slug,
             slug=version.procedure.slug,
             rel_path=version.rel_path,
-            integration_types=_integration_types(),
         )
         if spec is None:  # pragma: no cover - a stored version loaded cleanly once
             raise RuntimeError(f"stored version {version.pk} no longer parses: {errors[:3]}")

@@ -13,10 +13,14 @@ from django.utils import timezone
 from forms_engine import models as m
 from forms_engine.fields import FIELD_TYPES, Ctx
 from forms_engine.filing import FEE_LIMIT, FilingView, fee_lines, process_page
+from forms_engine.normalize import name_search_text
+from forms_engine.outbox import outbox_emit
 from forms_engine.procedure_format.model import ProcedureSpec
+from forms_engine.topics import SUBMISSION_COMPLETED
 
 from .attachments import attachment_forget
 from .errors import FilingError
+from .payment_state import payment_mark_awaiting
 from .procedures import procedure_acceptance, version_spec
 from .receipt_mails import receipt_mails_kick
 from .receipts import new_receipt_number, status_code_for, status_code_hash
@@ -97,6 +101,7 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
                 contact_email=answers.get(spec.contact_email, ""),
                 fee_total=total,
                 fee_lines=lines,
+                name_search=submission_name_search(spec, answers),
             )
             # Only files that are part of the answers go with the submission: a file
             # uploaded for a field that later became hidden is dropped with its answer.
@@ -104,11 +109,9 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
             if ids:
                 m.Attachment.objects.filter(draft=draft, pk__in=ids).update(submission=sub)
                 file_ids.extend(ids)
-            m.OutboxEvent.objects.create(
-                topic="submission.completed",
-                submission=sub,
-                payload={"submission": str(sub.pk), "status": status, "fee_total": total},
-            )
+            outbox_emit(SUBMISSION_COMPLETED, sub, status=status, fee_total=total)
+            if awaiting:
+                payment_mark_awaiting(sub.pk, amount=total)
             # Its files are settled already (none, or all scanned): it may be handed on.
             # Otherwise the scan of its last waiting file writes this event.
             submission_files_ready_announce(sub.pk)
@@ -162,6 +165,17 @@ def _acceptance_claim(versions: list[m.ProcedureVersion]) -> None:
             m.Procedure.objects.filter(pk=procedure.pk).update(
                 filed_count=procedure.filed_count + 1
             )
+
+
+def submission_name_search(spec: ProcedureSpec, answers: dict[str, Any]) -> str:
+    """The search keys of the resident's name (the top-level `name` fields), for staff."""
+    names = [
+        answers[f.id]
+        for page in spec.pages
+        for f in page.fields
+        if f.type == "name" and isinstance(answers.get(f.id), dict)
+    ]
+    return name_search_text(names)
 
 
 def _file_ids(spec: ProcedureSpec, answers: dict[str, Any]) -> list[str]:

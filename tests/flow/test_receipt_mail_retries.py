@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from forms_engine import models as m
 from forms_engine import services
+from tests.staff import login_verified
 
 from .conftest import file_completely
 
@@ -142,7 +143,7 @@ def test_failed_receipt_mails_are_listed_and_filtered_in_the_admin(
     monkeypatch.setattr(services.receipt_mails, "_receipt_mail", broken)
     services.receipt_mails_send()
     admin = django_user_model.objects.create_superuser("root", "root@example.jp", "pw-123456!")
-    client.force_login(admin)
+    login_verified(client, admin)
     url = reverse("admin:forms_engine_receipt_changelist")
     failed = client.get(url, {"mail_status__exact": "failed"}).content.decode()
     sent = client.get(url, {"mail_status__exact": "sent"}).content.decode()

@@ -11,6 +11,7 @@ from django.urls import reverse
 from forms_engine import models as m
 from forms_engine import services
 from tests.factories import page_post
+from tests.staff import login_verified
 
 from .conftest import file_completely, page_spec
 from .test_every_field_type import tweak, walk_to_page
@@ -274,7 +275,7 @@ def test_a_late_keep_on_leave_does_not_undo_a_newer_save(client, town):
 
 def test_nothing_can_be_deleted_from_the_admin(client, town, django_user_model):
     admin = django_user_model.objects.create_superuser("root", "root@example.jp", "pw-123456!")
-    client.force_login(admin)
+    login_verified(client, admin)
     procedure = m.Procedure.objects.first()
     response = client.get(f"/admin/forms_engine/procedure/{procedure.pk}/delete/")
     assert response.status_code == 403

@@ -13,6 +13,8 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils.module_loading import import_string
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from forms_engine import models as m
 from forms_engine import services
@@ -55,12 +57,22 @@ def test_logout_ends_access_from_a_copied_resident_cookie(client, loaded):
 
 
 def test_logout_ends_access_from_a_copied_admin_cookie(client, db, django_user_model):
-    django_user_model.objects.create_superuser("operator", password="a long operator password")
+    operator = django_user_model.objects.create_superuser(
+        "operator", password="a long operator password"
+    )
+    device = TOTPDevice.objects.create(user=operator, name="app", confirmed=True)
+    # The admin's sign-in is the staff one: the password, then a code from the app.
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    response = client.get(response["Location"], follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("inbox:login"))
     response = client.post(
-        "/admin/login/?next=/admin/",
+        reverse("inbox:login"),
         {"username": "operator", "password": "a long operator password", "next": "/admin/"},
     )
     assert response.status_code == 302
+    response = client.post(response["Location"], {"token": f"{totp(device.bin_key):06d}"})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
     submissions = "/admin/forms_engine/submission/"
     copied = copy_of(client)
     assert copied.get(submissions).status_code == 200

@@ -15,6 +15,7 @@ from django.urls import reverse
 from forms_engine import models as m
 from forms_engine import services, storage
 from tests.factories import pdf_bytes
+from tests.staff import login_verified
 from tests.storage.helpers import http
 
 from .conftest import file_completely, walk_to_confirm
@@ -49,9 +50,7 @@ def filed(client, loaded):
 @pytest.fixture
 def operator(db, django_user_model) -> Client:
     user = django_user_model.objects.create_superuser("operator", "op@example.jp", "pw-123456!")
-    c = Client()
-    c.force_login(user)
-    return c
+    return login_verified(Client(), user)
 
 
 def download(c: Client, attachment):
@@ -119,8 +118,7 @@ def test_a_download_needs_a_post_so_no_link_from_elsewhere_counts_one(operator, 
 
 def test_only_superusers_download(filed, django_user_model):
     staff = django_user_model.objects.create_user("clerk", password="pw-123456!", is_staff=True)
-    c = Client()
-    c.force_login(staff)
+    c = login_verified(Client(), staff)
     assert download(c, filed).status_code == 403
     assert download(Client(), filed).status_code == 302  # to the admin's sign-in
     assert m.DownloadAudit.objects.count() == 0

@@ -1,5 +1,4 @@
-"""Helpers of the integrations tests: loaded procedures and submissions made in bulk
-(straight rows: the filing flow has its own tests; these are about what follows it)."""
+"""Fixtures of the integrations tests: the procedures loaded, rate limits off."""
 
 from __future__ import annotations
 
@@ -7,25 +6,22 @@ import uuid
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from forms_engine import models as m
-from forms_engine import services
 
+from tests.flow.conftest import _no_rate_limits, loaded  # noqa: F401 - fixtures
+
+DOG = ("sample-city", "dog-registration")
+CHILD = ("sample-city", "child-allowance")
+SEMINAR = ("osaka-pref", "dx-seminar")
 RECORDS = ("osaka-pref", "records-disclosure")
-DOGS = ("sample-city", "dog-registration")
+DOGS = DOG
 
 
 @pytest.fixture
-def loaded(db):
-    report = services.procedures_load(settings.PROCEDURES_DIR)
-    assert report.errors == []
-    return report
-
-
-@pytest.fixture(autouse=True)
-def _no_rate_limits(settings):
-    settings.RATE_LIMIT_ENABLED = False
+def webhook_env(monkeypatch):
+    """The dog registration's webhook goes to a URL the test sets later."""
+    monkeypatch.setenv("ANIMAL_DB_SECRET", "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 
 
 def live_version(org: str, slug: str) -> m.ProcedureVersion:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from forms_engine import models as m
 from forms_engine import services, tasks
 from tests.flow.conftest import file_completely
+from tests.staff import login_verified
 
 from .clamd import EICAR, EICAR_SIGNATURE
 from .conftest import pdf_with, quarantine
@@ -30,7 +31,7 @@ def test_the_admin_lists_each_files_state_and_the_signature_found(
     m.Attachment.objects.filter(pk__in=[infected.pk, waiting.pk]).update(submission=submission)
     services.attachment_scan(str(infected.pk))
     admin = django_user_model.objects.create_superuser("root", "root@example.jp", "pw-123456!")
-    client.force_login(admin)
+    login_verified(client, admin)
     url = reverse("admin:forms_engine_attachment_changelist")
 
     listed = client.get(url, {"status__exact": "infected"}).content.decode()

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from forms_engine.procedure_format.loader import DEFAULT_INTEGRATION_TYPES, load_tree
+from forms_engine.procedure_format.loader import load_tree
 
 
 class Command(BaseCommand):
@@ -28,9 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         root = Path(options["directory"] or settings.PROCEDURES_DIR)
-        targets = getattr(settings, "INTEGRATION_TARGETS", None)
-        integration_types = tuple(targets) if targets else DEFAULT_INTEGRATION_TYPES
-        tree = load_tree(root, integration_types=integration_types)
+        tree = load_tree(root)  # every registered integration type
 
         for error in tree.errors:
             self.stderr.write(str(error))

@@ -47,13 +47,11 @@ directory walk).
 from .bundles import parse_bundle
 from .checks import parse_size, suggest
 from .cron import check_cron
-from .integrations import DEFAULT_INTEGRATION_TYPES
 from .organizations import parse_organization
 from .procedures import parse_procedure
 from .tree import load_tree
 
 __all__ = [
-    "DEFAULT_INTEGRATION_TYPES",
     "check_cron",
     "load_tree",
     "parse_bundle",

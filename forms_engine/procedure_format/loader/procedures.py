@@ -16,7 +16,7 @@ from .accepting import accepting_of
 from .checks import quote_list, read_yaml, suggest
 from .conditions import check_conditions
 from .fees import fee_of
-from .integrations import DEFAULT_INTEGRATION_TYPES, integrations_of
+from .integrations import integrations_of, known_integration_types
 from .pages import ProcedureCheck
 from .references import check_fills, contact_email_of
 
@@ -43,7 +43,7 @@ def parse_procedure(
     org_slug: str,
     slug: str,
     rel_path: str,
-    integration_types: Iterable[str] = DEFAULT_INTEGRATION_TYPES,
+    integration_types: Iterable[str] | None = None,
 ) -> tuple[ProcedureSpec | None, list[LoadError]]:
     """Check one procedure file. `organization` None skips the department check (used to
     rebuild an old version from its stored source)."""
@@ -53,7 +53,10 @@ def parse_procedure(
     if data is None:
         return None, check.result()
     c = check
-    p = ProcedureCheck(check, tuple(integration_types))
+    p = ProcedureCheck(
+        check,
+        known_integration_types(None if integration_types is None else tuple(integration_types)),
+    )
     c.check_keys(data, (), PROCEDURE_KEYS, ("title", "department", "contact_email", "pages"))
 
     title = c.text(data["title"], ("title",)) if "title" in data else None

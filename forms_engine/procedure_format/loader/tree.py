@@ -9,7 +9,7 @@ from forms_engine.procedure_format.model import LoadError, OrganizationSpec, Pro
 
 from .bundles import BUNDLE_SUFFIX, parse_bundle
 from .checks import FILE_PATH
-from .integrations import DEFAULT_INTEGRATION_TYPES
+from .integrations import known_integration_types
 from .organizations import ORGANIZATION_FILE, SLUG_RE, parse_organization
 from .procedures import parse_procedure
 
@@ -30,11 +30,12 @@ def _slug_problem(name: str, what: str) -> str | None:
     )
 
 
-def load_tree(
-    root: str | Path, integration_types: Iterable[str] = DEFAULT_INTEGRATION_TYPES
-) -> ProcedureTree:
+def load_tree(root: str | Path, integration_types: Iterable[str] | None = None) -> ProcedureTree:
+    """`integration_types`: the types accepted; None for every registered one."""
     root = Path(root)
-    integration_types = tuple(integration_types)
+    integration_types = known_integration_types(
+        None if integration_types is None else tuple(integration_types)
+    )
     tree = ProcedureTree(root=str(root))
 
     def fail(errors: list[LoadError], rel_path: str) -> None:

@@ -1,0 +1,1 @@
+"""HTTP only: the staff pages. Reads go through inbox.scope and inbox.selectors."""

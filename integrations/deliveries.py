@@ -1,0 +1,264 @@
+"""Deliveries: created once per submission per `integrations` entry when the submission is
+handed on (`submission.ready`), then sent, retried and given up on here. Every state
+change of a Delivery goes through these functions.
+
+A delivery is sent outside any transaction (a receiver that takes its time never holds a
+row lock or a database transaction): it is claimed in a short transaction (state
+`delivering`, leased until `DELIVERY_LEASE_SECONDS` from now), sent, and its outcome
+recorded in a second one, only if this worker still holds it. A worker that dies while
+sending leaves the delivery leased; once the lease ends the poller queues it again and
+another worker sends it again, with the same `webhook-id`, so the receiver can tell the
+repeat and apply it once (at-least-once delivery, exactly-once effect).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from forms_engine import models as fm
+from forms_engine.services import version_spec
+
+from .models import Delivery, DeliveryAttempt
+from .registry import integration_type, integration_types
+from .targets.base import DeliveryError
+
+log = logging.getLogger(__name__)
+
+State = Delivery.State
+
+
+def deliveries_create(submission_id: uuid.UUID | str) -> list[Delivery]:
+    """One Delivery per `integrations` entry of the submission's own procedure version
+    (the one it was filed on), once: an entry that already has its Delivery is left alone.
+    Per-submission types are queued for sending when the transaction commits; scheduled
+    types (csv) wait, pending, for their run."""
+    submission = fm.Submission.objects.select_related("procedure_version").get(pk=submission_id)
+    spec = version_spec(submission.procedure_version)
+    created: list[Delivery] = []
+    for entry in spec.integrations:
+        delivery, was_created = Delivery.objects.get_or_create(
+            submission=submission,
+            integration_id=entry.id,
+            defaults={"procedure_version": submission.procedure_version, "type": entry.type},
+        )
+        if was_created:
+            created.append(delivery)
+    to_send = [d.pk for d in created if not _scheduled(d.type)]
+    if to_send:
+        Delivery.objects.filter(pk__in=to_send).update(enqueued_at=timezone.now())
+        transaction.on_commit(lambda: deliveries_enqueue(to_send))
+    return created
+
+
+def _scheduled(type_key: str) -> bool:
+    try:
+        return integration_type(type_key).scheduled
+    except KeyError:
+        return False
+
+
+def deliveries_enqueue(ids: list[uuid.UUID]) -> None:
+    """Queue a send task per delivery (in-process without a broker). Never raises: the
+    rows are committed and the poller queues them again if this fails."""
+    from . import tasks
+
+    for delivery_id in ids:
+        try:
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                delivery_send(delivery_id)
+            else:
+                tasks.delivery_send.apply_async(args=[str(delivery_id)], retry=False)
+        except Exception as exc:
+            log.warning(
+                "delivery %s not queued (%s); the poller queues it", delivery_id, type(exc).__name__
+            )
+
+
+def deliveries_enqueue_due(limit: int = 1000) -> int:
+    """On the beat schedule: queue the deliveries that are due (a retry whose time has
+    come, a lease that ended with its worker, a task the broker lost or never got) and
+    were not queued in the last DELIVERY_REQUEUE_SECONDS. Returns how many."""
+    now = timezone.now()
+    requeue_before = now - timedelta(seconds=settings.DELIVERY_REQUEUE_SECONDS)
+    per_submission = [k for k, t in integration_types().items() if not t.scheduled]
+    with transaction.atomic():
+        due = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(
+                state__in=[State.PENDING, State.RETRYING, State.DELIVERING],
+                type__in=per_submission,
+                next_attempt_at__lte=now,
+            )
+            .exclude(enqueued_at__gt=requeue_before)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Delivery.objects.filter(pk__in=due).update(enqueued_at=now)
+    deliveries_enqueue(due)
+    return len(due)
+
+
+def delivery_send(delivery_id: uuid.UUID | str) -> str:
+    """Try one delivery now if it is due; returns its state afterwards (or "busy" when
+    another worker holds it). Safe to run twice or in parallel."""
+    claimed = _claim(delivery_id)
+    if claimed is None:
+        return "busy"
+    if isinstance(claimed, str):
+        return claimed
+    delivery, attempt_number = claimed
+    started_at = timezone.now()
+    start = time.monotonic()
+    status: int | None = None
+    error: DeliveryError | None = None
+    try:
+        target = integration_type(delivery.type)
+        status = target.deliver(delivery, delivery_config(delivery))
+    except DeliveryError as exc:
+        error, status = exc, exc.status
+    except Exception as exc:  # a fault of ours: retried like an outage, logged with its kind
+        error = DeliveryError(type(exc).__name__[:64])
+        log.exception("delivery %s raised %s", delivery.pk, type(exc).__name__)
+    duration_ms = int((time.monotonic() - start) * 1000)
+    return _record(delivery, attempt_number, started_at, duration_ms, status, error)
+
+
+def _claim(delivery_id: uuid.UUID | str) -> tuple[Delivery, int] | str | None:
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True).filter(pk=delivery_id).first()
+        )
+        if delivery is None:
+            return None
+        now = timezone.now()
+        if delivery.state in (State.DELIVERED, State.DEAD):
+            return str(delivery.state)
+        if _scheduled(delivery.type):
+            return "scheduled"
+        if delivery.next_attempt_at > now:
+            # Retrying later, or leased by a worker that is sending it now.
+            return "busy" if delivery.state == State.DELIVERING else str(delivery.state)
+        attempts = delivery.attempts + 1
+        lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=State.DELIVERING, attempts=attempts, next_attempt_at=now + lease
+        )
+        delivery.state, delivery.attempts = State.DELIVERING, attempts
+        number = DeliveryAttempt.objects.filter(delivery=delivery).count() + 1
+    return delivery, number
+
+
+def _record(
+    delivery: Delivery,
+    number: int,
+    started_at: Any,
+    duration_ms: int,
+    status: int | None,
+    error: DeliveryError | None,
+) -> str:
+    now = timezone.now()
+    fields: dict[str, Any] = {"last_status": status, "last_error": error.kind if error else ""}
+    if error is None:
+        fields.update(state=State.DELIVERED, delivered_at=now)
+    elif error.permanent or delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+        fields.update(state=State.DEAD)
+    else:
+        fields.update(
+            state=State.RETRYING,
+            next_attempt_at=now + delivery_retry_delay(delivery.attempts, error.retry_after),
+        )
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            number=number,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            status_code=status,
+            error_kind=error.kind if error else "",
+        )
+        # Only while this worker still holds it (same attempt count, still delivering): a
+        # worker whose lease ran out must not overwrite the outcome of the one after it.
+        owned = Delivery.objects.filter(
+            pk=delivery.pk, state=State.DELIVERING, attempts=delivery.attempts
+        ).update(**fields)
+    state = str(fields["state"])
+    if not owned:
+        return "busy"
+    if error is not None:
+        # Ids, the kind of error and the status code only: never the payload or the body.
+        level = logging.ERROR if state == State.DEAD else logging.WARNING
+        log.log(
+            level,
+            "delivery %s (%s %s) attempt %s failed: %s%s; %s",
+            delivery.pk,
+            delivery.type,
+            delivery.integration_id,
+            delivery.attempts,
+            error.kind,
+            f" (HTTP {status})" if status else "",
+            "dead: staff can retry it (manage.py deliveries_retry, the inbox, the admin)"
+            if state == State.DEAD
+            else f"retried at {fields['next_attempt_at'].isoformat(timespec='seconds')}",
+        )
+    return state
+
+
+def delivery_retry_delay(attempts: int, retry_after: float | None = None) -> timedelta:
+    """The wait after the `attempts`-th failure in a row: exponential from
+    DELIVERY_RETRY_FIRST_SECONDS, capped at DELIVERY_RETRY_MAX_SECONDS, with "equal
+    jitter" (between half and all of it); at least what a Retry-After asked for (capped at
+    a day)."""
+    first, cap = settings.DELIVERY_RETRY_FIRST_SECONDS, settings.DELIVERY_RETRY_MAX_SECONDS
+    base = min(first * 2 ** min(attempts - 1, 30), cap)
+    seconds = base / 2 + random.uniform(0, base / 2)
+    if retry_after is not None:
+        seconds = max(seconds, min(retry_after, 86400.0))
+    return timedelta(seconds=seconds)
+
+
+def delivery_retry(delivery_id: uuid.UUID | str) -> bool:
+    """Staff send a dead delivery again (after the receiver was fixed): due now, with a
+    fresh round of attempts and the same webhook-id. False when it is not dead."""
+    with transaction.atomic():
+        updated = Delivery.objects.filter(pk=delivery_id, state=State.DEAD).update(
+            state=State.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            enqueued_at=timezone.now(),
+        )
+        if updated:
+            transaction.on_commit(lambda: deliveries_enqueue([uuid.UUID(str(delivery_id))]))
+    return bool(updated)
+
+
+def delivery_config(delivery: Delivery) -> dict[str, Any]:
+    """The integration entry's settings from the delivery's procedure version, with each
+    `env:NAME` read from the environment now (secrets never stored)."""
+    spec = version_spec(delivery.procedure_version)
+    for entry in spec.integrations:
+        if entry.id == delivery.integration_id:
+            return {key: _resolve(value) for key, value in entry.config.items()}
+    raise DeliveryError("integration_removed", permanent=True)
+
+
+def _resolve(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("env:"):
+        name = value[4:]
+        resolved = os.environ.get(name)
+        if resolved is None:
+            # A setup fault an operator fixes: retried meanwhile, dead past the attempts.
+            raise DeliveryError(f"env_missing:{name}"[:64])
+        return resolved
+    if isinstance(value, list | tuple):
+        return [_resolve(item) for item in value]
+    return value
