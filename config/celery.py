@@ -12,5 +12,5 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Both queues, so that a plain `celery -A config worker` consumes the scans too (settings.py
 # says which tasks go where). Declared here rather than in the settings: Celery completes
 # these objects in place (exchange, routing key) the first time it sends a task.
-app.conf.task_queues = (Queue("celery"), Queue("scans"))
+app.conf.task_queues = (Queue("celery"), Queue("scans"), Queue("exports"))
 app.autodiscover_tasks()

@@ -240,7 +240,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # may take only the scans (`-Q scans`) and the others only the rest (`-Q celery`). The
 # queues themselves are declared in config/celery.py: kombu fills in Queue objects in place.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"forms_engine.tasks.attachment_scan": {"queue": "scans"}}
+CELERY_TASK_ROUTES = {
+    "forms_engine.tasks.attachment_scan": {"queue": "scans"},
+    # CSV files (exports) may take a while: their own queue, never in the way of mail.
+    "integrations.tasks.scheduled_run_write": {"queue": "exports"},
+}
 CELERY_BEAT_SCHEDULE = {
     # The outbox's consumers, for what a lost kick left behind (broker down, worker killed).
     "outbox-dispatch": {
@@ -251,6 +255,12 @@ CELERY_BEAT_SCHEDULE = {
     "deliveries-due": {
         "task": "integrations.tasks.deliveries_enqueue_due",
         "schedule": env.float("DELIVERY_POLL_SECONDS", default=5.0),
+    },
+    # Scheduled integrations (csv): which runs are due, every minute (their cron is read
+    # in Asia/Tokyo); failed runs are written again here after their delay.
+    "scheduled-runs": {
+        "task": "integrations.tasks.scheduled_runs_tick",
+        "schedule": 60.0,
     },
     "receipt-mails": {
         "task": "forms_engine.tasks.receipt_mails_send",
@@ -295,6 +305,9 @@ DELIVERY_RETRY_FIRST_SECONDS = env.float("DELIVERY_RETRY_FIRST_SECONDS", default
 DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=3600.0)
 DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=120.0)
 DELIVERY_REQUEUE_SECONDS = env.float("DELIVERY_REQUEUE_SECONDS", default=300.0)
+# A csv run queued this long ago and neither written nor being written (its task lost, or
+# its worker killed) is queued again.
+CSV_RUN_REQUEUE_SECONDS = env.float("CSV_RUN_REQUEUE_SECONDS", default=300.0)
 # Requests per pull-API token: `count/seconds` (a fixed window in the shared cache).
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/60")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

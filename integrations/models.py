@@ -89,5 +89,14 @@ class DeliveryAttempt(models.Model):
 # The models of the csv runs and of the pull API live beside their code; imported here so
 # that Django registers them with this app.
 from integrations.api.models import ApiToken, FeedEntry  # noqa: E402
+from integrations.csv_export.models import CsvRun, CsvRunItem, CsvSchedule  # noqa: E402
 
-__all__ = ["ApiToken", "Delivery", "DeliveryAttempt", "FeedEntry"]
+__all__ = [
+    "ApiToken",
+    "CsvRun",
+    "CsvRunItem",
+    "CsvSchedule",
+    "Delivery",
+    "DeliveryAttempt",
+    "FeedEntry",
+]

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from forms_engine import models as m
-
 from tests.flow.conftest import _no_rate_limits, loaded  # noqa: F401 - fixtures
 
 DOG = ("sample-city", "dog-registration")

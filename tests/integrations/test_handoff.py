@@ -80,9 +80,7 @@ def test_the_deliveries_consumer_creates_one_delivery_per_integration_exactly_on
     assert Delivery.objects.filter(submission=sub).count() == 1
 
 
-def test_a_submission_awaiting_a_before_review_fee_is_handed_on_once_paid(
-    client, loaded, no_kicks
-):
+def test_a_submission_awaiting_a_before_review_fee_is_handed_on_once_paid(client, loaded, no_kicks):
     draft, _ = file_completely(client, reverse("procedure_start", args=list(DOG)))
     sub = draft.submissions.get()
     settle_files(sub)
