@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,12 +51,19 @@ class Destination(Protocol):
     def describe(self) -> str: ...
 
 
+#: A temporary file left by a worker killed while writing is removed by a later write
+#: once it is this old (a run never takes that long; a younger one may be in use).
+STALE_TEMPORARY_SECONDS = 24 * 3600
+TEMPORARY_GLOB = ".tmp-*.part"
+
+
 @dataclass(frozen=True)
 class LocalDestination:
     folder: Path
 
     def write(self, name: str, produce: Callable[[BinaryIO], T]) -> T:
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temporaries()
         fd, tmp_name = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -71,6 +79,15 @@ class LocalDestination:
             raise
         _fsync_dir(self.folder)
         return result
+
+    def _remove_stale_temporaries(self) -> None:
+        cutoff = time.time() - STALE_TEMPORARY_SECONDS
+        for path in self.folder.glob(TEMPORARY_GLOB):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except OSError:
+                pass
 
     def read(self, name: str) -> bytes | None:
         try:

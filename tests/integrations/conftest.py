@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from forms_engine import models as m
+from forms_engine import services
 from tests.flow.conftest import _no_rate_limits, loaded  # noqa: F401 - fixtures
 
 DOG = ("sample-city", "dog-registration")
@@ -79,3 +80,62 @@ def make_submission(
         answers=answers,
         contact_email=answers.get("email", ""),
     )
+
+
+def bulk_submissions(
+    version: m.ProcedureVersion, count: int, answers: dict[str, Any], *, integration_id: str
+) -> list[str]:
+    """`count` submissions of `version`, each with a pending Delivery of `integration_id`
+    (as the deliveries consumer makes them), inserted in bulk; their receipt numbers."""
+    from integrations.models import Delivery
+
+    entry = next(e for e in services.version_spec(version).integrations if e.id == integration_id)
+    prefix = uuid.uuid4().hex[:6].upper()
+    numbers = [f"B{prefix}{i:07d}" for i in range(count)]
+    receipts = m.Receipt.objects.bulk_create(
+        [m.Receipt(number=n, status_code_hash="x", mail_status="sent") for n in numbers],
+        batch_size=2000,
+    )
+    drafts = m.Draft.objects.bulk_create(
+        [
+            m.Draft(
+                organization_id=version.procedure.organization_id,
+                version_ids=[version.pk],
+                status=m.Draft.Status.SUBMITTED,
+                receipt=r,
+            )
+            for r in receipts
+        ],
+        batch_size=2000,
+    )
+    subs = m.Submission.objects.bulk_create(
+        [
+            m.Submission(
+                receipt=r,
+                number=r.number,
+                draft=d,
+                organization_id=version.procedure.organization_id,
+                department_id=version.department_id,
+                procedure_id=version.procedure_id,
+                procedure_version_id=version.pk,
+                status=m.Submission.Status.SUBMITTED,
+                answers=answers,
+                contact_email="x@example.jp",
+            )
+            for r, d in zip(receipts, drafts, strict=True)
+        ],
+        batch_size=2000,
+    )
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
+                submission=s,
+                procedure_version=version,
+                integration_id=integration_id,
+                type=entry.type,
+            )
+            for s in subs
+        ],
+        batch_size=2000,
+    )
+    return numbers

@@ -68,6 +68,20 @@ def test_a_local_file_appears_whole_or_not_at_all(tmp_path):
     assert dest.read("a.csv") == b"hello"
 
 
+def test_a_temporary_file_left_by_a_killed_writer_is_removed_once_stale(tmp_path):
+    import os
+    import time
+
+    dest = LocalDestination(tmp_path)
+    old, young = tmp_path / ".tmp-old.part", tmp_path / ".tmp-young.part"
+    old.write_bytes(b"half")
+    young.write_bytes(b"being written")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    dest.write("c.csv", lambda out: out.write(b"c"))
+    assert not old.exists() and young.exists()
+
+
 @pytest.mark.django_db
 def test_an_s3_destination_writes_through_the_storage_layer(s3_server, settings):
     for name, value in s3_server.settings().items():
