@@ -14,13 +14,16 @@ from django.utils.translation import gettext_lazy
 
 from integrations.api.models import ApiToken
 from integrations.api.tokens import TOKEN_PREFIX, api_token_create, api_token_revoke
+from integrations.csv_export.models import CsvRun
 
 if TYPE_CHECKING:
     _TokenForm = forms.ModelForm[ApiToken]
     _TokenAdmin = admin.ModelAdmin[ApiToken]
+    _RunAdmin = admin.ModelAdmin[CsvRun]
 else:
     _TokenForm = forms.ModelForm
     _TokenAdmin = admin.ModelAdmin
+    _RunAdmin = admin.ModelAdmin
 
 
 class ApiTokenForm(_TokenForm):
@@ -100,3 +103,39 @@ class ApiTokenAdmin(_TokenAdmin):
         for row in queryset:
             api_token_revoke(row)
         messages.success(request, _("Revoked %(count)d tokens.") % {"count": queryset.count()})
+
+
+@admin.register(CsvRun)
+class CsvRunAdmin(_RunAdmin):
+    """Read-only: runs are planned by the schedule and written by the workers
+    (`manage.py csv_runs --rewrite RUN_ID` writes one again)."""
+
+    list_display = (
+        "id",
+        "procedure",
+        "integration_id",
+        "scheduled_for",
+        "state",
+        "attempts",
+        "rows",
+        "replaced_characters",
+        "last_error",
+        "written_at",
+    )
+    list_filter = ("state", "integration_id")
+    readonly_fields = [f.name for f in CsvRun._meta.fields]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -21,15 +21,17 @@ twice.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from forms_engine import models as fm
@@ -137,8 +139,9 @@ def csv_run_plan(entry: CsvEntry, now: datetime, type_key: str = "csv") -> CsvRu
             window_start=previous,
             enqueued_at=now,
         )
+        # In the order the file lists them: items are read back in id order.
         deliveries = list(
-            Delivery.objects.select_for_update()
+            Delivery.objects.select_for_update(of=("self",))
             .filter(
                 type=type_key,
                 integration_id=entry.entry.id,
@@ -146,6 +149,7 @@ def csv_run_plan(entry: CsvEntry, now: datetime, type_key: str = "csv") -> CsvRu
                 state=Delivery.State.PENDING,
             )
             .filter(~Exists(CsvRunItem.objects.filter(delivery=OuterRef("pk"))))
+            .order_by("submission__submitted_at", "submission__number")
             .values_list("pk", flat=True)
         )
         CsvRunItem.objects.bulk_create(
@@ -210,23 +214,44 @@ def csv_runs_tick(now: datetime | None = None, type_key: str = "csv") -> list[in
     return due
 
 
-def run_rows(run: CsvRun) -> Any:
-    """The run's submissions, in a fixed order, streamed from the database."""
+def run_rows(run: CsvRun) -> Iterator[SubmissionRow]:
+    """The run's submissions in the order of its items (the order they were planned in:
+    submitted_at, then receipt number), streamed from the database a chunk at a time."""
     rows = (
         fm.Submission.objects.filter(deliveries__csv_run_item__run=run)
-        .order_by("submitted_at", "number")
+        .order_by("deliveries__csv_run_item__id")
         .values_list(
-            "number",
-            "submitted_at",
-            "status",
-            "procedure__slug",
-            "procedure_version__number",
-            "department__slug",
-            "answers",
+            "number", "submitted_at", "status", "procedure_version_id", "department_id", "answers"
         )
     )
-    for values in rows.iterator(chunk_size=ROWS_CHUNK):
-        yield SubmissionRow(*values)
+    versions = {
+        pk: (slug, number)
+        for pk, slug, number in fm.ProcedureVersion.objects.filter(
+            procedure_id=run.procedure_id
+        ).values_list("pk", "procedure__slug", "number")
+    }
+    departments = dict(fm.Department.objects.values_list("pk", "slug"))
+    if connection.vendor != "postgresql":
+        for number, at, status, version_id, department_id, answers in rows.iterator(
+            chunk_size=ROWS_CHUNK
+        ):
+            slug, version = versions[version_id]
+            yield SubmissionRow(
+                number, at, status, slug, version, departments[department_id], answers
+            )
+        return
+    # PostgreSQL: the same query on a server-side cursor, its rows read as they come
+    # (jsonb arrives as text: decoded here once, without Django's per-value converters).
+    sql, params = rows.query.sql_with_params()
+    loads = json.loads
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(ROWS_CHUNK):
+            for number, at, status, version_id, department_id, answers in chunk:
+                slug, version = versions[version_id]
+                yield SubmissionRow(
+                    number, at, status, slug, version, departments[department_id], loads(answers)
+                )
 
 
 def run_plan_of(spec: ProcedureSpec, entry: IntegrationSpec) -> ColumnPlan:
@@ -327,9 +352,15 @@ def csv_run_write(run_id: int, *, rewrite: bool = False) -> str:
         run.replaced_characters = written.replaced
         run.written_at = now
         run.save()
-        delivered = Delivery.objects.filter(csv_run_item__run=run)
-        delivered.update(state=Delivery.State.DELIVERED, attempts=run.attempts, last_error="")
-        delivered.filter(delivered_at=None).update(delivered_at=now)
+        # Only those not delivered yet: a run written again rewrites no row here.
+        Delivery.objects.filter(csv_run_item__run=run).exclude(
+            state=Delivery.State.DELIVERED
+        ).update(
+            state=Delivery.State.DELIVERED,
+            attempts=run.attempts,
+            last_error="",
+            delivered_at=Coalesce("delivered_at", Value(now)),
+        )
     log.info(
         "csv run %s written: %s rows, %s replaced characters",
         run.pk,
