@@ -9,8 +9,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Both queues, so that a plain `celery -A config worker` consumes the scans too (settings.py
-# says which tasks go where). Declared here rather than in the settings: Celery completes
-# these objects in place (exchange, routing key) the first time it sends a task.
-app.conf.task_queues = (Queue("celery"), Queue("scans"), Queue("exports"))
+# Every queue, so that a plain `celery -A config worker` consumes them all (settings.py
+# says which tasks go where: CELERY_TASK_ROUTES). Declared here rather than in the
+# settings: Celery completes these objects in place (exchange, routing key) the first time
+# it sends a task.
+app.conf.task_queues = tuple(Queue(name) for name in ("celery", "deliveries", "scans", "exports"))
 app.autodiscover_tasks()

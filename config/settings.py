@@ -231,18 +231,42 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# A task is acknowledged when it has run, not when it is taken, and given back to the
+# broker when its worker dies (SIGKILL, out of memory) rather than lost; each worker
+# takes one task at a time, so a long task never holds others back in its prefetch.
+# Every task is written to be run twice (ids in, state checked first).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# With a broker, run `celery -A config worker` and `celery -A config beat`: beat polls for
-# work the requests left behind (receipt mails are sent within RECEIPT_MAIL_POLL_SECONDS).
-# Two queues: "celery" (mail, outbox) and "scans" (malware scans, forms_engine.tasks
-# .attachment_scan). A plain `celery -A config worker` consumes both; a worker near clamd
-# may take only the scans (`-Q scans`) and the others only the rest (`-Q celery`). The
-# queues themselves are declared in config/celery.py: kombu fills in Queue objects in place.
+# Time limits (seconds): the soft one raises in the task (it can clean up), the hard one
+# kills the worker process. Longer than any webhook (timeouts above), scan or export.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+# Redis: a task taken by a worker that died unacknowledged goes back to the queue after
+# this many seconds (keep it above the hard time limit and any countdown); connecting
+# gives up quickly so that a request never waits long on a broker that is down (the
+# outbox rows are committed; beat catches up).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With a broker, run `celery -A config worker` and `celery -A config beat`: beat runs the
+# outbox's consumers and the deliveries that are due for what the requests' kicks left
+# behind (a lost task, a broker that was down), and the housekeeping.
+# Queues (declared in config/celery.py; kombu fills in Queue objects in place):
+# "celery" (the default: outbox consumers, mail, housekeeping), "deliveries" (webhook and
+# email deliveries), "scans" (malware scans, near clamd), "exports" (csv runs, staff
+# exports). A plain `celery -A config worker` consumes them all; in production run a
+# worker per queue (`-Q deliveries`, `-Q scans`, `-Q exports`, `-Q celery`), see README.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "forms_engine.tasks.attachment_scan": {"queue": "scans"},
-    # CSV files (exports) may take a while: their own queue, never in the way of mail.
+    "integrations.tasks.delivery_send": {"queue": "deliveries"},
+    "integrations.tasks.csv_*": {"queue": "exports"},
+    "inbox.tasks.*export*": {"queue": "exports"},
+    # The scheduled integrations' runs (csv files) may take a while: never in the way of mail.
     "integrations.tasks.scheduled_run_write": {"queue": "exports"},
 }
 CELERY_BEAT_SCHEDULE = {
@@ -262,14 +286,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.scheduled_runs_tick",
         "schedule": 60.0,
     },
-    "receipt-mails": {
-        "task": "forms_engine.tasks.receipt_mails_send",
-        "schedule": env.float("RECEIPT_MAIL_POLL_SECONDS", default=10.0),
-    },
     # Files whose scan task was never sent or was lost go to the scanner again.
     "attachments-scan-lost": {
         "task": "forms_engine.tasks.attachments_scan_lost",
-        "schedule": 15 * 60.0,
+        "schedule": env.float("ATTACHMENT_SCAN_LOST_POLL_SECONDS", default=15 * 60.0),
     },
     # Housekeeping of files: incomplete direct uploads (hourly), files of drafts abandoned
     # past their resume link and of submissions past their retention (nightly).
@@ -305,6 +325,15 @@ DELIVERY_RETRY_FIRST_SECONDS = env.float("DELIVERY_RETRY_FIRST_SECONDS", default
 DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=3600.0)
 DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=120.0)
 DELIVERY_REQUEUE_SECONDS = env.float("DELIVERY_REQUEUE_SECONDS", default=300.0)
+# Webhook timeouts (seconds): connecting, and waiting for each read of the answer.
+DELIVERY_CONNECT_TIMEOUT = env.float("DELIVERY_CONNECT_TIMEOUT", default=5.0)
+DELIVERY_READ_TIMEOUT = env.float("DELIVERY_READ_TIMEOUT", default=30.0)
+# Lifetime of the download URLs of attachments in a webhook payload.
+DELIVERY_DOWNLOAD_URL_SECONDS = env.int("DELIVERY_DOWNLOAD_URL_SECONDS", default=3600)
+# Webhooks to loopback addresses (127.0.0.1, ::1): refused unless this is on (tests, a
+# receiver on the same machine in the embedded default). The service's own address is
+# refused whatever this says.
+DELIVERY_ALLOW_LOOPBACK = env.bool("DELIVERY_ALLOW_LOOPBACK", default=EMBEDDED)
 # A csv run queued this long ago and neither written nor being written (its task lost, or
 # its worker killed) is queued again.
 CSV_RUN_REQUEUE_SECONDS = env.float("CSV_RUN_REQUEUE_SECONDS", default=300.0)
@@ -321,6 +350,9 @@ CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="")
 # CLAMD_RETRY_ATTEMPTS times (the defaults: about two days). Never marked clean meanwhile.
 CLAMD_RETRY_FIRST_SECONDS = env.int("CLAMD_RETRY_FIRST_SECONDS", default=30)
 CLAMD_RETRY_MAX_SECONDS = env.int("CLAMD_RETRY_MAX_SECONDS", default=30 * 60)
+# A file in quarantine this long without a scan attempt lost its task (the broker was
+# down when it was stored): the sweep above sends it to the scanner again.
+ATTACHMENT_SCAN_LOST_SECONDS = env.int("ATTACHMENT_SCAN_LOST_SECONDS", default=3600)
 CLAMD_RETRY_ATTEMPTS = env.int("CLAMD_RETRY_ATTEMPTS", default=100)
 # How many bytes the configured clamd scans whole (its MaxFileSize, and MaxScanSize and
 # StreamMaxLength at least as large): a longer file is refused, never called clean, since

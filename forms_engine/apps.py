@@ -10,3 +10,4 @@ class FormsEngineConfig(AppConfig):
             checks,  # noqa: F401  (registers the procedures system check)
             topics,  # noqa: F401  (the labels of the core's outbox topics)
         )
+        from .services import receipt_mails  # noqa: F401  (an outbox consumer)

@@ -167,6 +167,8 @@ def outbox_dispatch_kick(consumers: Iterable[str] | None = None) -> None:
     from forms_engine import tasks
 
     names = list(consumers) if consumers is not None else sorted(_CONSUMERS)
+    if not settings.CELERY_TASK_ALWAYS_EAGER and not settings.CELERY_BROKER_URL:
+        return  # no broker to send to (only tests set this): their dispatcher runs it
     for name in names:
         try:
             if settings.CELERY_TASK_ALWAYS_EAGER:

@@ -19,13 +19,6 @@ def scan_retry_delay(retries: int) -> int:
     return int(min(first * 2 ** min(retries, 20), cap))
 
 
-@shared_task(acks_late=True)
-def receipt_mails_send() -> int:
-    """Polled by Celery beat (CELERY_BEAT_SCHEDULE); in-process after each filing in the
-    embedded default."""
-    return services.receipt_mails_send()
-
-
 @shared_task(bind=True, acks_late=True)
 def attachment_scan(self, attachment_id: str) -> str:
     """Scan one quarantined file and promote or delete it (services.attachment_scan). Sent

@@ -7,3 +7,4 @@ class InboxConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (sign-in audit rows)
+        from .views import deliveries  # noqa: F401  (the list's delivery filter)

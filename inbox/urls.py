@@ -4,7 +4,7 @@ them all from this namespace)."""
 
 from django.urls import path
 
-from .views import account, files, submissions
+from .views import account, deliveries, files, submissions
 
 app_name = "inbox"
 
@@ -18,6 +18,11 @@ urlpatterns = [
         "submissions/<uuid:submission_id>/",
         submissions.submission_detail,
         name="submission_detail",
+    ),
+    path(
+        "submissions/<uuid:submission_id>/deliveries/<uuid:delivery_id>/retry/",
+        deliveries.delivery_retry_view,
+        name="delivery_retry",
     ),
     path(
         "submissions/<uuid:submission_id>/files/<uuid:attachment_id>/download/",

@@ -1,141 +1,82 @@
-"""Admin of the integrations room: pull-API tokens (created here or with
-`manage.py api_token_create`; the token is shown once, after saving)."""
+"""Deliveries in the admin (superusers): the list filtered by state and type, each
+delivery's attempts, and an action that sends dead ones again."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from integrations.api.models import ApiToken
-from integrations.api.tokens import TOKEN_PREFIX, api_token_create, api_token_revoke
-from integrations.csv_export.models import CsvRun
-
-if TYPE_CHECKING:
-    _TokenForm = forms.ModelForm[ApiToken]
-    _TokenAdmin = admin.ModelAdmin[ApiToken]
-    _RunAdmin = admin.ModelAdmin[CsvRun]
-else:
-    _TokenForm = forms.ModelForm
-    _TokenAdmin = admin.ModelAdmin
-    _RunAdmin = admin.ModelAdmin
+from .deliveries import delivery_retry
+from .models import Delivery, DeliveryAttempt
 
 
-class ApiTokenForm(_TokenForm):
-    class Meta:
-        model = ApiToken
-        fields = ("name", "organization", "departments", "expires_at")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        organization = data.get("organization")
-        departments = data.get("departments") or []
-        if organization is not None and any(
-            d.organization_id != organization.pk for d in departments
-        ):
-            raise forms.ValidationError(
-                _("Every department must belong to the token's organization.")
-            )
-        return data
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(_TokenAdmin):
-    form = ApiTokenForm
-    list_display = (
-        "name",
-        "organization",
-        "prefix",
-        "created_at",
-        "expires_at",
-        "revoked_at",
-        "last_used_at",
-    )
-    list_filter = ("organization",)
-    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
-    actions = ("revoke",)
-
+class SuperuserReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_module_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_superuser)
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # A token is never edited (its scope is what it was created with): revoke it and
-        # create another.
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
-        row, token = api_token_create(
-            name=obj.name,
-            organization=obj.organization,
-            departments=form.cleaned_data["departments"],
-            expires_at=obj.expires_at,
-        )
-        obj.pk = row.pk
-        obj.token_hash = row.token_hash
-        obj.prefix = row.prefix
-        assert token.startswith(TOKEN_PREFIX)
-        messages.warning(
-            request,
-            _("The token, shown only now (copy it into the back-office system): %(token)s")
-            % {"token": token},
-        )
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        # api_token_create set the departments already.
-        return None
+class DeliveryAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = DeliveryAttempt
+    fields = ("number", "started_at", "duration_ms", "status_code", "error_kind")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
 
-    @admin.action(description=gettext_lazy("Revoke the selected tokens"))
-    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        for row in queryset:
-            api_token_revoke(row)
-        messages.success(request, _("Revoked %(count)d tokens.") % {"count": queryset.count()})
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
-@admin.register(CsvRun)
-class CsvRunAdmin(_RunAdmin):
-    """Read-only: runs are planned by the schedule and written by the workers
-    (`manage.py csv_runs --rewrite RUN_ID` writes one again)."""
-
+@admin.register(Delivery)
+class DeliveryAdmin(SuperuserReadOnly):
     list_display = (
-        "id",
-        "procedure",
+        "submission",
         "integration_id",
-        "scheduled_for",
+        "type",
         "state",
         "attempts",
-        "rows",
-        "replaced_characters",
+        "last_status",
         "last_error",
-        "written_at",
+        "next_attempt_at",
+        "delivered_at",
     )
-    list_filter = ("state", "integration_id")
-    readonly_fields = [f.name for f in CsvRun._meta.fields]
+    list_filter = ("state", "type")
+    search_fields = ("submission__number", "integration_id", "idempotency_key")
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+    inlines = [DeliveryAttemptInline]
+    actions = ["retry_dead"]
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_superuser)
+    @admin.action(description=_("Retry the selected dead deliveries"))
+    def retry_dead(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        retried = sum(1 for pk in queryset.values_list("pk", flat=True) if delivery_retry(pk))
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d delivery will be sent again.",
+                "%(count)d deliveries will be sent again.",
+                retried,
+            )
+            % {"count": retried},
+            messages.SUCCESS,
+        )
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_active and request.user.is_superuser)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+# The pull API's tokens and the csv runs have their admin beside their code.
+from integrations.api import admin as api_admin  # noqa: E402, F401
+from integrations.csv_export import admin as csv_admin  # noqa: E402, F401

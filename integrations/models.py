@@ -33,7 +33,10 @@ class Delivery(models.Model):
     integration_id = models.CharField(max_length=64)
     type = models.CharField(max_length=32)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    # Attempts in the current round (a retry by hand starts a new round from 0), and in
+    # all (the numbers of the attempt log).
     attempts = models.PositiveIntegerField(default=0)
+    attempt_count = models.PositiveIntegerField(default=0)
     # When it is due next: its first send, its next retry, or (while delivering) the end
     # of the lease of the worker sending it, after which another worker may take it.
     next_attempt_at = models.DateTimeField(default=timezone.now)

@@ -119,6 +119,25 @@ def test_the_upload_benchmark_runs_both_paths_and_reports_memory_and_throughput(
     assert "INVALID" not in proc.stdout, output
 
 
+def test_the_delivery_rate_benchmark_runs_and_counts_nothing_lost_or_doubled():
+    """Two real worker processes deliver 60 webhooks to the benchmark's receiver; the run
+    is valid only when every one arrived once with a good signature."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "delivery_rate.py"), "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, output
+    (line,) = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    assert set(line) == KEYS and line["bench"] == "delivery_rate", line
+    assert line["value"] > 0 and line["baseline"] > 0, line
+    assert "INVALID" not in proc.stdout
+    assert "delivery_rate  " in proc.stdout and "{'delivered': 60}" in proc.stdout, output
+
+
 def test_the_csv_export_benchmark_writes_a_cp932_run_and_reports_speed_and_memory():
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "csv_export.py"), "--smoke"],

@@ -74,7 +74,6 @@ from .procedures import (
 from .receipt_mails import (
     RECEIPT_MAIL_ATTEMPTS,
     _receipt_mail,
-    receipt_mails_kick,
     receipt_mails_retry_failed,
     receipt_mails_send,
 )
@@ -191,7 +190,6 @@ __all__ = [
     "procedures_load",
     "receipt_format",
     "receipt_lookup",
-    "receipt_mails_kick",
     "receipt_mails_retry_failed",
     "receipt_mails_send",
     "receipt_normalize",

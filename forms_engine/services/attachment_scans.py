@@ -227,7 +227,7 @@ def without_discarded_files(value: Any) -> Any:
 # A file in quarantine this long without any scan attempt lost its task (a broker outage
 # when it was stored, a lost message): the periodic sweep sends it again. Files whose task
 # is retrying say so in scan_detail ("attempt N: ...") and are left to it.
-LOST_AFTER = timedelta(hours=1)
+# settings.ATTACHMENT_SCAN_LOST_SECONDS (one hour by default).
 
 
 def attachments_quarantined_rescan(*, lost_only: bool = False, in_process: bool = False) -> int:
@@ -238,7 +238,8 @@ def attachments_quarantined_rescan(*, lost_only: bool = False, in_process: bool 
 
     waiting = m.Attachment.objects.filter(status=Status.QUARANTINED)
     if lost_only:
-        waiting = waiting.filter(scan_detail="", created_at__lt=timezone.now() - LOST_AFTER)
+        lost_after = timedelta(seconds=settings.ATTACHMENT_SCAN_LOST_SECONDS)
+        waiting = waiting.filter(scan_detail="", created_at__lt=timezone.now() - lost_after)
     ids = [str(pk) for pk in waiting.order_by("created_at").values_list("pk", flat=True)]
     for attachment_id in ids:
         if in_process:

@@ -1,8 +1,18 @@
-"""Receipt mails: sent by a polling task after the filing committed, never in the request,
-and retried through mail outages."""
+"""Receipt mails: one consumer of the outbox (`forms_engine.receipt_mails`, topic
+`submission.completed`), never sent in the request, and retried through mail outages.
+
+The consumer runs outside any transaction (`atomic=False`: a mail cannot be rolled back),
+for the first submission of each receipt (a bundle's other submissions share its mail).
+The receipt keeps the mail's visible state (pending, sent, no address, failed), its
+attempts and its last error kind (the admin lists failed ones); the outbox row keeps when
+it runs next: after a mail outage the handler asks for its next run with OutboxRetry,
+after the delays below. Without a broker the consumer runs in-process right after the
+filing commits; with one, a task does, kicked on commit and by beat.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import smtplib
 from datetime import timedelta
@@ -16,21 +26,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from forms_engine import models as m
+from forms_engine.outbox import OutboxRetry, outbox_consumer, outbox_dispatch, outbox_redo
+from forms_engine.topics import SUBMISSION_COMPLETED
 
 from .receipts import receipt_status_code
 
 log = logging.getLogger(__name__)
 
-
-def receipt_mails_kick() -> None:
-    """Embedded default (tasks in-process): send the mail now. With a broker, Celery beat
-    runs the task every few seconds (CELERY_BEAT_SCHEDULE) and the request does nothing."""
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        return
-    try:
-        receipt_mails_send()
-    except Exception:  # the filing is committed; the next run sends what is left
-        log.exception("receipt mails failed")
+RECEIPT_MAILS_CONSUMER = "forms_engine.receipt_mails"
 
 
 # A mail outage is retried with doubling delays, capped, for about two days (attempts
@@ -52,31 +55,67 @@ def retry_delay(failures: int) -> timedelta:
 #: dies meanwhile, the mail is tried again after it (sent at least once, as before).
 RECEIPT_MAIL_LEASE = timedelta(minutes=10)
 
+_sent: contextvars.ContextVar[int] = contextvars.ContextVar("receipt_mails_sent", default=0)
+
+
+@outbox_consumer(
+    RECEIPT_MAILS_CONSUMER,
+    topics={SUBMISSION_COMPLETED},
+    atomic=False,
+    lease=RECEIPT_MAIL_LEASE,
+    # The handler counts its own attempts (OutboxRetry); this only catches a fault of
+    # ours that raises, row after row.
+    max_attempts=RECEIPT_MAIL_ATTEMPTS,
+)
+def receipt_mail_on_completed(event: m.OutboxEvent) -> None:
+    submission = event.submission
+    if submission is None:
+        return
+    first = (
+        m.Submission.objects.filter(receipt_id=submission.receipt_id)
+        .order_by("number")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if first != submission.pk:
+        return  # the receipt's first submission carries its mail
+    receipt_mail_send(submission.receipt_id)
+
 
 def receipt_mails_send(limit: int = 200) -> int:
-    """Send the receipt mails that are due; returns how many went out. Safe to run in
-    parallel and again after a failure: a receipt is marked sent only once its mail was
-    handed to the mail server (at least once).
+    """Run the receipt-mail consumer now over what is due (as the beat schedule does);
+    returns how many mails went out."""
+    token = _sent.set(0)
+    try:
+        outbox_dispatch(RECEIPT_MAILS_CONSUMER, limit=limit)
+        return _sent.get()
+    finally:
+        _sent.reset(token)
 
-    No mail is sent inside a transaction: each one is claimed under a short row lock (its
-    next attempt moved past RECEIPT_MAIL_LEASE, so no other worker takes it), sent with no
-    lock held (a mail server that does not answer holds a worker for EMAIL_TIMEOUT, never a
-    row or a connection in a transaction), and its outcome recorded in a second short
-    transaction."""
-    now = timezone.now()
-    due = list(
-        m.Receipt.objects.filter(
-            mail_status=m.Receipt.MailStatus.PENDING, mail_next_attempt_at__lte=now
-        )
-        .order_by("mail_next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
-    sent = 0
-    for receipt_id in due:
-        claimed = _receipt_mail_claim(receipt_id)
-        if claimed is not None:
-            sent += _receipt_mail_deliver(*claimed)
-    return sent
+
+def receipt_mail_send(receipt_id) -> None:
+    """Send one receipt's mail if it is due; raises OutboxRetry when it must be tried
+    again later (an outage, or another worker sending it now). Safe to run in parallel
+    and again after a failure: a receipt is marked sent only once its mail was handed to
+    the mail server (at least once).
+
+    No mail is sent inside a transaction: the receipt is claimed under a short row lock
+    (its next attempt moved past RECEIPT_MAIL_LEASE, so no other worker takes it), the mail
+    sent with no lock held (a mail server that does not answer holds a worker for
+    EMAIL_TIMEOUT, never a row or a connection in a transaction), and its outcome
+    recorded in a second short transaction."""
+    claimed = _receipt_mail_claim(receipt_id)
+    if claimed is None:
+        receipt = m.Receipt.objects.filter(pk=receipt_id).first()
+        if receipt is not None and receipt.mail_status == m.Receipt.MailStatus.PENDING:
+            # Leased by another worker now, or not due yet: look again when it may be.
+            wait = max(receipt.mail_next_attempt_at - timezone.now(), timedelta(seconds=1))
+            raise OutboxRetry(wait, receipt.mail_error or "mail_leased")
+        return
+    _receipt_mail_deliver(*claimed)
+    receipt = m.Receipt.objects.get(pk=receipt_id)
+    if receipt.mail_status == m.Receipt.MailStatus.PENDING:
+        raise OutboxRetry(receipt.mail_next_attempt_at - timezone.now(), receipt.mail_error)
 
 
 def _receipt_mail_claim(receipt_id) -> tuple[m.Receipt, EmailMessage, int] | None:
@@ -128,6 +167,7 @@ def _receipt_mail_deliver(receipt: m.Receipt, message: EmailMessage, attempts: i
         mailed_at=timezone.now(),
         mail_error="",
     )
+    _sent.set(_sent.get() + 1)
     return 1
 
 
@@ -203,12 +243,26 @@ def _receipt_update(receipt: m.Receipt, **fields) -> None:
 
 def receipt_mails_retry_failed() -> int:
     """Send the failed receipt mails again (after the mail server or the code that
-    builds them was fixed): they become due now, with a fresh round of retries."""
-    return m.Receipt.objects.filter(mail_status=m.Receipt.MailStatus.FAILED).update(
-        mail_status=m.Receipt.MailStatus.PENDING,
-        mail_attempts=0,
-        mail_next_attempt_at=timezone.now(),
-    )
+    builds them was fixed): they become due now, with a fresh round of retries, and
+    their outbox rows run again."""
+    with transaction.atomic():
+        failed = list(
+            m.Receipt.objects.select_for_update()
+            .filter(mail_status=m.Receipt.MailStatus.FAILED)
+            .values_list("pk", flat=True)
+        )
+        count = m.Receipt.objects.filter(pk__in=failed).update(
+            mail_status=m.Receipt.MailStatus.PENDING,
+            mail_attempts=0,
+            mail_next_attempt_at=timezone.now(),
+        )
+        outbox_redo(
+            RECEIPT_MAILS_CONSUMER,
+            m.OutboxEvent.objects.filter(
+                topic=SUBMISSION_COMPLETED, submission__receipt_id__in=failed
+            ),
+        )
+    return count
 
 
 def _receipt_mail(receipt: m.Receipt) -> EmailMessage | None:

@@ -22,7 +22,6 @@ from .attachments import attachment_forget
 from .errors import FilingError
 from .payment_state import payment_mark_awaiting
 from .procedures import procedure_acceptance, version_spec
-from .receipt_mails import receipt_mails_kick
 from .receipts import new_receipt_number, status_code_for, status_code_hash
 from .selectors import draft_versions, draft_view, procedure_version_get
 from .submission_readiness import submission_files_ready_announce
@@ -129,8 +128,8 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
             status=m.Draft.Status.SUBMITTED, receipt=receipt, pending={}, updated_at=timezone.now()
         )
         draft.status, draft.receipt = m.Draft.Status.SUBMITTED, receipt
-        # The receipt mail leaves the request: a polling task sends it (see receipt_mails_send).
-        transaction.on_commit(receipt_mails_kick)
+        # The receipt mail leaves the request: the receipt-mail outbox consumer sends it
+        # (services/receipt_mails.py), kicked when this transaction commits.
     return Completion(receipt, status_code, submissions)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from forms_engine.procedure_format.loader.checks import EMAIL_RE
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 
-from .base import DeliveryError, IntegrationType
+from .base import IntegrationType
 
 if TYPE_CHECKING:
     from forms_engine.procedure_format.loader.checks import Entry
@@ -42,5 +42,7 @@ class EmailTarget(IntegrationType):
             config["to"] = tuple(recipients)
 
     def deliver(self, delivery: Delivery, config: dict[str, Any]) -> int | None:
-        # Work in progress (issue 8, part C/D): the sender lands in the next commits.
-        raise DeliveryError("not_implemented")
+        from integrations.notices import delivery_notice_send
+
+        delivery_notice_send(delivery, config)
+        return None

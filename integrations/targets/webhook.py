@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 
-from .base import DeliveryError, IntegrationType
+from .base import IntegrationType
 from .yaml_checks import https_url
 
 if TYPE_CHECKING:
@@ -33,5 +33,6 @@ class WebhookTarget(IntegrationType):
                 config["secret"] = secret
 
     def deliver(self, delivery: Delivery, config: dict[str, Any]) -> int | None:
-        # Work in progress (issue 8, part C/D): the sender lands in the next commits.
-        raise DeliveryError("not_implemented")
+        from integrations.webhooks.send import webhook_send
+
+        return webhook_send(delivery, config)

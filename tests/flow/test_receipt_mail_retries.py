@@ -277,3 +277,25 @@ def test_smtp_waits_ten_seconds_at_most_unless_configured():
         check=True,
     ).stdout
     assert out.strip() == "10"
+
+
+def test_the_receipt_mail_is_one_consumer_of_the_outbox_with_its_own_progress(
+    receipt, settings, monkeypatch
+):
+    clock = Clock(monkeypatch)
+    rows = m.OutboxConsumption.objects.filter(
+        consumer="forms_engine.receipt_mails", event__submission__receipt=receipt
+    )
+    (row,) = rows
+    assert (row.event.topic, row.state) == ("submission.completed", "pending")
+    settings.EMAIL_BACKEND = DOWN
+    assert services.receipt_mails_send() == 0
+    row.refresh_from_db()
+    # The outage is the receipt mail's alone: the row waits for its next attempt.
+    assert row.state == "pending" and row.next_attempt_at > clock.now
+    assert row.last_error == "SMTPServerDisconnected"
+    settings.EMAIL_BACKEND = UP
+    clock.advance(minutes=2)
+    assert services.receipt_mails_send() == 1
+    row.refresh_from_db()
+    assert row.state == "done"
