@@ -75,11 +75,8 @@ bench:
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/normalize.py
 	$(PY) benchmarks/uploads.py
-<<<<<<< HEAD
-	$(PY) benchmarks/csv_export.py
-=======
 	$(PY) benchmarks/delivery_rate.py
->>>>>>> i8core
+	$(PY) benchmarks/csv_export.py
 
 # gettext catalogues -> .mo. compilemessages walks the whole tree, so keep it out of the venv
 # and node_modules; with no .po file anywhere there is nothing to do (and Django would error).
