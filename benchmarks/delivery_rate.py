@@ -307,7 +307,7 @@ def start_workers(env: dict[str, str], workdir: Path) -> list[subprocess.Popen[b
                 [
                     sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
                     "--without-gossip", "--without-mingle", "--without-heartbeat",
-                    "-Q", "deliveries", "-n", f"bench{n}@%h", "--loglevel=WARNING",
+                    "-Q", "deliveries", "-n", f"bench{n}@%h", f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
                 ],
                 cwd=ROOT,
                 env=env,
@@ -350,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     name = f"{DB_PREFIX}_delivery_{os.getpid()}"
     db_url = bench_database_url(args.database_url, name)
     workdir = Path(tempfile.mkdtemp(prefix="denshi-bench-delivery-"))
+    log(f"work folder {workdir} (worker logs)")
     redis = Redis(workdir)
     receiver = Receiver()
     workers: list[subprocess.Popen[bytes]] = []

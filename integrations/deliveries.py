@@ -150,7 +150,13 @@ def _claim(delivery_id: uuid.UUID | str) -> tuple[Delivery, int] | str | None:
         _relaxed_commit()
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("procedure_version")
+            # What the payload reads, in the same query (only the delivery's row is locked).
+            .select_related(
+                "procedure_version",
+                "submission__procedure__organization",
+                "submission__department",
+                "submission__receipt",
+            )
             .defer("procedure_version__source")  # read only when its spec is not cached
             .filter(pk=delivery_id)
             .first()

@@ -25,9 +25,7 @@ EVENT_TYPE = "submission.ready"
 
 
 def webhook_payload(delivery: Delivery) -> dict[str, Any]:
-    submission = fm.Submission.objects.select_related(
-        "procedure__organization", "department", "receipt"
-    ).get(pk=delivery.submission_id)
+    submission = delivery.submission  # loaded with the delivery when it was claimed
     spec = version_spec(delivery.procedure_version)
     answers: dict[str, Any] = {}
     for page in spec.pages:
