@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 from datetime import timedelta
 
@@ -294,3 +295,32 @@ def test_feed_numbers_become_visible_in_commit_order(loaded):
     assert not errors, errors
     ordered = list(FeedEntry.objects.order_by("id").values_list("submission_id", flat=True))
     assert ordered == [first.pk, second.pk]
+
+
+def test_an_administrator_creates_a_token_in_the_admin_and_sees_it_once(
+    client, admin_user, records
+):
+    from tests.staff import login_verified
+
+    admin_client = login_verified(client, admin_user)
+    version, _subs = records
+    dept = version.department
+    response = admin_client.post(
+        "/admin/integrations/apitoken/add/",
+        {"name": "records-db", "organization": dept.organization_id, "departments": [dept.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    shown = [str(msg) for msg in response.context["messages"]]
+    (token,) = re.findall(r"dsk_[A-Za-z0-9_-]{43}", " ".join(shown))
+    row = ApiToken.objects.get()
+    assert row.token_hash == token_hash(token) and list(row.departments.all()) == [dept]
+    listing = admin_client.get("/admin/integrations/apitoken/").content.decode()
+    assert token not in listing and row.prefix in listing
+    # A department of another organization is refused.
+    other = m.Department.objects.exclude(organization=dept.organization).first()
+    refused = admin_client.post(
+        "/admin/integrations/apitoken/add/",
+        {"name": "x", "organization": dept.organization_id, "departments": [other.pk]},
+    )
+    assert refused.status_code == 200 and ApiToken.objects.count() == 1
