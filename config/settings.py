@@ -268,6 +268,8 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.delivery_send": {"queue": "deliveries"},
     "integrations.tasks.csv_*": {"queue": "exports"},
     "inbox.tasks.*export*": {"queue": "exports"},
+    # The scheduled integrations' runs (csv files) may take a while: never in the way of mail.
+    "integrations.tasks.scheduled_run_write": {"queue": "exports"},
 }
 CELERY_BEAT_SCHEDULE = {
     # The outbox's consumers, for what a lost kick left behind (broker down, worker killed).
@@ -284,6 +286,12 @@ CELERY_BEAT_SCHEDULE = {
     "resident-mails": {
         "task": "forms_engine.tasks.resident_mails_send",
         "schedule": env.float("RESIDENT_MAIL_POLL_SECONDS", default=10.0),
+    },
+    # Scheduled integrations (csv): which runs are due, every minute (their cron is read
+    # in Asia/Tokyo); failed runs are written again here after their delay.
+    "scheduled-runs": {
+        "task": "integrations.tasks.scheduled_runs_tick",
+        "schedule": 60.0,
     },
     # Files whose scan task was never sent or was lost go to the scanner again.
     "attachments-scan-lost": {
@@ -336,6 +344,11 @@ DELIVERY_ALLOW_LOOPBACK = env.bool("DELIVERY_ALLOW_LOOPBACK", default=EMBEDDED)
 # Payments (payments/, README "Payments"): `offline` (pay at the counter or by transfer,
 # staff record it) unless an organization has a Stripe account in the environment.
 PAYMENTS_PROVIDER = env.str("PAYMENTS_PROVIDER", default="offline")
+# A csv run queued this long ago and neither written nor being written (its task lost, or
+# its worker killed) is queued again.
+CSV_RUN_REQUEUE_SECONDS = env.float("CSV_RUN_REQUEUE_SECONDS", default=300.0)
+# Requests per pull-API token: `count/seconds` (a fixed window in the shared cache).
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/60")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 

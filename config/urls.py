@@ -13,6 +13,7 @@ urlpatterns = [
     path("staff/", include("inbox.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("payments/", include("payments.urls")),
+    path("api/", include("integrations.api.urls")),
     path("", include("forms_engine.urls")),
 ]
 

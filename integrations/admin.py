@@ -75,3 +75,8 @@ class DeliveryAdmin(SuperuserReadOnly):
             % {"count": retried},
             messages.SUCCESS,
         )
+
+
+# The pull API's tokens and the csv runs have their admin beside their code.
+from integrations.api import admin as api_admin  # noqa: E402, F401
+from integrations.csv_export import admin as csv_admin  # noqa: E402, F401

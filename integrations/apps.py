@@ -11,6 +11,7 @@ class IntegrationsConfig(AppConfig):
         from forms_engine.outbox import register_topic_label
 
         from . import consumers  # noqa: F401  (registers the outbox consumers)
+        from .api import consumers as api_consumers  # noqa: F401  (the pull API's feed)
         from .deliveries import TOPIC_DEAD, TOPIC_DELIVERED, TOPIC_RETRIED
         from .registry import integration_types_load
 

@@ -87,3 +87,19 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}"
+
+
+# The models of the csv runs and of the pull API live beside their code; imported here so
+# that Django registers them with this app.
+from integrations.api.models import ApiToken, FeedEntry  # noqa: E402
+from integrations.csv_export.models import CsvRun, CsvRunItem, CsvSchedule  # noqa: E402
+
+__all__ = [
+    "ApiToken",
+    "CsvRun",
+    "CsvRunItem",
+    "CsvSchedule",
+    "Delivery",
+    "DeliveryAttempt",
+    "FeedEntry",
+]

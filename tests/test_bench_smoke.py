@@ -158,3 +158,29 @@ def test_the_delivery_rate_benchmark_runs_and_counts_nothing_lost_or_doubled():
     assert line["value"] > 0 and line["baseline"] > 0, line
     assert "INVALID" not in proc.stdout
     assert "delivery_rate  " in proc.stdout and "{'delivered': 60}" in proc.stdout, output
+
+
+def test_the_csv_export_benchmark_writes_a_cp932_run_and_reports_speed_and_memory():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "csv_export.py"), "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    # --smoke never fails on a target: exit 1 means a file with the wrong number of rows,
+    # or the harness itself failed.
+    assert proc.returncode == 0, output
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    assert [x["bench"] for x in lines] == [
+        "csv_export",
+        "csv_run_first",
+        "csv_export_memory",
+    ], output
+    for line in lines:
+        assert set(line) == KEYS, line
+        assert line["value"] >= 0 and line["baseline"] > 0, line
+        assert isinstance(line["ok"], bool), line
+    assert lines[0]["unit"] == "rows/CPU-s" and lines[0]["ratio"] > 0
+    assert "characters replaced (cp932)" in proc.stdout, output

@@ -46,6 +46,7 @@ __all__ = [
     "direct_upload_enabled",
     "direct_upload_origin",
     "object_store",
+    "object_store_for_bucket",
     "ranged_reader",
 ]
 
@@ -63,6 +64,20 @@ def object_store() -> ObjectStore:
             settings.AWS_S3_ADDRESSING_STYLE,
         )
     return _local_store(str(settings.MEDIA_ROOT))
+
+
+def object_store_for_bucket(bucket: str) -> ObjectStore:
+    """An S3 store over another bucket of the same service (endpoint, region, credentials
+    and addressing from the AWS_* settings): where files are handed to other systems, such
+    as CSV drops (`s3://bucket/prefix/`)."""
+    return _s3_store(
+        bucket,
+        getattr(settings, "AWS_S3_ENDPOINT_URL", None),
+        getattr(settings, "AWS_S3_REGION_NAME", "us-east-1"),
+        getattr(settings, "AWS_ACCESS_KEY_ID", None),
+        getattr(settings, "AWS_SECRET_ACCESS_KEY", None),
+        getattr(settings, "AWS_S3_ADDRESSING_STYLE", "path"),
+    )
 
 
 def direct_upload_enabled() -> bool:

@@ -3,6 +3,7 @@ loader through `forms_engine.procedure_format.integration_types`) and its delive
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -46,6 +47,15 @@ class IntegrationType:
         self, p: ProcedureCheck, entry: Entry, path: KeyPath, config: dict[str, Any]
     ) -> None:
         raise NotImplementedError
+
+    def scheduled_runs_due(self, now: datetime) -> list[int]:
+        """For scheduled types: plan the runs whose schedule fired by `now` and return the
+        ids of every run to write now (see `scheduled_run_write`)."""
+        return []
+
+    def scheduled_run_write(self, run_id: int) -> str:
+        """For scheduled types: write one run (idempotently); its state afterwards."""
+        raise NotImplementedError(f"{self.key} has no scheduled runs")
 
     def deliver(self, delivery: Delivery, config: dict[str, Any]) -> int | None:
         """Send one delivery (once; the caller retries). Returns the receiver's status code

@@ -1,15 +1,17 @@
 """`type: csv`: a file of the submissions since the last run, written on a cron schedule
-(Asia/Tokyo) to a destination. This module holds the check of its YAML keys; the run
-itself is helper i8b's part of issue 8."""
+(Asia/Tokyo) to a destination. This module holds the check of its YAML keys and hands the
+runs to `integrations.csv_export` (docs/csv-export.md)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from forms_engine.procedure_format.loader.checks import FileCheck, quote_list, suggest
 from forms_engine.procedure_format.loader.cron import check_cron
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
+from integrations.csv_export.columns import META_COLUMNS
 
 from .base import IntegrationType
 
@@ -18,7 +20,8 @@ if TYPE_CHECKING:
     from forms_engine.procedure_format.loader.pages import ProcedureCheck
 
 CSV_ENCODINGS = ("utf-8", "cp932")
-CSV_META_COLUMNS = ("receipt_number", "submitted_at", "status", "procedure", "department")
+# The well-known columns: one list, the one the writer knows.
+CSV_META_COLUMNS = META_COLUMNS
 
 
 class CsvTarget(IntegrationType):
@@ -26,6 +29,16 @@ class CsvTarget(IntegrationType):
     required_keys: ClassVar[tuple[str, ...]] = ("schedule", "destination")
     optional_keys: ClassVar[tuple[str, ...]] = ("encoding", "columns")
     scheduled = True
+
+    def scheduled_runs_due(self, now: datetime) -> list[int]:
+        from integrations.csv_export.runs import csv_runs_tick
+
+        return csv_runs_tick(now, self.key)
+
+    def scheduled_run_write(self, run_id: int) -> str:
+        from integrations.csv_export.runs import csv_run_write
+
+        return csv_run_write(run_id)
 
     def check_config(
         self, p: ProcedureCheck, entry: Entry, path: KeyPath, config: dict[str, Any]
