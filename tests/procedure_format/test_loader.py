@@ -735,7 +735,7 @@ def test_a_csv_column_must_be_a_field_or_a_known_column(tmp_path):
         RECORDS,
         f"{RECORDS}:{line} integrations[0].columns[8]: unknown column 'methodz' (did you mean "
         "'methods'?): use a field id or one of receipt_number, submitted_at, status, "
-        "procedure, department",
+        "procedure, version, department",
     )
 
 
