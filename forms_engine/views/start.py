@@ -14,6 +14,7 @@ from forms_engine.fields import text_of
 from forms_engine.ratelimit import hit as ratelimit_hit
 from forms_engine.ratelimit import limited_response
 
+from .waiting import waiting_room
 from .common import (
     SESSION_DRAFTS,
     _continue_url,
@@ -100,6 +101,7 @@ def _start_info(version: m.ProcedureVersion, lang: str) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
+@waiting_room("p")
 def procedure_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
     procedure = get_object_or_404(
         m.Procedure.objects.select_related("organization", "live_version__department"),
@@ -111,6 +113,7 @@ def procedure_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@waiting_room("b")
 def bundle_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
     bundle = get_object_or_404(
         m.Bundle.objects.select_related("organization", "live_version"),
