@@ -115,6 +115,12 @@ _local = LocalCounters()
 _per_thread = threading.local()
 
 
+def local_counters_clear() -> None:
+    """Forget this process's queues (tests)."""
+    with _local.lock:
+        _local.state.clear()
+
+
 def counters() -> RedisCounters | LocalCounters:
     """Redis when the default cache is Django's Redis cache, else this process's. (Django
     gives each thread its own cache backend and connection pool; so does this.)"""

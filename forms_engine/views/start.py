@@ -14,7 +14,6 @@ from forms_engine.fields import text_of
 from forms_engine.ratelimit import hit as ratelimit_hit
 from forms_engine.ratelimit import limited_response
 
-from .waiting import waiting_room
 from .common import (
     SESSION_DRAFTS,
     _continue_url,
@@ -23,6 +22,7 @@ from .common import (
     _remember_draft,
     _resident,
 )
+from .waiting import waiting_room
 
 ACCEPTANCE_MESSAGES = {
     "not_open": lambda: _("This procedure is not accepting applications yet."),
