@@ -100,23 +100,37 @@ def _start_info(version: m.ProcedureVersion, lang: str) -> dict:
     }
 
 
+# The stored YAML of a version and of its organization: read only to parse a version the
+# process has not seen yet (services.version_spec), never on every view.
+_SOURCES = ("organization__source", "live_version__source")
+
+
 @require_http_methods(["GET", "POST"])
 @waiting_room("p")
 def procedure_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
+    # One query, without the YAML sources (the parsed spec is cached per version).
     procedure = get_object_or_404(
-        m.Procedure.objects.select_related("organization", "live_version__department"),
+        m.Procedure.objects.select_related("organization", "live_version__department").defer(
+            *_SOURCES
+        ),
         organization__slug=org,
         slug=slug,
         live_version__isnull=False,
     )
-    return _start(request, procedure.organization, [procedure.live_version], None)
+    version = procedure.live_version
+    assert version is not None  # filtered above
+    version.procedure = procedure  # the same rows: no second query for them
+    version.department.organization = procedure.organization
+    return _start(request, procedure.organization, [version], None)
 
 
 @require_http_methods(["GET", "POST"])
 @waiting_room("b")
 def bundle_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
     bundle = get_object_or_404(
-        m.Bundle.objects.select_related("organization", "live_version"),
+        m.Bundle.objects.select_related("organization", "live_version").defer(
+            "organization__source", "live_version__source"
+        ),
         organization__slug=org,
         slug=slug,
         live_version__isnull=False,
@@ -126,11 +140,17 @@ def bundle_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
     versions = []
     for proc_slug in live.procedure_slugs:
         proc = get_object_or_404(
-            m.Procedure.objects.select_related("live_version__department"),
+            m.Procedure.objects.select_related("live_version__department").defer(
+                "live_version__source"
+            ),
             organization=bundle.organization,
             slug=proc_slug,
             live_version__isnull=False,
         )
+        assert proc.live_version is not None  # filtered above
+        proc.organization = bundle.organization
+        proc.live_version.procedure = proc
+        proc.live_version.department.organization = bundle.organization
         versions.append(proc.live_version)
     return _start(request, bundle.organization, versions, live)
 
