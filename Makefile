@@ -73,6 +73,9 @@ test:
 bench:
 	scripts/bench-setup.sh
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/start_page.py
+	$(PY) benchmarks/procedure_load.py
+	$(PY) benchmarks/burst.py
 	$(PY) benchmarks/normalize.py
 	$(PY) benchmarks/uploads.py
 
