@@ -132,7 +132,7 @@ def counters() -> RedisCounters | LocalCounters:
         return _local
     found: RedisCounters | None = getattr(_per_thread, "counters", None)
     if found is None or getattr(_per_thread, "backend", None) is not real:
-        client = real._cache.get_client(None, write=True)
+        client = real._cache.get_client(None, write=True)  # type: ignore[attr-defined]
         found = RedisCounters(client, real.make_key("rush:q:"))
         _per_thread.counters = found
         _per_thread.backend = real
