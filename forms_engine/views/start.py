@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -175,6 +179,11 @@ def _start(request, org, versions, bundle_version) -> HttpResponse:
         else:
             _remember_draft(request, draft)
             return redirect(_first_step_url(draft))
+    page_key = _newcomer_page_key(request, versions, bundle_version, lang, closed)
+    if page_key is not None:
+        cached = _NEWCOMER_PAGES.get(page_key)
+        if cached is not None:
+            return _newcomer_page(request, cached)
     context = {
         "org": org,
         "bundle": bundle_version,
@@ -189,7 +198,53 @@ def _start(request, org, versions, bundle_version) -> HttpResponse:
         "resident": resident,
         "in_progress": in_progress,
     }
-    return render(request, "forms_engine/start.html", context)
+    response = render(request, "forms_engine/start.html", context)
+    if page_key is not None and response.status_code == 200:
+        _newcomer_page_keep(page_key, response.content.decode())
+    return response
+
+
+# The start page as a newcomer sees it (no session: not signed in, no draft in progress) is
+# the same for everyone but its CSRF tokens: rendered once per version, language, state and
+# path in each worker, it is served with fresh tokens. This is where every rush begins.
+_NEWCOMER_PAGES: dict[tuple, str] = {}
+_NEWCOMER_PAGES_MAX = 256
+_TOKEN_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+_TOKEN_MARK = "\x00csrf\x00"
+
+
+def _newcomer_page_key(request, versions, bundle_version, lang, closed) -> tuple | None:
+    if (
+        request.method != "GET"
+        or settings.SESSION_COOKIE_NAME in request.COOKIES
+        or request.META.get("QUERY_STRING")
+    ):
+        return None
+    return (
+        tuple((v.pk, v.content_hash) for v in versions),
+        bundle_version.pk if bundle_version else None,
+        lang,
+        closed,
+        request.path,
+    )
+
+
+def _newcomer_page_keep(key: tuple, html: str) -> None:
+    if len(_NEWCOMER_PAGES) >= _NEWCOMER_PAGES_MAX:
+        _NEWCOMER_PAGES.clear()  # bounded: versions and paths are few, this is rare
+    _NEWCOMER_PAGES[key] = _TOKEN_INPUT.sub(rf"\g<1>{_TOKEN_MARK}\g<2>", html)
+
+
+def _newcomer_page(request, cached: str) -> HttpResponse:
+    parts = cached.split(_TOKEN_MARK)
+    html = parts[0]
+    for part in parts[1:]:  # a fresh masked token for each form, as {% csrf_token %} does
+        html += get_token(request) + part
+    return HttpResponse(html)
+
+
+def newcomer_pages_clear() -> None:
+    _NEWCOMER_PAGES.clear()
 
 
 def _open_draft(request, versions, bundle_version) -> m.Draft | None:
