@@ -157,8 +157,10 @@ def test_the_burst_benchmark_files_through_the_waiting_room_without_errors():
     assert [x["bench"] for x in lines] == ["burst_2x", "burst_10x"], output
     for line in lines:
         assert line["baseline"] > 0 and line["value"] > 0, line
-        # Even the smoke: no 5xx, nobody lost, nothing filed twice.
-        assert line["ok"] is True, output
+    # Even the smoke: no 5xx, nobody lost, nothing filed twice (the 1 s answer time is a
+    # figure of the full run on a quiet machine, not checked here).
+    for burst in output.split("burst ")[1:]:
+        assert ", lost 0, doubled 0 (" in burst and "5xx 0," in burst, output
     # At 10x some residents must have queued: the waiting room was really on.
     tenfold = output.split("burst 10x:")[1]
     assert "saw the waiting page 0," not in tenfold, output
