@@ -7,6 +7,7 @@ overload"). `gunicorn config.wsgi -c gunicorn.conf.py`.
     GUNICORN_BACKLOG        connections the kernel holds while every worker is busy (256)
     GUNICORN_TIMEOUT        seconds before a stuck worker is restarted (30)
     GUNICORN_MAX_REQUESTS   requests before a worker is replaced (5000, +-10% jitter)
+    GUNICORN_WORKER_CONNECTIONS  connections one worker holds open at once (1000)
 
 Overload: each worker runs at most OVERLOAD_MAX_CONCURRENT requests at once (default here:
 threads - 1); a request that finds no slot within OVERLOAD_WAIT_SECONDS (0.5) gets a 429
@@ -28,9 +29,10 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * _cores + 1))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-# gthread: connections one worker holds at once (kept-alive ones included); past it new
-# connections wait in the kernel's backlog for another worker.
-worker_connections = threads * 4
+# gthread: connections one worker holds at once, idle kept-alive ones included (they cost
+# a socket in the worker's selector, no thread). Low values make a rush of browsers, each
+# holding a connection, wait in the kernel's backlog and time out: keep gunicorn's default.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 backlog = int(os.environ.get("GUNICORN_BACKLOG", "256"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
