@@ -1,4 +1,4 @@
-"""The waiting page: light (no database, no session, about 2 KB before compression), in the
+"""The waiting page: light (no database, no session, under 2 KB before compression), in the
 resident's language, refreshing itself without JavaScript (a `Refresh` header) and more
 often with `static/js/waiting.js`, which asks `.../queue/` for the resident's place.
 
