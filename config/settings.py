@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "forms_engine.middleware.ContentSecurityPolicyMiddleware",
+    # Past OVERLOAD_MAX_CONCURRENT requests at once: 429 within OVERLOAD_WAIT_SECONDS.
+    "forms_engine.overload.ConcurrencyGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "forms_engine.middleware.LanguageMiddleware",
     "forms_engine.middleware.EmbeddedKeyLoopbackOnlyMiddleware",
@@ -449,6 +451,22 @@ RATE_LIMITS = {
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
 # Behind a proxy, the number of trusted proxies in X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# The waiting room (forms_engine/rush/): per procedure in its YAML (`rush:`), or for every
+# procedure at once in an emergency with RUSH_ADMIT_PER_MINUTE (0: off); the stricter wins.
+RUSH_ADMIT_PER_MINUTE = env.int("RUSH_ADMIT_PER_MINUTE", default=0)
+RUSH_ADMISSION_MINUTES = env.int("RUSH_ADMISSION_MINUTES", default=30)
+# How long a queued ticket keeps its place (leaving and coming back in the same browser).
+RUSH_TICKET_HOURS = env.int("RUSH_TICKET_HOURS", default=6)
+# How long a worker trusts the cached `rush:` of a procedure (a load forgets it at once).
+RUSH_CONFIG_CACHE_SECONDS = env.int("RUSH_CONFIG_CACHE_SECONDS", default=30)
+
+# Overload (forms_engine/overload.py): at most this many requests run at once in one
+# process; past it a request waits up to OVERLOAD_WAIT_SECONDS for a turn, then is answered
+# 429 with Retry-After. 0: no limit (sync gunicorn workers run one request at a time).
+OVERLOAD_MAX_CONCURRENT = env.int("OVERLOAD_MAX_CONCURRENT", default=0)
+OVERLOAD_WAIT_SECONDS = env.float("OVERLOAD_WAIT_SECONDS", default=0.5)
+OVERLOAD_RETRY_AFTER = env.int("OVERLOAD_RETRY_AFTER", default=5)
 
 LOGIN_TOKEN_MAX_AGE = 60 * 30
 RESUME_TOKEN_MAX_AGE = 60 * 60 * 24 * 30

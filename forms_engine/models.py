@@ -98,6 +98,9 @@ class ProcedureVersion(models.Model):
     title = models.JSONField()
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # The spec's `rush:` ({"admit_per_minute": N, "admission_minutes": M}) or null: read by
+    # the waiting room without parsing `source` (forms_engine/rush/).
+    rush = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -6,6 +6,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("p/<slug:org>/<slug:slug>/", views.procedure_start, name="procedure_start"),
     path("b/<slug:org>/<slug:slug>/", views.bundle_start, name="bundle_start"),
+    # The waiting room's place-in-queue endpoint (JSON, for static/js/waiting.js).
+    path("p/<slug:org>/<slug:slug>/queue/", views.procedure_queue, name="procedure_queue"),
+    path("b/<slug:org>/<slug:slug>/queue/", views.bundle_queue, name="bundle_queue"),
     path(
         "f/<uuid:draft_id>/<int:position>/<str:page_id>/",
         views.filing_page,

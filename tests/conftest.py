@@ -171,10 +171,17 @@ def _fresh_engine_caches():
     """Procedure versions are cached per process (they never change in production, where
     ids are never reused); a rolled-back test database hands the same ids out again."""
     from forms_engine import services
+    from forms_engine.rush.page import shell_cache_clear
+    from forms_engine.views.start import newcomer_pages_clear
 
-    services.caches_clear()
+    def clear():
+        services.caches_clear()
+        newcomer_pages_clear()
+        shell_cache_clear()
+
+    clear()
     yield
-    services.caches_clear()
+    clear()
 
 
 @pytest.fixture

@@ -184,3 +184,50 @@ def test_the_csv_export_benchmark_writes_a_cp932_run_and_reports_speed_and_memor
         assert isinstance(line["ok"], bool), line
     assert lines[0]["unit"] == "rows/CPU-s" and lines[0]["ratio"] > 0
     assert "characters replaced (cp932)" in proc.stdout, output
+
+
+def _bench_lines(script: str, *extra: str, timeout: int = 300):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    output = f"{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, output
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    for line in lines:
+        assert set(line) == KEYS, line
+        assert isinstance(line["ok"], bool), line
+    return lines, proc.stdout
+
+
+def test_the_start_page_benchmark_runs_and_reports():
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (scripts/apt-ensure.sh wrk)")
+    lines, output = _bench_lines("start_page.py")
+    assert [x["bench"] for x in lines] == ["start_page"], output
+    assert lines[0]["value"] > 0 and lines[0]["baseline"] > 0 and lines[0]["target"] == 0.5
+    assert "INVALID" not in output, output
+
+
+def test_the_procedure_load_benchmark_loads_every_generated_file():
+    lines, output = _bench_lines("procedure_load.py")
+    assert [x["bench"] for x in lines] == ["procedure_load"], output
+    assert "20 procedure files" in output
+    assert lines[0]["unit"] == "s" and lines[0]["value"] > 0 and lines[0]["target"] == 10
+
+
+def test_the_burst_benchmark_files_through_the_waiting_room_without_errors():
+    lines, output = _bench_lines("burst.py", timeout=400)
+    assert [x["bench"] for x in lines] == ["burst_2x", "burst_10x"], output
+    for line in lines:
+        assert line["baseline"] > 0 and line["value"] > 0, line
+    # Even the smoke: no 5xx, nobody lost, nothing filed twice (the 1 s answer time is a
+    # figure of the full run on a quiet machine, not checked here).
+    for burst in output.split("burst ")[1:]:
+        assert ", lost 0, doubled 0 (" in burst and "5xx 0," in burst, output
+    # At 10x some residents must have queued: the waiting room was really on.
+    tenfold = output.split("burst 10x:")[1]
+    assert "saw the waiting page 0," not in tenfold, output

@@ -179,6 +179,17 @@ class AcceptingSpec:
 
 
 @dataclass(frozen=True)
+class RushSpec:
+    """`rush:`: the waiting room (待合室) of a procedure whose opening draws a crowd.
+    At most `admit_per_minute` residents are let through to the start page per minute, first
+    come first served; an admission is valid for `admission_minutes` (time enough to start a
+    filing: once a draft exists the resident never queues again)."""
+
+    admit_per_minute: int
+    admission_minutes: int = 30
+
+
+@dataclass(frozen=True)
 class ProcedureSpec:
     organization: str
     slug: str
@@ -195,6 +206,7 @@ class ProcedureSpec:
     integrations: tuple[IntegrationSpec, ...] = ()
     retention_days: int = 1825
     attachments_total_max: int | None = None  # bytes
+    rush: RushSpec | None = None
 
     def iter_fields(self, include_group_children: bool = True) -> Iterator[FieldSpec]:
         for page in self.pages:

@@ -3,6 +3,7 @@ and whether a procedure accepts filings now."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,13 @@ def procedures_load(root: Path | str) -> LoadReport:
             bundle.live_version = version
             bundle.save(update_fields=["live_version"])
             report.created.append(f"{org_slug}/{slug}.bundle")
+    # Every worker reads the new `rush:` (waiting room) at once, not after its cache expires.
+    from forms_engine.rush.config import bundle_key, procedure_key, rush_config_forget
+
+    rush_config_forget(
+        [procedure_key(o, s) for o, s in tree.procedures]
+        + [bundle_key(o, s) for o, s in tree.bundles]
+    )
     return report
 
 
@@ -101,6 +109,7 @@ def _procedure_version_upsert(org: m.Organization, spec: ProcedureSpec, root: Pa
         rel_path=f"{org.slug}/{spec.slug}.yaml",
         title=dict(spec.title.values),
         department=m.Department.objects.get(organization=org, slug=spec.department),
+        rush=dataclasses.asdict(spec.rush) if spec.rush else None,
     )
     procedure.live_version = version
     procedure.save(update_fields=["live_version"])

@@ -13,9 +13,11 @@ from .postal import postal_lookup
 from .saving import filing_save, filing_saved
 from .start import bundle_start, home, procedure_start
 from .status import status, status_submission, status_withdraw
+from .waiting import bundle_queue, procedure_queue
 
 __all__ = [
     "bad_request",
+    "bundle_queue",
     "bundle_start",
     "filing_confirm",
     "filing_done",
@@ -32,6 +34,7 @@ __all__ = [
     "login_sent",
     "logout",
     "postal_lookup",
+    "procedure_queue",
     "procedure_start",
     "resume",
     "server_error",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,6 +26,7 @@ from .common import (
     _remember_draft,
     _resident,
 )
+from .waiting import waiting_room
 
 ACCEPTANCE_MESSAGES = {
     "not_open": lambda: _("This procedure is not accepting applications yet."),
@@ -99,21 +104,37 @@ def _start_info(version: m.ProcedureVersion, lang: str) -> dict:
     }
 
 
+# The stored YAML of a version and of its organization: read only to parse a version the
+# process has not seen yet (services.version_spec), never on every view.
+_SOURCES = ("organization__source", "live_version__source")
+
+
 @require_http_methods(["GET", "POST"])
+@waiting_room("p")
 def procedure_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
+    # One query, without the YAML sources (the parsed spec is cached per version).
     procedure = get_object_or_404(
-        m.Procedure.objects.select_related("organization", "live_version__department"),
+        m.Procedure.objects.select_related("organization", "live_version__department").defer(
+            *_SOURCES
+        ),
         organization__slug=org,
         slug=slug,
         live_version__isnull=False,
     )
-    return _start(request, procedure.organization, [procedure.live_version], None)
+    version = procedure.live_version
+    assert version is not None  # filtered above
+    version.procedure = procedure  # the same rows: no second query for them
+    version.department.organization = procedure.organization
+    return _start(request, procedure.organization, [version], None)
 
 
 @require_http_methods(["GET", "POST"])
+@waiting_room("b")
 def bundle_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
     bundle = get_object_or_404(
-        m.Bundle.objects.select_related("organization", "live_version"),
+        m.Bundle.objects.select_related("organization", "live_version").defer(
+            "organization__source", "live_version__source"
+        ),
         organization__slug=org,
         slug=slug,
         live_version__isnull=False,
@@ -123,11 +144,17 @@ def bundle_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
     versions = []
     for proc_slug in live.procedure_slugs:
         proc = get_object_or_404(
-            m.Procedure.objects.select_related("live_version__department"),
+            m.Procedure.objects.select_related("live_version__department").defer(
+                "live_version__source"
+            ),
             organization=bundle.organization,
             slug=proc_slug,
             live_version__isnull=False,
         )
+        assert proc.live_version is not None  # filtered above
+        proc.organization = bundle.organization
+        proc.live_version.procedure = proc
+        proc.live_version.department.organization = bundle.organization
         versions.append(proc.live_version)
     return _start(request, bundle.organization, versions, live)
 
@@ -152,6 +179,11 @@ def _start(request, org, versions, bundle_version) -> HttpResponse:
         else:
             _remember_draft(request, draft)
             return redirect(_first_step_url(draft))
+    page_key = _newcomer_page_key(request, versions, bundle_version, lang, closed)
+    if page_key is not None:
+        cached = _NEWCOMER_PAGES.get(page_key)
+        if cached is not None:
+            return _newcomer_page(request, cached)
     context = {
         "org": org,
         "bundle": bundle_version,
@@ -166,7 +198,53 @@ def _start(request, org, versions, bundle_version) -> HttpResponse:
         "resident": resident,
         "in_progress": in_progress,
     }
-    return render(request, "forms_engine/start.html", context)
+    response = render(request, "forms_engine/start.html", context)
+    if page_key is not None and response.status_code == 200:
+        _newcomer_page_keep(page_key, response.content.decode())
+    return response
+
+
+# The start page as a newcomer sees it (no session: not signed in, no draft in progress) is
+# the same for everyone but its CSRF tokens: rendered once per version, language, state and
+# path in each worker, it is served with fresh tokens. This is where every rush begins.
+_NEWCOMER_PAGES: dict[tuple, str] = {}
+_NEWCOMER_PAGES_MAX = 256
+_TOKEN_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+_TOKEN_MARK = "\x00csrf\x00"
+
+
+def _newcomer_page_key(request, versions, bundle_version, lang, closed) -> tuple | None:
+    if (
+        request.method != "GET"
+        or settings.SESSION_COOKIE_NAME in request.COOKIES
+        or request.META.get("QUERY_STRING")
+    ):
+        return None
+    return (
+        tuple((v.pk, v.content_hash) for v in versions),
+        bundle_version.pk if bundle_version else None,
+        lang,
+        closed,
+        request.path,
+    )
+
+
+def _newcomer_page_keep(key: tuple, html: str) -> None:
+    if len(_NEWCOMER_PAGES) >= _NEWCOMER_PAGES_MAX:
+        _NEWCOMER_PAGES.clear()  # bounded: versions and paths are few, this is rare
+    _NEWCOMER_PAGES[key] = _TOKEN_INPUT.sub(rf"\g<1>{_TOKEN_MARK}\g<2>", html)
+
+
+def _newcomer_page(request, cached: str) -> HttpResponse:
+    parts = cached.split(_TOKEN_MARK)
+    html = parts[0]
+    for part in parts[1:]:  # a fresh masked token for each form, as {% csrf_token %} does
+        html += get_token(request) + part
+    return HttpResponse(html)
+
+
+def newcomer_pages_clear() -> None:
+    _NEWCOMER_PAGES.clear()
 
 
 def _open_draft(request, versions, bundle_version) -> m.Draft | None:

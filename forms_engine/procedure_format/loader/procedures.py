@@ -19,6 +19,7 @@ from .fees import fee_of
 from .integrations import integrations_of, known_integration_types
 from .pages import ProcedureCheck
 from .references import check_fills, contact_email_of
+from .rush import rush_of
 
 PROCEDURE_KEYS = (
     "title",
@@ -32,6 +33,7 @@ PROCEDURE_KEYS = (
     "integrations",
     "retention_days",
     "attachments_total_max",
+    "rush",
 )
 LOGIN_CHOICES = ("none", "optional", "required")
 
@@ -86,6 +88,8 @@ def parse_procedure(
     if "attachments_total_max" in data:
         attachments_total_max = c.size(data["attachments_total_max"], ("attachments_total_max",))
 
+    rush = rush_of(c, data["rush"]) if "rush" in data else None
+
     if "pages" in data:
         p.pages_of(data["pages"])
     contact_email = contact_email_of(p, data["contact_email"]) if "contact_email" in data else None
@@ -123,6 +127,7 @@ def parse_procedure(
             integrations=integrations,
             retention_days=retention_days,
             attachments_total_max=attachments_total_max,
+            rush=rush,
         ),
         [],
     )

@@ -1,0 +1,349 @@
+#!/usr/bin/env python
+"""`make bench`: a 9:00 rush. Residents arrive at 2x and at 10x the measured filing
+capacity, each filing the three-page bench procedure with the waiting room on, under
+gunicorn (gunicorn.conf.py: gthread workers, the overload guard) with PostgreSQL and Redis
+(the shared cache the queue counts in). Load generator: Locust, headless
+(benchmarks/burst_locustfile.py: one user per resident, no JavaScript, following the
+waiting page's Refresh header).
+
+1. capacity: residents filing back to back with the waiting room off (closed loop):
+   filings per second completed, C (the baseline of this run).
+2. the waiting room is switched on in the procedure's YAML (`rush: admit_per_minute`,
+   60% of C: headroom for the waiting pages) and loaded; each burst starts with an empty
+   queue;
+3. burst 2x and 10x: 2C and 10C new residents a second for the window (60 s), then a
+   grace period for the admitted ones to finish. A resident still queued when the window
+   ends goes home (they saw the waiting page: not lost).
+
+Reported per burst: admitted filings per second, p50/p95 of each page for admitted
+residents, the longest wait, 5xx (target 0), lost filings (target 0: admitted but no
+receipt, or no answer at all), doubled filings (target 0: from the database, more than one
+submission for a draft or more submissions than receipts shown). JSON lines like
+benchmarks/run.py's: burst_2x and burst_10x ("value": admitted filings/s, "baseline": C,
+"ok": no 5xx, none lost, none doubled).
+
+"ok" also needs every resident's first answer (start or waiting page) within 1 s.
+`--smoke`: a 5 s window at small rates (never fails on the figures, only on errors of the
+harness). Exit 0 when every target is met, 3 when one is missed, 1 on an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import run as harness  # noqa: E402
+
+ORG, SLUG = "bench-city", "facility-booking"
+LOCUSTFILE = ROOT / "benchmarks" / "burst_locustfile.py"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
+# The waiting room admits this share of the closed-loop capacity: the waiting pages that
+# the queued residents reload cost the server too.
+ADMIT_SHARE = 0.6
+# Every resident sees the start page or the waiting page within a second.
+FIRST_ANSWER_MS = 1000.0
+
+
+class GunicornConf(harness.Gunicorn):
+    """The deployed configuration: gunicorn.conf.py (gthread, the overload guard)."""
+
+    ready_path = "/healthz/live"
+
+    def __init__(self, workers, env, log_path, threads: int):
+        super().__init__(workers, env, log_path)
+        self.extra_args = (
+            f"--config={ROOT / 'gunicorn.conf.py'}",
+            "--worker-class=gthread",
+            f"--threads={threads}",
+        )
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--smoke", action="store_true")
+    p.add_argument("--window", type=int, help="seconds of arrivals (60)")
+    p.add_argument("--grace", type=int, help="seconds for admitted residents to finish (30)")
+    p.add_argument("--capacity-seconds", type=int, help="closed-loop measurement (20)")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--database-url")
+    a = p.parse_args(argv)
+    a.window = a.window or (5 if a.smoke else 60)
+    a.grace = a.grace or (15 if a.smoke else 30)
+    a.capacity_seconds = a.capacity_seconds or (4 if a.smoke else 20)
+    a.cores = len(os.sched_getaffinity(0))
+    a.workers = a.workers or 2 * a.cores + 1
+    return a
+
+
+def answers_file(workdir: Path) -> Path:
+    """Valid answers of every page, from the field types' own test inputs, checked by a
+    filing through the real views (benchmarks.prepare.fill_in)."""
+    from benchmarks import prepare
+    from forms_engine import models as m
+    from forms_engine import services
+    from tests.factories import page_post
+
+    prepare.fill_in(ORG, SLUG)
+    version = m.Procedure.objects.get(organization__slug=ORG, slug=SLUG).live_version
+    spec = services.version_spec(version)
+    data = {page.id: page_post(page) for page in spec.pages}
+    path = workdir / "answers.json"
+    path.write_text(json.dumps(data, ensure_ascii=False, default=str), encoding="utf-8")
+    return path
+
+
+def locust(args, server, workdir, mode: str, users: int, rate: float, seconds: int,
+           window: int, answers: Path, label: str) -> list[dict]:  # fmt: skip
+    out = workdir / f"{label}.jsonl"
+    env = {
+        **os.environ,
+        "BURST_MODE": mode,
+        "BURST_ANSWERS": str(answers),
+        "BURST_OUT": str(out),
+        "BURST_WINDOW": str(window),
+        "BURST_START": f"/p/{ORG}/{SLUG}/",
+    }
+    cmd = [
+        str(Path(sys.executable).parent / "locust"),
+        "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+        "-u", str(users), "-r", f"{rate:.3f}", "-t", f"{seconds}s",
+        "--host", server.base, "--loglevel", "WARNING", "--stop-timeout", "5",
+    ]  # fmt: skip
+    harness.log(f"{label}: locust {users} users at {rate:.1f}/s for {seconds} s")
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=seconds + 120)  # fmt: skip
+    if not out.exists():
+        raise harness.BenchError(f"locust wrote no results ({label}):\n{proc.stderr[-3000:]}")
+    if "CPU usage above" in proc.stderr or "CPU usage was too high" in proc.stderr:
+        # Locust says its own process ran out of CPU: its timings and connection errors
+        # then describe the load generator as much as the server.
+        SATURATED.add(label)
+    return [json.loads(x) for x in out.read_text().splitlines() if x.strip()]
+
+
+SATURATED: set[str] = set()
+
+
+def label_of(factor: int) -> str:
+    return f"burst_{factor}x"
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def summarize(records: list[dict], seconds: float) -> dict:
+    done = [r for r in records if r["receipt"]]
+    admitted = [r for r in records if r["admitted_after"] is not None]
+    waited = [r for r in records if r["waiting_pages"]]
+    lost = [r for r in records if not r["receipt"] and not r["gone_home"]
+            and (r["admitted_after"] is not None or not r["waiting_pages"])]  # fmt: skip
+    pages: dict[str, list[float]] = {}
+    for r in admitted:
+        for name, times in r["pages"].items():
+            if name != "waiting page":
+                pages.setdefault(name, []).extend(times)
+    waiting_times = [t for r in records for t in r["pages"].get("waiting page", [])]
+    first = [r["first_ms"] for r in records if r["first_ms"] is not None]
+    if done:
+        span = max(r["finished"] for r in done) - min(r["arrived"] for r in records)
+        seconds = max(span, 1e-3)
+    return {
+        "residents": len(records),
+        "admitted": len(admitted),
+        "receipts": len(done),
+        "filings_per_s": len(done) / seconds if seconds else 0.0,
+        "saw_waiting_page": len(waited),
+        "still_queued": sum(
+            1 for r in records if r["admitted_after"] is None and r["waiting_pages"]
+        ),
+        "first_answer_ms": (percentile(first, 0.95), max(first, default=0.0)),
+        "longest_wait_s": max((r["admitted_after"] for r in admitted), default=0.0),
+        "status_5xx": sum(r["status_5xx"] for r in records),
+        "status_429": sum(r["status_429"] for r in records),
+        "lost": len(lost),
+        "lost_reasons": sorted({r["error"] or "no receipt" for r in lost})[:5],
+        "pages": {k: (percentile(v, 0.5), percentile(v, 0.95), len(v)) for k, v in pages.items()},
+        "waiting_page_ms": (percentile(waiting_times, 0.5), percentile(waiting_times, 0.95)),
+        "drafts": [r["draft"] for r in records if r["draft"]],
+        "receipt_numbers": [r["receipt"] for r in done],
+    }
+
+
+def doubled(prepare, drafts: list[str], receipts: list[str]) -> tuple[int, str]:
+    """Filings made twice: more than one submission for a resident's draft (each resident
+    starts one draft of a one-procedure filing). A completion whose answer never reached
+    the resident (the connection dropped) is one submission without a receipt shown: said
+    in the note, counted as lost by the resident's record, not as doubled."""
+    from django.db.models import Count
+
+    from forms_engine import models as m
+
+    subs = m.Submission.objects.filter(draft_id__in=drafts)
+    per_draft = subs.values("draft_id").annotate(n=Count("id")).filter(n__gt=1)
+    twice = sum(x["n"] - 1 for x in per_draft)
+    total = subs.count()
+    unseen = total - twice - len(receipts)
+    note = f"{total} submissions in the database for {len(receipts)} receipts shown"
+    if unseen > 0:
+        note += f"; {unseen} completed whose answer was lost on the way"
+    return twice, note
+
+
+def rush_on(prepare, workdir: Path, per_minute: int) -> None:
+    """Switch the waiting room on in the bench procedure's YAML and load it (a new
+    version; the loader makes every worker read it at once)."""
+    from forms_engine import services
+
+    tree = workdir / "procedures"
+    shutil.rmtree(tree, ignore_errors=True)
+    shutil.copytree(harness.PROCEDURES, tree)
+    path = tree / ORG / f"{SLUG}.yaml"
+    path.write_text(path.read_text(encoding="utf-8") +
+                    f"\nrush:\n  admit_per_minute: {per_minute}\n", encoding="utf-8")  # fmt: skip
+    report = services.procedures_load(tree)
+    if report.errors or f"{ORG}/{SLUG}" not in report.created:
+        raise harness.BenchError(f"could not switch the waiting room on: {report.errors}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, harness._on_sigterm)
+    name = f"{harness.DB_PREFIX}_burst_{os.getpid()}"
+    db_url = harness.bench_database_url(args.database_url, name)
+    workdir = Path(tempfile.mkdtemp(prefix="denshi-bench-burst-"))
+    os.environ["CACHE_URL"] = REDIS_URL
+    server = None
+    created = False
+    try:
+        harness.database_recreate(db_url)
+        created = True
+        prepare = harness.django_setup(db_url, workdir)
+        prepare.schema_and_procedures(harness.PROCEDURES)
+        answers = answers_file(workdir)
+        from django.core.cache import cache
+        from django.db import connections
+
+        cache.clear()
+        connections.close_all()
+        server = GunicornConf(args.workers, dict(os.environ), workdir / "gunicorn.log",
+                              args.threads)  # fmt: skip
+        harness.log(f"gunicorn: {args.workers} gthread workers x {args.threads} threads")
+        server.start()
+
+        closed_users = args.workers * 2
+        cap_records = locust(args, server, workdir, "capacity", closed_users, closed_users,
+                             args.capacity_seconds, args.capacity_seconds, answers,
+                             "capacity")  # fmt: skip
+        cap = summarize(cap_records, args.capacity_seconds)
+        capacity = cap["filings_per_s"]
+        if capacity <= 0:
+            raise harness.BenchError(
+                f"no filing completed in the capacity run: {cap['lost_reasons']}"
+            )
+        harness.log(
+            f"capacity: {capacity:.1f} filings/s ({cap['receipts']} in {args.capacity_seconds} s)"
+        )
+        per_minute = max(1, int(capacity * 60 * ADMIT_SHARE))
+        rush_on(prepare, workdir, per_minute)
+        connections.close_all()
+
+        from forms_engine.rush.config import procedure_key
+        from forms_engine.rush.counters import counters
+
+        results = []
+        for factor in (2, 10):
+            # Each burst starts with an empty queue: the tickets of residents who went home
+            # at the end of the previous one would otherwise be admitted (unused) first.
+            counters().reset(procedure_key(ORG, SLUG))
+            rate = capacity * factor
+            users = max(1, int(rate * args.window))
+            records = locust(args, server, workdir, "burst", users, rate,
+                             args.window + args.grace, args.window, answers,
+                             label_of(factor))  # fmt: skip
+            s = summarize(records, args.window + args.grace)
+            twice, note = doubled(prepare, s["drafts"], s["receipt_numbers"])
+            connections.close_all()
+            results.append((factor, rate, s, twice, note))
+        server.stop()
+
+        print()
+        print(f"capacity (closed loop, waiting room off): {capacity:.2f} filings/s; "
+              f"waiting room admits {per_minute}/min ({ADMIT_SHARE:.0%})")  # fmt: skip
+        failed = False
+        lines = []
+        for factor, rate, s, twice, note in results:
+            print()
+            print(f"burst {factor}x: {s['residents']} residents at {rate:.1f}/s for {args.window} s "
+                  f"(+{args.grace} s to finish)")  # fmt: skip
+            print(f"  admitted {s['admitted']}, receipts {s['receipts']} "
+                  f"({s['filings_per_s']:.2f} filings/s), saw the waiting page {s['saw_waiting_page']}, "
+                  f"still queued at the end {s['still_queued']}")  # fmt: skip
+            print(f"  first answer (start or waiting page) p95/max {s['first_answer_ms'][0]:.0f}/"
+                  f"{s['first_answer_ms'][1]:.0f} ms")  # fmt: skip
+            print(f"  longest wait {s['longest_wait_s']:.1f} s; waiting page p50/p95 "
+                  f"{s['waiting_page_ms'][0]:.0f}/{s['waiting_page_ms'][1]:.0f} ms; "
+                  f"429 answers {s['status_429']}")  # fmt: skip
+            print(f"  {'page (admitted residents)':28} {'p50 ms':>8} {'p95 ms':>8} {'n':>6}")
+            for page, (p50, p95, n) in sorted(s["pages"].items()):
+                print(f"  {page:28} {p50:8.0f} {p95:8.0f} {n:6d}")
+            print(f"  5xx {s['status_5xx']}, lost {s['lost']}, doubled {twice} ({note})")
+            if label_of(factor) in SATURATED:
+                print("  LOAD GENERATOR SATURATED: Locust ran out of CPU during this run")
+            for reason in s["lost_reasons"]:
+                print(f"  lost: {reason}")
+            prompt = s["first_answer_ms"][1] <= FIRST_ANSWER_MS
+            print(f"  every resident answered within {FIRST_ANSWER_MS / 1000:.0f} s "
+                  f"(start page or waiting page): {'yes' if prompt else 'NO'}")  # fmt: skip
+            ok = s["status_5xx"] == 0 and s["lost"] == 0 and twice == 0 and prompt
+            failed |= not ok
+            lines.append(json.dumps({
+                "bench": f"burst_{factor}x", "value": round(s["filings_per_s"], 2),
+                "unit": "filings/s", "baseline": round(capacity, 2),
+                "ratio": round(s["filings_per_s"] / capacity, 3), "target": 0, "ok": ok,
+            }))  # fmt: skip
+        print()
+        for line in lines:
+            print(line, flush=True)
+        if args.smoke:
+            return 0
+        return 3 if failed else 0
+    except harness.BenchError:
+        if server is not None and server.proc is not None:
+            print(f"gunicorn log (last lines):\n{server.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        if server is not None:
+            server.stop()
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:
+            pass
+        if created:
+            harness.database_drop(db_url)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except harness.BenchError as exc:
+        print(f"bench: ERROR: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,163 @@
+"""Locust users of the `burst` benchmark (benchmarks/burst.py runs Locust headless with
+this file). Each user is one resident: arrives once at the start page, waits in the
+waiting room as a browser without JavaScript does (follows the `Refresh` header), and once
+admitted files the three-page procedure (start, three pages, confirmation, completion).
+Mode `capacity`: residents file again and again with no waiting room (closed loop), to
+measure how many filings per second the server completes.
+
+Settings come from the environment (set by burst.py):
+    BURST_MODE      burst | capacity
+    BURST_ANSWERS   JSON file {page_id: {input: value or [values]}} of valid answers
+    BURST_OUT       JSON-lines file: one record per resident, written at the end
+    BURST_WINDOW    seconds of arrivals; a resident still queued after it goes home
+    BURST_START     path of the start page
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from urllib.parse import urlencode
+
+import gevent
+from locust import FastHttpUser, events, task
+from locust.exception import StopUser
+
+MODE = os.environ.get("BURST_MODE", "burst")
+ANSWERS = json.loads(open(os.environ["BURST_ANSWERS"], encoding="utf-8").read())
+OUT = os.environ["BURST_OUT"]
+WINDOW = float(os.environ.get("BURST_WINDOW", "60"))
+START = os.environ["BURST_START"]
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+RECEIPT = re.compile(r'id="receipt-number">([^<]+)<')
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# A 429 (the overload guard) is an answer: the resident tries again after Retry-After, at
+# most this many times per request.
+RETRIES = 20
+
+records: list[dict] = []
+began = time.monotonic()
+
+
+class Lost(Exception):
+    pass
+
+
+class Resident(FastHttpUser):
+    # One request at a time per resident, as a person with a browser.
+    concurrency = 1
+
+    def on_start(self) -> None:
+        self.record = {
+            "arrived": time.monotonic() - began,
+            "waiting_pages": 0,
+            "admitted_after": None,
+            "receipt": None,
+            "draft": None,
+            "pages": {},
+            "status_5xx": 0,
+            "status_429": 0,
+            "error": None,
+            "gone_home": False,
+            "first_ms": None,
+            "finished": None,
+        }
+        records.append(self.record)
+
+    def _timed(self, name: str, method: str, path: str, **kw):
+        for _attempt in range(RETRIES):
+            t0 = time.perf_counter()
+            with self.client.request(
+                method, path, name=name, allow_redirects=False, catch_response=True, **kw
+            ) as r:
+                elapsed = (time.perf_counter() - t0) * 1000
+                if r.status_code >= 500 or r.status_code == 0:
+                    self.record["status_5xx"] += r.status_code >= 500
+                    r.failure(f"HTTP {r.status_code}")
+                    raise Lost(f"{name}: HTTP {r.status_code}")
+                if r.status_code == 429:
+                    self.record["status_429"] += 1
+                    r.success()
+                    gevent.sleep(float(r.headers.get("Retry-After") or 1))
+                    continue
+                r.success()
+                if self.record["first_ms"] is None:
+                    self.record["first_ms"] = round(elapsed, 2)
+                self.record["pages"].setdefault(name, []).append(round(elapsed, 2))
+                return r
+        raise Lost(f"{name}: still 429 after {RETRIES} tries")
+
+    def _expect(self, r, status: int, what: str) -> None:
+        if r.status_code != status:
+            raise Lost(f"{what}: HTTP {r.status_code}, expected {status}")
+
+    def _token(self, r) -> str:
+        found = TOKEN.search(r.text or "")
+        if not found:
+            raise Lost("no CSRF token on the page")
+        return found.group(1)
+
+    def _file(self, start_response) -> None:
+        r = start_response
+        r = self._timed("start POST", "POST", START, data=urlencode(
+            {"csrfmiddlewaretoken": self._token(r)}), headers=FORM)  # fmt: skip
+        self._expect(r, 302, "start")
+        url = r.headers["Location"]
+        self.record["draft"] = url.split("/")[2]
+        for n in range(1, 10):
+            if url.endswith("/confirm/"):
+                break
+            page_id = url.rstrip("/").split("/")[-1]
+            r = self._timed(f"page {n} GET", "GET", url)
+            self._expect(r, 200, f"page {n}")
+            data = {**ANSWERS[page_id], "csrfmiddlewaretoken": self._token(r)}
+            r = self._timed(f"page {n} POST", "POST", url, data=urlencode(data, doseq=True),
+                            headers=FORM)  # fmt: skip
+            self._expect(r, 302, f"page {n} POST")
+            url = r.headers["Location"]
+        r = self._timed("confirm GET", "GET", url)
+        self._expect(r, 200, "confirm")
+        r = self._timed("confirm POST", "POST", url, data=urlencode(
+            {"csrfmiddlewaretoken": self._token(r)}), headers=FORM)  # fmt: skip
+        self._expect(r, 302, "confirm POST")
+        r = self._timed("done GET", "GET", r.headers["Location"])
+        self._expect(r, 200, "done")
+        found = RECEIPT.search(r.text or "")
+        if not found:
+            raise Lost("no receipt number on the completion page")
+        self.record["receipt"] = found.group(1).strip()
+        self.record["finished"] = time.monotonic() - began
+
+    @task
+    def arrive_and_file(self) -> None:
+        try:
+            r = self._timed("start GET", "GET", START)
+            while r.status_code == 200 and 'id="rush-status"' in (r.text or ""):
+                self.record["waiting_pages"] += 1
+                if time.monotonic() - began > WINDOW:
+                    self.record["gone_home"] = True  # still queued at the end: not lost
+                    raise StopUser()
+                refresh = float((r.headers.get("Refresh") or "5").split(";")[0])
+                gevent.sleep(refresh)
+                r = self._timed("waiting page", "GET", START)
+            self._expect(r, 200, "start page")
+            self.record["admitted_after"] = time.monotonic() - began - self.record["arrived"]
+            self._file(r)
+        except Lost as exc:
+            self.record["error"] = str(exc)
+        if MODE == "capacity":
+            if time.monotonic() - began > WINDOW:
+                raise StopUser()
+            self.client.cookiejar.clear()
+            self.on_start()  # the next resident on this connection
+            return
+        raise StopUser()
+
+
+@events.quitting.add_listener
+def _write(environment, **_kw) -> None:
+    with open(OUT, "w", encoding="utf-8") as f:
+        for rec in records:
+            f.write(json.dumps(rec) + "\n")

@@ -1,0 +1,52 @@
+"""Overload is answered, never a crash: a per-process bound on the requests that run at once.
+
+With `OVERLOAD_MAX_CONCURRENT` set (threaded workers: gunicorn's `gthread`, see
+gunicorn.conf.py), a request that finds every slot taken waits up to
+`OVERLOAD_WAIT_SECONDS` for one, then gets a tiny translated 429 page with `Retry-After`
+at once instead of queuing until it times out. Its cost is a semaphore; it holds nothing
+per request past the response, so memory stays flat however many arrive. The liveness
+probe is never refused (a busy worker is alive)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+EXEMPT_PREFIXES = ("/healthz/live",)
+
+
+class ConcurrencyGuardMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        limit = settings.OVERLOAD_MAX_CONCURRENT
+        self.slots = threading.BoundedSemaphore(limit) if limit > 0 else None
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.slots is None or request.path.startswith(EXEMPT_PREFIXES):
+            return self.get_response(request)
+        if not self.slots.acquire(timeout=settings.OVERLOAD_WAIT_SECONDS):
+            return too_many_requests(request)
+        try:
+            return self.get_response(request)
+        finally:
+            self.slots.release()
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    """The 429 page: rendered without the session or the database, in the language the
+    resident chose with the switch."""
+    from django.template import loader
+    from django.utils import translation
+
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    with translation.override(language):
+        body = loader.get_template("429.html").render({})
+    response = HttpResponse(body, status=429)
+    response["Retry-After"] = str(settings.OVERLOAD_RETRY_AFTER)
+    response["Cache-Control"] = "no-store"
+    response["Content-Language"] = language
+    return response

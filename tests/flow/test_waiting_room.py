@@ -1,0 +1,240 @@
+"""The waiting room (待合室) in front of start pages: first come first served, counted in
+Redis (or in-process without it), signed admissions, never for a resident with a draft,
+never for staff or integration traffic; its page is light and needs no JavaScript."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from django.core import signing
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from forms_engine import services
+from forms_engine.rush import counters, page, tickets
+from forms_engine.rush.config import procedure_key
+from tests.conftest import REPO_ROOT
+
+ORG, SLUG = "sample-city", "dog-registration"
+KEY = procedure_key(ORG, SLUG)
+START = f"/p/{ORG}/{SLUG}/"
+QUEUE = f"/p/{ORG}/{SLUG}/queue/"
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _load_with_rush(tmp_path, rate: int, extra: str = "") -> None:
+    root = tmp_path / "procedures"
+    shutil.copytree(REPO_ROOT / "procedures", root)
+    path = root / "sample-city" / "dog-registration.yaml"
+    text = path.read_text(encoding="utf-8")
+    text += f"\nrush:\n  admit_per_minute: {rate}\n{extra}"
+    path.write_text(text, encoding="utf-8")
+    report = services.procedures_load(root)
+    assert report.errors == []
+
+
+@pytest.fixture(params=["local", "redis"])
+def backend(request, settings):
+    """Each test runs on the in-process queue and on Redis (db 15, emptied first)."""
+    if request.param == "redis":
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": REDIS_URL,
+            }
+        }
+    cache.clear()
+    counters.local_counters_clear()
+    page.shell_cache_clear()
+    yield request.param
+    cache.clear()
+    counters.local_counters_clear()
+
+
+@pytest.fixture
+def slow_rush(backend, tmp_path, db):
+    """One admission a minute: the first arrival goes in, everyone after waits."""
+    _load_with_rush(tmp_path, rate=1)
+
+
+def _is_waiting(response) -> bool:
+    return response.status_code == 200 and b'id="rush-status"' in response.content
+
+
+def test_without_rush_nobody_queues(backend, db, settings):
+    services.procedures_load(settings.PROCEDURES_DIR)
+    for _ in range(5):
+        response = Client().get(START)
+        assert response.status_code == 200 and not _is_waiting(response)
+
+
+def test_the_first_arrival_is_admitted_the_next_ones_wait_with_their_place(slow_rush):
+    first, second, third = Client(), Client(), Client()
+    admitted = first.get(START)
+    assert admitted.status_code == 200 and not _is_waiting(admitted)
+    assert b'name="_start"' in admitted.content or b"<form" in admitted.content
+
+    waiting = second.get(START)
+    assert _is_waiting(waiting)
+    assert 'あなたの順番: <strong id="rush-position">1</strong>' in waiting.content.decode()
+    assert _is_waiting(third.get(START))
+    assert '<strong id="rush-position">2</strong>' in third.get(START).content.decode()
+    # It reloads itself without JavaScript, is never stored by a shared cache, and says
+    # what it is in Japanese first.
+    assert waiting["Refresh"].endswith(f"url={START}")
+    assert 5 <= int(waiting["Refresh"].split(";")[0]) <= 30
+    assert waiting["Cache-Control"] == "no-store"
+    assert "<h1>待合室</h1>" in waiting.content.decode()
+    assert len(waiting.content) < 10 * 1024
+    # The admitted resident starts the filing as usual.
+    started = first.post(START)
+    assert started.status_code == 302 and "/f/" in started["Location"]
+
+
+def test_the_waiting_page_in_english(slow_rush):
+    Client().get(START)
+    resident = Client()
+    resident.cookies["django_language"] = "en"
+    response = resident.get(START)
+    assert _is_waiting(response)
+    html = response.content.decode()
+    assert "<h1>Waiting room</h1>" in html and 'lang="en"' in html
+    assert "Your place in the queue" in html and "Dog registration" in html
+
+
+def test_the_waiting_page_costs_no_database_query(slow_rush, django_assert_num_queries):
+    Client().get(START)  # admitted; the procedure's rush is now in the cache
+    with django_assert_num_queries(0):
+        response = Client().get(START)
+    assert _is_waiting(response)
+    queued = Client()
+    queued.get(START)
+    with django_assert_num_queries(0):
+        assert _is_waiting(queued.get(START))
+        assert queued.get(QUEUE).json()["admitted"] is False
+
+
+def test_residents_are_admitted_in_the_order_they_arrived(backend, tmp_path, db):
+    _load_with_rush(tmp_path, rate=120)  # two a second, one second of burst
+    residents = [Client() for _ in range(6)]
+    order: list[int] = []
+    for i, r in enumerate(residents):
+        if not _is_waiting(r.get(START)):
+            order.append(i)  # the burst: admitted on arrival
+    assert len(order) < len(residents)
+    deadline = time.monotonic() + 30
+    while len(order) < len(residents) and time.monotonic() < deadline:
+        # The later arrivals ask first every round: they must still not get in first.
+        for i in reversed(range(len(residents))):
+            if i in order:
+                continue
+            if not _is_waiting(residents[i].get(START)):
+                order.append(i)
+        time.sleep(0.05)
+    assert order == list(range(len(residents)))
+
+
+def test_the_place_in_the_queue_keeps_with_the_cookie_and_the_script_sees_it(slow_rush):
+    Client().get(START)
+    resident = Client()
+    resident.get(START)
+    for _ in range(3):  # reloading does not move the resident back
+        assert '<strong id="rush-position">1</strong>' in resident.get(START).content.decode()
+    status = resident.get(QUEUE).json()
+    assert status["admitted"] is False and status["position"] == 1 and status["minutes"] >= 1
+    # Someone without a ticket is told to go to the start page, which hands one out.
+    assert Client().get(QUEUE).json() == {"admitted": True}
+
+
+def _cookie(client) -> str:
+    return client.cookies[tickets.cookie_name(KEY)].value
+
+
+def test_a_forged_ticket_goes_to_the_end_of_the_queue(slow_rush):
+    Client().get(START)
+    behind = [Client() for _ in range(3)]
+    for c in behind:
+        c.get(START)
+    cheat = Client()
+    # Editing the signed value (a lower ticket, or an admission) does not verify.
+    data = signing.loads(_cookie(behind[2]), salt=tickets.QUEUED_SALT)
+    assert data["t"] == 4
+    forged = signing.dumps({"k": KEY, "t": 1}, salt=tickets.QUEUED_SALT)[:-3] + "AAA"
+    cheat.cookies[tickets.cookie_name(KEY)] = forged
+    assert '<strong id="rush-position">4</strong>' in cheat.get(START).content.decode()
+    # A real signature for another salt (a queued ticket replayed as an admission) or
+    # another procedure is no better.
+    other = Client()
+    other.cookies[tickets.cookie_name(KEY)] = signing.dumps(
+        {"k": "p:sample-city/child-allowance", "t": 1}, salt=tickets.ADMITTED_SALT
+    )
+    assert _is_waiting(other.get(START))
+    garbage = Client()
+    garbage.cookies[tickets.cookie_name(KEY)] = "x" * 5000
+    assert _is_waiting(garbage.get(START))
+
+
+def test_an_expired_admission_goes_to_the_end_of_the_queue(slow_rush, monkeypatch):
+    Client().get(START)
+    resident = Client()
+    past = time.time() - 31 * 60  # admissions last 30 minutes by default
+    with monkeypatch.context() as patch:
+        patch.setattr(signing.time, "time", lambda: past)
+        expired = signing.dumps({"k": KEY, "t": 1}, salt=tickets.ADMITTED_SALT)
+    resident.cookies[tickets.cookie_name(KEY)] = expired
+    assert _is_waiting(resident.get(START))
+    fresh = Client()
+    fresh.cookies[tickets.cookie_name(KEY)] = signing.dumps(
+        {"k": KEY, "t": 1}, salt=tickets.ADMITTED_SALT
+    )
+    assert not _is_waiting(fresh.get(START))
+
+
+def test_a_resident_with_a_draft_never_queues(slow_rush):
+    resident = Client()
+    assert not _is_waiting(resident.get(START))
+    started = resident.post(START)
+    assert started.status_code == 302
+    for _ in range(3):
+        Client().get(START)  # the queue grows behind them
+    # Their admission is gone (cleared, or expired): their open draft still lets them in.
+    del resident.cookies[tickets.cookie_name(KEY)]
+    again = resident.get(START)
+    assert again.status_code == 200 and not _is_waiting(again)
+    assert resident.get(started["Location"]).status_code == 200
+    # A draft of another procedure is no pass for this one.
+    other = Client()
+    assert other.post("/p/sample-city/child-allowance/").status_code == 302
+    assert _is_waiting(other.get(START))
+
+
+def test_staff_and_integration_traffic_never_queue(slow_rush, settings, django_user_model):
+    settings.RUSH_ADMIT_PER_MINUTE = 1  # the emergency switch: every procedure queues
+    for _ in range(3):
+        Client().get(START)
+    staff = Client()
+    user = django_user_model.objects.create_superuser("operator", "op@example.jp", "pw-123456!")
+    staff.force_login(user)
+    for path in ("/admin/", "/admin/forms_engine/submission/", "/staff/"):
+        assert not _is_waiting(staff.get(path)), path
+    for path in ("/api/postal/", "/payments/stripe/webhook/", "/healthz/live", "/status/"):
+        assert not _is_waiting(Client().get(path)), path
+        assert not _is_waiting(Client().post(path, {})), path
+
+
+def test_the_site_wide_switch_queues_every_procedure(backend, db, settings):
+    services.procedures_load(settings.PROCEDURES_DIR)
+    settings.RUSH_ADMIT_PER_MINUTE = 1
+    url = "/p/sample-city/child-allowance/"
+    assert not _is_waiting(Client().get(url))
+    assert _is_waiting(Client().get(url))
+    assert Client().get("/p/sample-city/no-such-procedure/").status_code == 404
+    bundle = reverse("bundle_start", args=["sample-city", "moving-in"])
+    assert not _is_waiting(Client().get(bundle))
+    assert _is_waiting(Client().get(bundle))
