@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "payments",
     "integrations",
     "inbox",
+    "console",
 ]
 
 MIDDLEWARE = [
