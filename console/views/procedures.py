@@ -345,9 +345,13 @@ def procedure_republish(request: HttpRequest, procedure_id: int) -> HttpResponse
 def version_diff(request: HttpRequest, procedure_id: int) -> HttpResponse:
     procedure = _procedure_or_404(request, procedure_id)
     versions = {v.number: v for v in procedure.versions.all()}
+    if not versions:
+        raise Http404
+    # Without a choice: the version before the newest against the newest.
+    newest = max(versions)
     try:
-        a = versions[int(request.GET.get("a", ""))]
-        b = versions[int(request.GET.get("b", ""))]
+        a = versions[int(request.GET.get("a") or max(newest - 1, 1))]
+        b = versions[int(request.GET.get("b") or newest)]
     except (KeyError, ValueError):
         raise Http404 from None
     audit_log(request, "console.diff", procedure, a=a.number, b=b.number)
