@@ -18,6 +18,16 @@ from .services import SOURCE_MAX_CHARS
 UPLOAD_MAX_BYTES = SOURCE_MAX_CHARS * 4
 
 
+class SlugChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Procedure) -> str:
+        return obj.slug
+
+
+class DepartmentNameField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Department) -> str:
+        return localized(obj.name)
+
+
 class NewProcedureForm(forms.Form):
     START_CHOICES = [
         ("blank", _("From the blank template")),
@@ -33,7 +43,7 @@ class NewProcedureForm(forms.Form):
     start = forms.ChoiceField(
         label=_("Start"), choices=START_CHOICES, widget=forms.RadioSelect, initial="blank"
     )
-    copy_of = forms.ModelChoiceField(
+    copy_of = SlugChoiceField(
         label=_("Procedure to copy"), queryset=Procedure.objects.none(), required=False
     )
     upload = forms.FileField(label=_("YAML file"), required=False)
@@ -45,14 +55,11 @@ class NewProcedureForm(forms.Form):
         field.queryset = Procedure.objects.filter(
             organization_id=organization_id, live_version__isnull=False
         ).order_by("slug")
-        field.label_from_instance = lambda p: p.slug  # type: ignore[method-assign]
 
     def clean_slug(self) -> str:
         slug: str = self.cleaned_data["slug"].strip()
         if not SLUG_RE.match(slug):
-            raise forms.ValidationError(
-                _("Use 3 to 64 lower-case letters, digits and hyphens.")
-            )
+            raise forms.ValidationError(_("Use 3 to 64 lower-case letters, digits and hyphens."))
         return slug
 
     def clean(self) -> dict[str, Any]:
@@ -119,20 +126,15 @@ class InvitationForm(forms.Form):
     ]
     username = forms.CharField(label=_("User name"), max_length=150)
     email = forms.EmailField(label=_("Email address"))
-    full_name = forms.CharField(
-        label=_("Name (family name first)"), max_length=150, required=False
-    )
+    full_name = forms.CharField(label=_("Name (family name first)"), max_length=150, required=False)
     role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
-    department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.none())
+    department = DepartmentNameField(label=_("Department"), queryset=Department.objects.none())
 
     def __init__(self, *args: Any, organization_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["department"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Department.objects.filter(organization_id=organization_id).order_by(
-            "slug"
-        )
-        field.label_from_instance = lambda d: localized(d.name)  # type: ignore[method-assign]
+        field.queryset = Department.objects.filter(organization_id=organization_id).order_by("slug")
 
     def clean_username(self) -> str:
         username: str = self.cleaned_data["username"]

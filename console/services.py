@@ -119,6 +119,27 @@ def draft_publish(draft: ProcedureDraft, user: Any) -> Published:
     return Published(version, changed)
 
 
+def procedure_republish(procedure: m.Procedure, user: Any) -> Published:
+    """Publish the live version's text again (after an unpublish): the same version, and
+    the procedure accepts filings again."""
+    live = procedure.live_version
+    assert live is not None
+    with transaction.atomic():
+        version, changed = services.procedure_publish(
+            procedure.organization, procedure.slug, live.source
+        )
+        if changed:
+            Publication.objects.create(
+                procedure=procedure,
+                version=version,
+                action=Publication.Action.PUBLISH,
+                content_hash=version.content_hash,
+                actor=user,
+                actor_name=user.get_username(),
+            )
+    return Published(version, changed)
+
+
 def procedure_unpublish(procedure: m.Procedure, user: Any) -> bool:
     with transaction.atomic():
         changed = services.procedure_unpublish(procedure)
@@ -228,9 +249,7 @@ def _text_parts(text: Text | None) -> tuple[str, str]:
 
 def organization_rows(spec: OrganizationSpec) -> tuple[tuple[str, str], list[DepartmentRow]]:
     contact = _text_parts(spec.contact)
-    rows = [
-        DepartmentRow(d.slug, *_text_parts(d.name), d.email or "") for d in spec.departments
-    ]
+    rows = [DepartmentRow(d.slug, *_text_parts(d.name), d.email or "") for d in spec.departments]
     return contact, rows
 
 
@@ -263,6 +282,8 @@ def organization_settings_save(
     it); every error, or [] when saved."""
     spec = services.organization_spec(org)
     if spec is None:
-        return [LoadError(f"{org.slug}/organization.yaml", 1, "(file)", "the stored file has errors")]
+        return [
+            LoadError(f"{org.slug}/organization.yaml", 1, "(file)", "the stored file has errors")
+        ]
     source = organization_yaml(spec, contact_ja, contact_en, departments)
     return services.organization_source_save(org, source)

@@ -14,9 +14,7 @@ urlpatterns = [
     path("drafts/<int:draft_id>/", procedures.draft_edit, name="draft_edit"),
     path("drafts/<int:draft_id>/delete/", procedures.draft_delete, name="draft_delete"),
     path("drafts/<int:draft_id>/preview/", preview.preview, name="preview"),
-    path(
-        "drafts/<int:draft_id>/preview/<slug:lang>/", preview.preview_start, name="preview_start"
-    ),
+    path("drafts/<int:draft_id>/preview/<slug:lang>/", preview.preview_start, name="preview_start"),
     path(
         "drafts/<int:draft_id>/preview/<slug:lang>/pages/<slug:page_id>/",
         preview.preview_page,

@@ -6,10 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from console import services
+from console.auth import console_org, organization_admin_required
 from inbox.audit import audit_log
-
-from .. import services
-from ..auth import console_org, organization_admin_required
 
 
 @never_cache

@@ -14,13 +14,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from console import services
+from console.auth import console_org, organization_admin_required
+from console.forms import ContactForm, DepartmentFormSet, InvitationForm
 from forms_engine import services as core
 from inbox.audit import audit_log
 from inbox.staff import StaffChangeRefused, staff_create
-
-from .. import services
-from ..auth import console_org, organization_admin_required
-from ..forms import ContactForm, DepartmentFormSet, InvitationForm
 
 
 def _forms(request: HttpRequest, bound: bool) -> tuple[ContactForm, Any, list[Any]]:
@@ -81,9 +80,7 @@ def organization_settings(request: HttpRequest) -> HttpResponse:
     spec = core.organization_spec(org)
     kept = {r.slug for r in services.organization_rows(spec)[1]} if spec else set()
     rows = [
-        services.DepartmentRow(
-            d["slug"], d["name_ja"], d.get("name_en", ""), d.get("email", "")
-        )
+        services.DepartmentRow(d["slug"], d["name_ja"], d.get("name_en", ""), d.get("email", ""))
         for d in departments.cleaned_data
         if d.get("slug")
     ]

@@ -16,6 +16,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods
 
+from console import services
+from console.auth import organization_admin_required
+from console.models import ProcedureDraft
+from console.preview import PreviewState, dry_run_upload
 from forms_engine import services as core
 from forms_engine.fields import Ctx
 from forms_engine.filing import (
@@ -33,10 +37,6 @@ from forms_engine.procedure_format.model import ProcedureSpec
 from forms_engine.ratelimit import hit as ratelimit_hit
 from inbox.audit import audit_log
 
-from .. import services
-from ..models import ProcedureDraft
-from ..preview import PreviewState, dry_run_upload
-from ..auth import organization_admin_required
 from .procedures import _draft_or_404
 
 WIDTHS = (390, 1280)
@@ -198,9 +198,7 @@ def preview_page(request: HttpRequest, draft_id: int, lang: str, page_id: str) -
             index = keys.index(step.key) if step.key in keys else -1
             if index + 1 < len(steps):
                 return HttpResponseRedirect(_page_url(draft, lang, steps[index + 1]))
-            return HttpResponseRedirect(
-                reverse("console:preview_confirm", args=[draft.pk, lang])
-            )
+            return HttpResponseRedirect(reverse("console:preview_confirm", args=[draft.pk, lang]))
         result = process_page(view, step, request.POST, ctx, validate=False)
         state.save_pending(step.key, result.raw)
         if action == "back":

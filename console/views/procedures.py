@@ -15,15 +15,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from console import services
+from console.auth import console_org, organization_admin_required
+from console.forms import NewProcedureForm, SourceForm
+from console.models import ProcedureDraft, Publication
 from forms_engine import models as m
 from forms_engine import services as core
 from forms_engine.procedure_format.model import LoadError
 from inbox.audit import audit_log
-
-from .. import services
-from ..auth import console_org, organization_admin_required
-from ..forms import NewProcedureForm, SourceForm
-from ..models import ProcedureDraft, Publication
 
 
 def _lang() -> str:
@@ -85,9 +84,7 @@ def procedure_list(request: HttpRequest) -> HttpResponse:
 @organization_admin_required
 def procedure_new(request: HttpRequest) -> HttpResponse:
     org = console_org(request)
-    form = NewProcedureForm(
-        request.POST or None, request.FILES or None, organization_id=org.pk
-    )
+    form = NewProcedureForm(request.POST or None, request.FILES or None, organization_id=org.pk)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         base = None
@@ -121,16 +118,16 @@ def _numbered(text: str, errors: list[LoadError]) -> list[dict[str, Any]]:
         by_line.setdefault(error.line, []).append(error)
     return [
         {"number": i, "text": line, "errors": by_line.get(i, [])}
-        for i, line in enumerate(text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"), 1)
+        for i, line in enumerate(
+            text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"), 1
+        )
     ]
 
 
 def _edit_context(
     draft: ProcedureDraft, form: SourceForm, errors: list[LoadError] | None, checked: bool
 ) -> dict[str, Any]:
-    existing = m.Procedure.objects.filter(
-        organization=draft.organization, slug=draft.slug
-    ).first()
+    existing = m.Procedure.objects.filter(organization=draft.organization, slug=draft.slug).first()
     text = draft.text if not form.is_bound else source_of(form)
     return {
         "draft": draft,
@@ -155,9 +152,7 @@ def draft_edit(request: HttpRequest, draft_id: int) -> HttpResponse:
     if request.method == "GET":
         form = SourceForm(initial={"text": draft.text})
         errors = services.draft_check(draft)
-        return render(
-            request, "console/draft_edit.html", _edit_context(draft, form, errors, True)
-        )
+        return render(request, "console/draft_edit.html", _edit_context(draft, form, errors, True))
     form = SourceForm(request.POST)
     if not form.is_valid():
         return render(
@@ -314,19 +309,11 @@ def procedure_republish(request: HttpRequest, procedure_id: int) -> HttpResponse
     if live is None:
         raise Http404
     try:
-        version, changed = core.procedure_publish(procedure.organization, procedure.slug, live.source)
+        published = services.procedure_republish(procedure, request.user)
     except core.ProcedureSourceInvalid:
         messages.error(request, _("The live version no longer passes the check: edit it first."))
         return HttpResponseRedirect(reverse("console:procedure_detail", args=[procedure.pk]))
-    if changed:
-        Publication.objects.create(
-            procedure=procedure,
-            version=version,
-            action=Publication.Action.PUBLISH,
-            content_hash=version.content_hash,
-            actor=request.user,
-            actor_name=request.user.get_username(),
-        )
+    version, changed = published.version, published.changed
     audit_log(
         request,
         "console.publish",

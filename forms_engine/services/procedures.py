@@ -212,7 +212,9 @@ def procedure_source_check(
     return (spec if not errors else None), errors
 
 
-def procedure_publish(org: m.Organization, slug: str, source: str) -> tuple[m.ProcedureVersion, bool]:
+def procedure_publish(
+    org: m.Organization, slug: str, source: str
+) -> tuple[m.ProcedureVersion, bool]:
     """Publish a procedure file's text: the same rule as `procedures_load` (a new version
     only when the content hash is new; an earlier content becomes live again) and the
     procedure accepts filings again. Raises ProcedureSourceInvalid with every error.

@@ -93,7 +93,9 @@ def test_an_admin_writes_checks_previews_and_publishes_a_procedure_and_a_residen
     expect(error).to_have_count(1)
     message = error.inner_text()
     line = len((text + ADDED).splitlines())
-    assert re.match(rf"sample-city/pet-survey\.yaml:{line} pages\[0\]\.fields\[3\]\.show_if: ", message)
+    assert re.match(
+        rf"sample-city/pet-survey\.yaml:{line} pages\[0\]\.fields\[3\]\.show_if: ", message
+    )
     assert "has_dgo" in message
     assert_no_axe_violations(page, "editor with an error")
     # The error links to its line, marked in the numbered listing.
@@ -122,7 +124,12 @@ def test_an_admin_writes_checks_previews_and_publishes_a_procedure_and_a_residen
     expect(frame.locator("h1")).to_have_text("申請者")
 
     counts = (m.Draft.objects.count(), m.Submission.objects.count(), m.Receipt.objects.count())
-    _go(page, lambda: page.goto(live_server.url + reverse("console:preview_start", args=[draft.pk, "ja"])))
+    _go(
+        page,
+        lambda: page.goto(
+            live_server.url + reverse("console:preview_start", args=[draft.pk, "ja"])
+        ),
+    )
     expect(page.locator("h1")).to_have_text("申請者")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert_no_axe_violations(page, "preview page")
@@ -141,7 +148,11 @@ def test_an_admin_writes_checks_previews_and_publishes_a_procedure_and_a_residen
     assert_no_axe_violations(page, "preview check page")
     _go(page, lambda: page.click('main form button[type="submit"]'))
     expect(page.locator("#dry-run-done")).to_be_visible()
-    assert (m.Draft.objects.count(), m.Submission.objects.count(), m.Receipt.objects.count()) == counts
+    assert (
+        m.Draft.objects.count(),
+        m.Submission.objects.count(),
+        m.Receipt.objects.count(),
+    ) == counts
 
     # English too.
     page.goto(live_server.url + reverse("console:preview_page", args=[draft.pk, "en", "applicant"]))

@@ -91,7 +91,9 @@ def test_check_shows_exactly_the_errors_of_the_command_line(world, tmp_path, nam
     assert _page_errors(response.content.decode()) == expected
     # Each error's line is marked in the numbered listing.
     for line in {int(e.split(":", 2)[1].split(" ")[0]) for e in expected}:
-        assert f'id="line-{line}" class="source-line source-line--error"' in response.content.decode()
+        assert (
+            f'id="line-{line}" class="source-line source-line--error"' in response.content.decode()
+        )
 
 
 def test_a_broken_file_is_saved_as_a_draft_but_never_published(world):
@@ -174,7 +176,9 @@ def test_publishing_follows_the_content_hash_rule_and_drafts_stay_on_their_versi
     assert "city_admin" in detail
     diff = client.get(reverse("console:version_diff", args=[dog.pk]) + "?a=1&b=2")
     body = diff.content.decode()
-    assert '<span class="diff__del">-title: {ja: 犬の登録申請' in body or "犬の登録申請（新）" in body
+    assert (
+        '<span class="diff__del">-title: {ja: 犬の登録申請' in body or "犬の登録申請（新）" in body
+    )
     assert 'class="diff__add">+' in body
 
 

@@ -10,13 +10,10 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import psycopg
-
-import zipfile
-
-
 from django.apps import apps
 from django.core import mail
 from django.urls import reverse
@@ -153,7 +150,13 @@ def test_export_then_load_into_an_empty_database_gives_identical_versions(world,
         data[f"dept-{i}-name_ja"] = d.name["ja"]
         data[f"dept-{i}-name_en"] = d.name.get("en", "")
         data[f"dept-{i}-email"] = d.email
-    data.update({"dept-3-slug": "parks", "dept-3-name_ja": "公園課", "dept-3-email": "parks@city.sample.example"})
+    data.update(
+        {
+            "dept-3-slug": "parks",
+            "dept-3-name_ja": "公園課",
+            "dept-3-email": "parks@city.sample.example",
+        }
+    )
     saved = client.post(reverse("console:organization_settings"), data)
     assert saved.status_code == 302, saved.content.decode()[:3000]
 
@@ -179,9 +182,7 @@ def test_export_then_load_into_an_empty_database_gives_identical_versions(world,
             ),
             "procedures": sorted(
                 (p.slug, p.live_version.content_hash)
-                for p in m.Procedure.objects.filter(organization=org).select_related(
-                    "live_version"
-                )
+                for p in m.Procedure.objects.filter(organization=org).select_related("live_version")
             ),
             "bundles": sorted(
                 (b.slug, b.live_version.content_hash)

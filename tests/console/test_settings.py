@@ -116,7 +116,9 @@ def test_an_invitation_mail_carries_a_single_use_link_and_the_invitee_enrols_tot
 
     invitee = Client()
     assert invitee.get(path).status_code == 200
-    done = invitee.post(path, {"new_password1": "A-long-pass-2026!", "new_password2": "A-long-pass-2026!"})
+    done = invitee.post(
+        path, {"new_password1": "A-long-pass-2026!", "new_password2": "A-long-pass-2026!"}
+    )
     assert done.status_code == 302
     # Single use: the link no longer works.
     assert Client().get(path).status_code == 404
