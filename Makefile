@@ -76,6 +76,7 @@ bench:
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/normalize.py
 	$(PY) benchmarks/uploads.py
+	$(PY) benchmarks/inbox.py
 
 # gettext catalogues -> .mo. compilemessages walks the whole tree, so keep it out of the venv
 # and node_modules; with no .po file anywhere there is nothing to do (and Django would error).

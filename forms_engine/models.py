@@ -281,6 +281,14 @@ class Submission(models.Model):
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
+    class ClientKind(models.TextChoices):
+        # The kind of device the filing was completed on (forms_engine.client_kind), for
+        # the staff dashboard; the User-Agent header itself is never stored.
+        PHONE = "phone", _("Phone")
+        TABLET = "tablet", _("Tablet")
+        DESKTOP = "desktop", _("Computer")
+        UNKNOWN = "unknown", _("Unknown device")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="submissions")
     # Unique per submission: the receipt number, or receipt-N inside a bundle.
@@ -298,6 +306,9 @@ class Submission(models.Model):
     fee_total = models.PositiveBigIntegerField(default=0)
     fee_lines = models.JSONField(default=list, blank=True)
     submitted_at = models.DateTimeField(default=timezone.now)
+    client_kind = models.CharField(
+        max_length=8, choices=ClientKind.choices, default=ClientKind.UNKNOWN
+    )
     # When it was approved or rejected (the dashboard's time to decision); null before.
     decided_at = models.DateTimeField(null=True, blank=True)
     # The member of staff handling it (the staff inbox's "assigned to me"); null: nobody.

@@ -4,7 +4,7 @@ them all from this namespace)."""
 
 from django.urls import path
 
-from .views import account, audit, files, staff, submissions, workflow
+from .views import account, audit, dashboard, exports, files, staff, submissions, workflow
 
 app_name = "inbox"
 
@@ -25,6 +25,13 @@ urlpatterns = [
         submissions.submission_detail,
         name="submission_detail",
     ),
+    path(
+        "submissions/<uuid:submission_id>/pdf/",
+        exports.submission_pdf_download,
+        name="submission_pdf",
+    ),
+    path("export/submissions.csv", exports.submissions_csv, name="submissions_csv"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path(
         "submissions/<uuid:submission_id>/actions/<slug:name>/",
         workflow.submission_action,

@@ -5,6 +5,7 @@ prints its JSON line. The figures themselves mean nothing at this size."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -117,3 +118,24 @@ def test_the_upload_benchmark_runs_both_paths_and_reports_memory_and_throughput(
         assert isinstance(line["ok"], bool), line
     assert lines[1]["ratio"] > 0 and lines[1]["unit"] == "MB/s"
     assert "INVALID" not in proc.stdout, output
+
+
+def test_the_inbox_benchmark_runs_on_a_small_table_and_reports_both_figures():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "inbox.py"), "--smoke", "--fresh"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    # --smoke never fails on a target: exit 1 means a plan used no index, the query count
+    # changed with the page, or the harness failed.
+    assert proc.returncode == 0, output
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    assert [x["bench"] for x in lines[:1] + lines[-1:]] == ["inbox_p95", "receipt_lookup"]
+    for line in lines:
+        assert set(line) == KEYS, line
+        assert line["value"] > 0 and line["baseline"] > 0 and line["unit"] == "ms", line
+    assert "Index" in proc.stdout
+    assert re.search(r"queries per list page: page 1: (\d+), page 20: \1\b", proc.stdout), output

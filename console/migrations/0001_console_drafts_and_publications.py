@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('forms_engine', '0013_procedure_unpublished_at'),
+        ('forms_engine', '0014_procedure_unpublished_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

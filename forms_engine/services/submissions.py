@@ -36,13 +36,20 @@ class Completion:
 
 
 def submission_complete(
-    draft_id, *, save_to_profile: bool = False, language: str = "ja"
+    draft_id,
+    *,
+    save_to_profile: bool = False,
+    language: str = "ja",
+    client_kind: str = m.Submission.ClientKind.UNKNOWN,
 ) -> Completion:
     """Complete a draft: one receipt, one submission per procedure, each with an outbox
-    event, all in one transaction. Idempotent: a double tap returns the first result."""
+    event, all in one transaction. Idempotent: a double tap returns the first result.
+    `client_kind` is the kind of device it was completed on (forms_engine.client_kind)."""
+    if client_kind not in m.Submission.ClientKind.values:
+        client_kind = m.Submission.ClientKind.UNKNOWN
     for attempt in range(3):
         try:
-            return _complete(draft_id, save_to_profile, language)
+            return _complete(draft_id, save_to_profile, language, client_kind)
         except IntegrityError:
             # A receipt number already taken (one in 20^12): the whole transaction rolled
             # back, so drawing a new number and trying again files exactly once.
@@ -51,7 +58,7 @@ def submission_complete(
     raise AssertionError("unreachable")
 
 
-def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
+def _complete(draft_id, save_to_profile: bool, language: str, client_kind: str) -> Completion:
     with transaction.atomic():
         draft = m.Draft.objects.select_for_update().get(pk=draft_id)
         if draft.status == m.Draft.Status.SUBMITTED:
@@ -101,6 +108,7 @@ def _complete(draft_id, save_to_profile: bool, language: str) -> Completion:
                 contact_email=answers.get(spec.contact_email, ""),
                 fee_total=total,
                 fee_lines=lines,
+                client_kind=client_kind,
                 name_search=submission_name_search(spec, answers),
             )
             # Only files that are part of the answers go with the submission: a file

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from forms_engine import models as m
 from forms_engine import services
+from forms_engine.client_kind import client_kind
 from forms_engine.fields import Ctx
 from forms_engine.filing import (
     display_rows,
@@ -101,6 +102,8 @@ def _submit(request: HttpRequest, draft_id) -> HttpResponse:
             draft_id,
             save_to_profile=request.POST.get("save_to_profile") == "1",
             language=_lang(),
+            # Only the kind of device is kept, never the header.
+            client_kind=client_kind(request.headers.get("User-Agent")),
         )
     except m.Draft.DoesNotExist:
         raise Http404 from None

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('forms_engine', '0012_merge_review_workflow'),
+        ('forms_engine', '0013_merge_i9c_client_kind'),
     ]
 
     operations = [
