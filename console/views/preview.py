@@ -9,11 +9,13 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from console import services
@@ -21,6 +23,7 @@ from console.auth import organization_admin_required
 from console.models import ProcedureDraft
 from console.preview import PreviewState, dry_run_upload
 from forms_engine import services as core
+from forms_engine import uploads
 from forms_engine.fields import Ctx
 from forms_engine.filing import (
     FilingView,
@@ -35,6 +38,7 @@ from forms_engine.filing import (
 from forms_engine.middleware import csp
 from forms_engine.procedure_format.model import ProcedureSpec
 from forms_engine.ratelimit import hit as ratelimit_hit
+from forms_engine.views.common import csrf_refusal
 from inbox.audit import audit_log
 
 from .procedures import _draft_or_404
@@ -156,9 +160,10 @@ def _page_context(
 
 @never_cache
 @xframe_options_sameorigin
+@csrf_exempt  # checked below, once the upload guard is in place: the check reads the body
 @require_http_methods(["GET", "POST"])
 @organization_admin_required
-def preview_page(request: HttpRequest, draft_id: int, lang: str, page_id: str) -> HttpResponse:
+def preview_page(request: HttpRequest, draft_id: int, lang: str, page_id: str) -> HttpResponseBase:
     draft = _draft_or_404(request, draft_id)
     lang = _language(lang)
     with translation.override(lang):
@@ -171,6 +176,13 @@ def preview_page(request: HttpRequest, draft_id: int, lang: str, page_id: str) -
         step = view.step(0, page_id)
         if step is None:
             raise Http404
+        if request.method == "POST":
+            # The page's own file inputs within their limits, as on the real page (the
+            # files are read for their names only and never stored).
+            uploads.guard_install(request, uploads.page_allowance(step.page))
+            refusal = csrf_refusal(request)
+            if refusal is not None:
+                return refusal
         steps = view.steps()
         keys = [s.key for s in steps]
         if step.key not in keys:

@@ -8,20 +8,24 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console import services
 from console.auth import console_org, organization_admin_required
-from console.forms import NewProcedureForm, SourceForm
+from console.forms import UPLOAD_MAX_BYTES, NewProcedureForm, SourceForm
 from console.models import ProcedureDraft, Publication
 from forms_engine import models as m
 from forms_engine import services as core
+from forms_engine import uploads
 from forms_engine.procedure_format.model import LoadError
+from forms_engine.views.common import csrf_refusal
 from inbox.audit import audit_log
 
 
@@ -63,6 +67,7 @@ def procedure_list(request: HttpRequest) -> HttpResponse:
         rows.append(
             {
                 "procedure": procedure,
+                "slug": procedure.slug,
                 "title": spec.title.get(lang) if spec else procedure.slug,
                 "live": live,
                 "state": services.procedure_state(procedure),
@@ -72,6 +77,24 @@ def procedure_list(request: HttpRequest) -> HttpResponse:
             }
         )
     drafts = ProcedureDraft.objects.filter(organization=org).select_related("author")
+    # Procedures never published yet: their drafts, in the draft state.
+    known = {row["procedure"].slug for row in rows}
+    for draft in drafts:
+        if draft.slug not in known:
+            known.add(draft.slug)
+            rows.append(
+                {
+                    "procedure": None,
+                    "slug": draft.slug,
+                    "draft": draft,
+                    "title": draft.slug,
+                    "live": None,
+                    "state": "draft",
+                    "accepting": None,
+                    "filings": 0,
+                    "url": "",
+                }
+            )
     return render(
         request,
         "console/procedure_list.html",
@@ -80,10 +103,19 @@ def procedure_list(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@csrf_exempt  # checked below, once the upload guard is in place: the check reads the body
 @require_http_methods(["GET", "POST"])
 @organization_admin_required
-def procedure_new(request: HttpRequest) -> HttpResponse:
+def procedure_new(request: HttpRequest) -> HttpResponseBase:
     org = console_org(request)
+    if request.method == "POST":
+        # The one file part this form takes, within its limit; any other is dropped.
+        uploads.guard_install(
+            request, uploads.UploadAllowance({"upload": UPLOAD_MAX_BYTES}, (), UPLOAD_MAX_BYTES)
+        )
+        refusal = csrf_refusal(request)
+        if refusal is not None:
+            return refusal
     form = NewProcedureForm(request.POST or None, request.FILES or None, organization_id=org.pk)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

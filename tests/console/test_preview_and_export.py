@@ -116,6 +116,7 @@ def test_the_dry_run_files_nothing(world, tmp_path, settings):
     assert done["Location"] == reverse("console:preview_confirm", args=[draft.pk, "en"])
     check = client.get(done["Location"]).content.decode()
     assert "ポチ" in check and "500" in check
+    assert "dog.png" in check  # the file went through the page, named only
     filed = client.post(done["Location"])
     assert 'id="dry-run-done"' in filed.content.decode()
 
