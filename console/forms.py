@@ -50,6 +50,7 @@ class NewProcedureForm(forms.Form):
 
     def __init__(self, *args: Any, organization_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.organization_id = organization_id
         field = self.fields["copy_of"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Procedure.objects.filter(
@@ -60,6 +61,11 @@ class NewProcedureForm(forms.Form):
         slug: str = self.cleaned_data["slug"].strip()
         if not SLUG_RE.match(slug):
             raise forms.ValidationError(_("Use 3 to 64 lower-case letters, digits and hyphens."))
+        # A new draft must not silently replace a live procedure when it is published.
+        if Procedure.objects.filter(organization_id=self.organization_id, slug=slug).exists():
+            raise forms.ValidationError(
+                _("A procedure with this file name exists: edit it from its page.")
+            )
         return slug
 
     def clean(self) -> dict[str, Any]:
@@ -79,6 +85,9 @@ class NewProcedureForm(forms.Form):
                     data["upload_text"] = raw.decode("utf-8").removeprefix("\ufeff")
                 except UnicodeDecodeError:
                     self.add_error("upload", _("The file is not UTF-8 text."))
+                else:
+                    if len(data["upload_text"]) > SOURCE_MAX_CHARS:
+                        self.add_error("upload", _("The file is too large."))
         return data
 
 

@@ -72,3 +72,17 @@ def test_new_as_a_copy_and_from_an_uploaded_file(world):
         reverse("console:procedure_new"), {"slug": "sjis-file", "start": "upload", "upload": bad}
     )
     assert response.status_code == 400
+
+
+def test_a_new_draft_cannot_take_the_name_of_a_live_procedure(world):
+    client = world.client("city_admin")
+    response = client.post(
+        reverse("console:procedure_new"), {"slug": "dog-registration", "start": "blank"}
+    )
+    assert response.status_code == 400
+    assert not ProcedureDraft.objects.exists()
+    # The other organization's names are free.
+    response = client.post(
+        reverse("console:procedure_new"), {"slug": "dx-seminar", "start": "blank"}
+    )
+    assert response.status_code == 302
