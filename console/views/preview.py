@@ -116,6 +116,8 @@ def preview_start(request: HttpRequest, draft_id: int, lang: str) -> HttpRespons
             PreviewState(request, draft.pk, services.text_hash(draft.text)).forget()
         state = PreviewState(request, draft.pk, services.text_hash(draft.text))
         steps = state.view(spec).steps()
+        if not steps:  # every page hidden: straight to the check page
+            return HttpResponseRedirect(reverse("console:preview_confirm", args=[draft.pk, lang]))
         return HttpResponseRedirect(_page_url(draft, lang, steps[0]))
 
 
@@ -186,6 +188,11 @@ def preview_page(request: HttpRequest, draft_id: int, lang: str, page_id: str) -
         steps = view.steps()
         keys = [s.key for s in steps]
         if step.key not in keys:
+            # A page hidden by the answers so far: the first visible one (or the check page).
+            if not steps:
+                return HttpResponseRedirect(
+                    reverse("console:preview_confirm", args=[draft.pk, lang])
+                )
             return HttpResponseRedirect(_page_url(draft, lang, steps[0]))
         ctx = _ctx(request, lang)
         if request.method == "GET":
