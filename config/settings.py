@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "payments",
     "integrations",
     "inbox",
+    "console",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ urlpatterns = [
     # login page sends there, and OTPAdminSite lets in only verified users.
     path("admin/login/", admin_login_redirect),
     path("admin/", admin.site.urls),
+    path("staff/console/", include("console.urls")),
     path("staff/", include("inbox.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("payments/", include("payments.urls")),

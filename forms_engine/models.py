@@ -75,6 +75,9 @@ class Procedure(models.Model):
     )
     # Completed filings, for `accepting.capacity` (updated under a row lock).
     filed_count = models.PositiveIntegerField(default=0)
+    # Unpublished (set by an organization admin in the console): no new filings, and the
+    # drafts in progress say so and cannot be submitted. Publishing again clears it.
+    unpublished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

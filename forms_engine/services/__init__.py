@@ -67,7 +67,13 @@ from .payment_state import (
 )
 from .procedures import (
     LoadReport,
+    ProcedureSourceInvalid,
+    organization_source_save,
+    organization_spec,
     procedure_acceptance,
+    procedure_publish,
+    procedure_source_check,
+    procedure_unpublish,
     procedures_load,
     version_spec,
 )
@@ -241,7 +247,13 @@ __all__ = [
     "draft_view",
     "new_receipt_number",
     "organization_get",
+    "ProcedureSourceInvalid",
+    "organization_source_save",
+    "organization_spec",
     "procedure_acceptance",
+    "procedure_publish",
+    "procedure_source_check",
+    "procedure_unpublish",
     "procedure_version_get",
     "procedures_load",
     "receipt_format",

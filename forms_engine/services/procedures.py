@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from forms_engine import models as m
 from forms_engine.procedure_format import loader
-from forms_engine.procedure_format.model import OrganizationSpec, ProcedureSpec
+from forms_engine.procedure_format.loader.checks import FILE_PATH
+from forms_engine.procedure_format.loader.organizations import ORGANIZATION_FILE, SLUG_RE
+from forms_engine.procedure_format.model import LoadError, OrganizationSpec, ProcedureSpec
 
 
 @dataclass
@@ -33,7 +35,8 @@ def procedures_load(root: Path | str) -> LoadReport:
             orgs[slug] = _organization_upsert(ospec, Path(root))
         for (org_slug, slug), spec in sorted(tree.procedures.items()):
             org = orgs[org_slug]
-            created = _procedure_version_upsert(org, spec, Path(root))
+            source = (Path(root) / spec.source_path).read_text(encoding="utf-8")
+            created = _procedure_version_upsert(org, spec, source)
             (report.created if created else report.unchanged).append(f"{org_slug}/{slug}")
         for (org_slug, slug), bspec in sorted(tree.bundles.items()):
             bundle, _c = m.Bundle.objects.get_or_create(organization=orgs[org_slug], slug=slug)
@@ -73,6 +76,10 @@ def _next_number(versions) -> int:
 
 def _organization_upsert(spec: OrganizationSpec, root: Path) -> m.Organization:
     source = (root / spec.source_path).read_text(encoding="utf-8")
+    return _organization_source_upsert(spec, source)
+
+
+def _organization_source_upsert(spec: OrganizationSpec, source: str) -> m.Organization:
     org, _c = m.Organization.objects.update_or_create(
         slug=spec.slug,
         defaults={
@@ -92,7 +99,10 @@ def _organization_upsert(spec: OrganizationSpec, root: Path) -> m.Organization:
     return org
 
 
-def _procedure_version_upsert(org: m.Organization, spec: ProcedureSpec, root: Path) -> bool:
+def _procedure_version_upsert(org: m.Organization, spec: ProcedureSpec, source: str) -> bool:
+    """Make `spec` (parsed from `source`) the live version: the version with the same
+    content hash if there is one (unchanged text never makes a new version), else a new
+    one. True when the live version changed."""
     procedure, _c = m.Procedure.objects.get_or_create(organization=org, slug=spec.slug)
     existing = procedure.versions.filter(content_hash=spec.content_hash).first()
     if existing:
@@ -105,7 +115,7 @@ def _procedure_version_upsert(org: m.Organization, spec: ProcedureSpec, root: Pa
         procedure=procedure,
         number=_next_number(procedure.versions),
         content_hash=spec.content_hash,
-        source=(root / spec.source_path).read_text(encoding="utf-8"),
+        source=source,
         rel_path=f"{org.slug}/{spec.slug}.yaml",
         title=dict(spec.title.values),
         department=m.Department.objects.get(organization=org, slug=spec.department),
@@ -143,7 +153,10 @@ def version_spec_cache_clear() -> None:
 
 
 def procedure_acceptance(spec: ProcedureSpec, procedure: m.Procedure | None = None) -> str:
-    """'open', 'not_open' (before opens), 'closed' (after closes) or 'full' (capacity)."""
+    """'open', 'unpublished' (taken down by its organization), 'not_open' (before opens),
+    'closed' (after closes) or 'full' (capacity)."""
+    if procedure is not None and procedure.unpublished_at is not None:
+        return "unpublished"
     now = timezone.now()
     acc = spec.accepting
     if acc.opens and now < acc.opens:
@@ -153,3 +166,107 @@ def procedure_acceptance(spec: ProcedureSpec, procedure: m.Procedure | None = No
     if acc.capacity is not None and procedure is not None and procedure.filed_count >= acc.capacity:
         return "full"
     return "open"
+
+
+# ---- publishing from text (the staff console) ------------------------------------------
+
+
+class ProcedureSourceInvalid(Exception):
+    """The text has errors: it may be kept as a draft, never published."""
+
+    def __init__(self, errors: list[LoadError]):
+        super().__init__(f"{len(errors)} error(s)")
+        self.errors = errors
+
+
+def organization_spec(org: m.Organization) -> OrganizationSpec | None:
+    """The organization's stored organization.yaml, parsed (None if it no longer parses)."""
+    spec, _errors = loader.parse_organization(
+        org.source, slug=org.slug, rel_path=f"{org.slug}/{ORGANIZATION_FILE}"
+    )
+    return spec
+
+
+def procedure_source_check(
+    org: m.Organization, slug: str, source: str
+) -> tuple[ProcedureSpec | None, list[LoadError]]:
+    """Check a procedure file's text as `validate_procedures` checks
+    `<org>/<slug>.yaml` next to the organization's stored organization.yaml: the same
+    errors, in the same words, with the same file, line and key path."""
+    rel = f"{org.slug}/{slug}.yaml"
+    errors: list[LoadError] = []
+    organization = organization_spec(org)
+    if organization is None:
+        errors.append(
+            LoadError(rel, 1, FILE_PATH, f"not loaded: {org.slug}/{ORGANIZATION_FILE} has errors")
+        )
+    if not SLUG_RE.match(slug):
+        errors.append(
+            LoadError(
+                rel,
+                1,
+                FILE_PATH,
+                f"file name {slug!r} is not a valid slug: use 3 to 64 lower-case ASCII "
+                "letters, digits and hyphens",
+            )
+        )
+    spec, parse_errors = loader.parse_procedure(
+        source.encode("utf-8", "surrogatepass"),
+        organization=organization,
+        org_slug=org.slug,
+        slug=slug,
+        rel_path=rel,
+    )
+    errors.extend(parse_errors)
+    return (spec if not errors else None), errors
+
+
+def procedure_publish(
+    org: m.Organization, slug: str, source: str
+) -> tuple[m.ProcedureVersion, bool]:
+    """Publish a procedure file's text: the same rule as `procedures_load` (a new version
+    only when the content hash is new; an earlier content becomes live again) and the
+    procedure accepts filings again. Raises ProcedureSourceInvalid with every error.
+    Returns (the live version, whether it changed)."""
+    spec, errors = procedure_source_check(org, slug, source)
+    if spec is None:
+        raise ProcedureSourceInvalid(errors)
+    with transaction.atomic():
+        m.Organization.objects.select_for_update().get(pk=org.pk)
+        changed = _procedure_version_upsert(org, spec, source)
+        procedure = m.Procedure.objects.select_related("live_version").get(
+            organization=org, slug=slug
+        )
+        if procedure.unpublished_at is not None:
+            procedure.unpublished_at = None
+            procedure.save(update_fields=["unpublished_at"])
+            changed = True
+    assert procedure.live_version is not None
+    return procedure.live_version, changed
+
+
+def procedure_unpublish(procedure: m.Procedure) -> bool:
+    """Stop new filings of a procedure; its drafts in progress can no longer be submitted
+    (their pages say so). False when it was unpublished already."""
+    updated = m.Procedure.objects.filter(pk=procedure.pk, unpublished_at__isnull=True).update(
+        unpublished_at=timezone.now()
+    )
+    procedure.refresh_from_db(fields=["unpublished_at"])
+    return bool(updated)
+
+
+def organization_source_save(org: m.Organization, source: str) -> list[LoadError]:
+    """Replace the organization's organization.yaml with `source` (its departments are
+    updated; a department no longer listed stays, as a load leaves it). Every error, or
+    [] when saved."""
+    spec, errors = loader.parse_organization(
+        source.encode("utf-8", "surrogatepass"),
+        slug=org.slug,
+        rel_path=f"{org.slug}/{ORGANIZATION_FILE}",
+    )
+    if spec is None or errors:
+        return errors
+    with transaction.atomic():
+        _organization_source_upsert(spec, source)
+    org.refresh_from_db()
+    return []

@@ -150,11 +150,13 @@ def _acceptance_claim(versions: list[m.ProcedureVersion]) -> None:
     """Check the acceptance window of each procedure now and take a place where it has a
     capacity. The window and capacity are the procedure's rules now, read from its live
     version; the pages stay those of the version the filing started on."""
-    live = dict(
-        m.Procedure.objects.filter(pk__in=[v.procedure_id for v in versions]).values_list(
-            "pk", "live_version_id"
-        )
+    rows = m.Procedure.objects.filter(pk__in=[v.procedure_id for v in versions]).values_list(
+        "pk", "live_version_id", "unpublished_at"
     )
+    live = {pk: live_id for pk, live_id, _u in rows}
+    if any(unpublished is not None for _pk, _l, unpublished in rows):
+        # Taken down by its organization: a draft in progress cannot be submitted.
+        raise FilingError("unpublished")
     # Rows are locked in procedure order, so two bundles naming the same procedures in
     # another order cannot deadlock.
     for version in sorted(versions, key=lambda v: v.procedure_id):

@@ -69,6 +69,19 @@ def _draft_for(request: HttpRequest, draft_id) -> m.Draft:
     return draft
 
 
+def unpublished_notice(draft: m.Draft) -> str:
+    """The message for a draft of a procedure its organization has unpublished since the
+    draft was started (it can no longer be submitted), or ''."""
+    if not m.Procedure.objects.filter(
+        versions__pk__in=draft.version_ids, unpublished_at__isnull=False
+    ).exists():
+        return ""
+    return _(
+        "This procedure has been closed by its organization: this application can no "
+        "longer be submitted. Contact the office for what to do instead."
+    )
+
+
 def _error(request, title: str, message: str, status: int = 400) -> HttpResponse:
     return render(
         request, "forms_engine/error.html", {"title": title, "message": message}, status=status

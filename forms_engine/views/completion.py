@@ -29,6 +29,7 @@ from .common import (
     _step_url,
     files_removed_notices,
     payment_context,
+    unpublished_notice,
 )
 from .start import ACCEPTANCE_MESSAGES
 
@@ -91,6 +92,7 @@ def _confirm_context(request: HttpRequest, draft: m.Draft) -> dict:
         # Page titles sit under the procedure's h2 in a bundle, right under the h1 otherwise.
         "heading": 3 if len(sections) > 1 else 2,
         "file_notices": files_removed_notices(draft),
+        "unpublished_notice": unpublished_notice(draft),
     }
 
 

@@ -24,7 +24,15 @@ from forms_engine.filing import (
 )
 from forms_engine.ratelimit import hit as ratelimit_hit
 
-from .common import _ctx, _draft_for, _lang, _step_url, csrf_refusal, files_removed_notices
+from .common import (
+    _ctx,
+    _draft_for,
+    _lang,
+    _step_url,
+    csrf_refusal,
+    files_removed_notices,
+    unpublished_notice,
+)
 
 
 def _progress(view: FilingView, step: Step, steps: list[Step] | None = None) -> dict:
@@ -58,6 +66,7 @@ def _page_context(request, draft, view, step, raw, errors, error_fields, ctx, st
         "today_iso": ctx.today.isoformat(),
         "filing_form": True,
         "seen": draft.updated_at.isoformat(),
+        "unpublished_notice": unpublished_notice(draft),
         "file_notices": files_removed_notices(draft, _page_file_keys(step))
         if any(
             f.type == "file" or any(c.type == "file" for c in f.fields) for f in step.page.fields

@@ -31,6 +31,9 @@ from .waiting import waiting_room
 ACCEPTANCE_MESSAGES = {
     "not_open": lambda: _("This procedure is not accepting applications yet."),
     "closed": lambda: _("This procedure is no longer accepting applications."),
+    "unpublished": lambda: _(
+        "This procedure has been closed by its organization and accepts no applications."
+    ),
     "full": lambda: _("This procedure has reached its capacity and accepts no more applications."),
     "fee_invalid": lambda: _(
         "The fee cannot be calculated from these answers. Check the quantities you entered."
