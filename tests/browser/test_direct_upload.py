@@ -334,8 +334,11 @@ def test_cancel_during_an_upload_and_remove_after_it(resident, tmp_path):
     choose(page, "ledger", sparse_pdf(tmp_path, "small.pdf", 100_000))
     row = item(page, "small.pdf")
     expect_uploaded(row, "small.pdf")
-    with page.expect_request(lambda r: r.method == "DELETE"):
+    # Wait for the server's answer, not just the request: the reload below must come after
+    # the removal is done (the status line already named small.pdf when it was uploaded).
+    with page.expect_response(lambda r: r.request.method == "DELETE") as removal:
         row.get_by_role("button", name="削除 small.pdf").click()
+    assert removal.value.status == 204
     expect(row).to_have_count(0)
     page.wait_for_function(
         "() => document.querySelector('[role=status][aria-live]').textContent.includes('small.pdf')"
