@@ -540,8 +540,8 @@ def main(argv: list[str] | None = None) -> int:
         ("inbox_p95", list_ms, base_list_ms, LIST_TARGET_MS),
         ("inbox_rows_p95", rows_ms, base_rows_ms, LIST_TARGET_MS),
         ("inbox_view_p95", view_ms, base_view_ms, LIST_TARGET_MS),
-        ("receipt_lookup", lookup_ms, base_lookup_ms, LOOKUP_TARGET_MS),
         ("receipt_get", get_ms, base_get_ms, LOOKUP_TARGET_MS),
+        ("receipt_lookup", lookup_ms, base_lookup_ms, LOOKUP_TARGET_MS),
     ):
         value, baseline = p(values, 0.95), p(base, 0.95)
         print(f"{bench:<16}{p(values, 0.5):>10.2f}{value:>10.2f}{baseline:>14.2f}{target:>9.0f}")
