@@ -353,9 +353,15 @@ class Submission(models.Model):
     class Meta:
         ordering = ["-submitted_at"]
         indexes = [
+            # The staff inbox's counts per status (capped, inbox.selectors.status_counts)
+            # read these by index-only scans: the scope's columns (organization,
+            # department) ride along in each index, so no row of the table is visited.
             models.Index(
-                fields=["department", "status", "submitted_at"], name="submission_inbox_idx"
+                fields=["department", "status", "submitted_at"],
+                include=["organization"],
+                name="submission_inbox_idx",
             ),
+            models.Index(fields=["organization", "status"], name="submission_org_status_idx"),
             # The staff inbox's pages: newest first within a scope, the id breaking ties
             # (keyset pagination).
             models.Index(
@@ -366,6 +372,7 @@ class Submission(models.Model):
             ),
             models.Index(
                 fields=["procedure", "status", "submitted_at", "id"],
+                include=["department", "organization"],
                 name="submission_proc_status_idx",
             ),
             # Receipt number prefixes (LIKE 'ABCD-%') on PostgreSQL whatever the collation.

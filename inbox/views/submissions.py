@@ -87,7 +87,7 @@ def submission_list(request: HttpRequest) -> HttpResponse:
             {
                 "value": value,
                 "label": label,
-                "count": counts.get(value, 0),
+                "count": count_label(counts.get(value, 0)),
                 "query": link.urlencode(),
                 "current": filters.status == value,
             }
@@ -109,7 +109,10 @@ def submission_list(request: HttpRequest) -> HttpResponse:
             "statuses": Submission.Status.choices,
             "status_links": status_links,
             "all_query": every.urlencode(),
-            "all_count": sum(counts.values()),
+            "all_count": count_label(
+                sum(min(n, selectors.COUNT_CAP) for n in counts.values()),
+                at_least=any(selectors.count_is_capped(n) for n in counts.values()),
+            ),
             "procedures": _procedures(request.user),
             "next_query": next_params.urlencode() if next_cursor else "",
             "first_query": params.urlencode() if cursor else "",
@@ -118,6 +121,18 @@ def submission_list(request: HttpRequest) -> HttpResponse:
             "delivery_choices": selectors.delivery_choices(),
         },
     )
+
+
+def count_label(n: int, *, at_least: bool = False) -> str:
+    """A tab's count as shown: "1,234", or past the cap "1,000+" (1,000件以上), since the
+    counts stop there (selectors.COUNT_CAP). `at_least` marks a sum of capped counts."""
+    from django.utils.translation import gettext as _
+
+    if not at_least and selectors.count_is_capped(n):
+        n, at_least = selectors.COUNT_CAP, True
+    if at_least:
+        return _("%(count)s+") % {"count": f"{n:,}"}
+    return f"{n:,}"
 
 
 def _sort_label(key: str) -> str:
