@@ -48,6 +48,34 @@ def account_for(organization: fm.Organization) -> Account:
     return Account(name, "offline")
 
 
+# The key of the platform's webhook secret (`STRIPE_WEBHOOK_SECRET`) among webhook signers;
+# an account's own secret (`STRIPE_WEBHOOK_SECRET_<NAME>`) is keyed by its NAME.
+PLATFORM = ""
+
+
+def webhook_secrets() -> dict[str, str]:
+    """The configured webhook signing secrets by whose they are: `PLATFORM` for the
+    platform's endpoint (the platform account and its connected accounts), NAME for an
+    organization's own account's endpoint."""
+    secrets = {
+        env_suffix(name): secret
+        for name, secret in settings.STRIPE_WEBHOOK_SECRETS.items()
+        if secret and env_suffix(name) != PLATFORM
+    }
+    if settings.STRIPE_WEBHOOK_SECRET:
+        secrets[PLATFORM] = settings.STRIPE_WEBHOOK_SECRET
+    return secrets
+
+
+def webhook_signer(account: Account) -> str:
+    """Whose webhook secret may sign events about `account`'s payments: the account's own
+    (NAME) when it has its own Stripe key, else the platform's."""
+    suffix = env_suffix(account.name)
+    if not account.connected_account and settings.STRIPE_SECRET_KEYS.get(suffix, ""):
+        return suffix
+    return PLATFORM
+
+
 def account_named(provider: str, name: str) -> Account:
     """The account a payment was made with (by its stored name), for later calls."""
     for org in fm.Organization.objects.all():

@@ -199,14 +199,23 @@ def payment_apply(payment_id: Any, state: CheckoutState, source: str) -> bool:
         if state.state == Payment.State.PAID:
             if payment.state == Payment.State.PAID:
                 return False
+            if state.amount_paid != payment.amount or state.currency.lower() != payment.currency:
+                # Not what this attempt asked for: never counted as paid. Staff look into
+                # it at the provider (ids only in the log: no personal data).
+                log.warning(
+                    "payment %s: provider reports a payment of another amount or currency "
+                    "(%s); not applied",
+                    payment.pk,
+                    source,
+                )
+                return False
             payment.state = Payment.State.PAID
             payment.settled_at = now
             if state.payment_reference:
                 payment.payment_reference = state.payment_reference
             payment.updated_at = now
             payment.save()
-            amount = state.amount_paid or payment.amount
-            if not fs.payment_mark_paid(payment.submission_id, amount=amount, **info):
+            if not fs.payment_mark_paid(payment.submission_id, amount=payment.amount, **info):
                 # Paid twice (two attempts both paid): staff must refund one; say so.
                 log.warning("payment %s paid while its submission was paid already", payment.pk)
             return True

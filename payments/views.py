@@ -16,6 +16,7 @@ from forms_engine import models as fm
 from forms_engine.middleware import csp
 from forms_engine.ratelimit import ratelimit
 
+from .accounts import webhook_secrets
 from .links import submission_for_token
 from .models import Payment
 from .presentation import konbini_view
@@ -29,7 +30,7 @@ from .services import (
     payment_start,
     payment_sync,
 )
-from .webhooks import EventRefused, stripe_event_handle
+from .webhooks import EventMismatch, EventRefused, stripe_event_handle
 
 log = logging.getLogger(__name__)
 
@@ -142,18 +143,20 @@ def cancelled(request: HttpRequest, token: str, payment_id: Any) -> HttpResponse
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
-    secrets = [
-        s for s in [settings.STRIPE_WEBHOOK_SECRET, *settings.STRIPE_WEBHOOK_SECRETS.values()] if s
-    ]
+    # Keyed by whose endpoint each is: the event is applied only to that account's payments.
+    secrets = webhook_secrets()
     signature = request.headers.get("Stripe-Signature", "")
     if not secrets or not signature:
         return HttpResponse("refused", status=400, content_type="text/plain")
     try:
-        event = webhook_event(request.body, signature, secrets)
+        event, signer = webhook_event(request.body, signature, secrets)
     except ProviderError:
         return HttpResponse("refused", status=400, content_type="text/plain")
     try:
-        outcome = stripe_event_handle(event)
+        outcome = stripe_event_handle(event, signer)
+    except EventMismatch:
+        # Logged (ids and a reason code only) where it was found.
+        return HttpResponse("refused", status=400, content_type="text/plain")
     except EventRefused:
         log.info("stripe event %s refused: unknown", event.get("id"))
         return HttpResponse("unknown", status=400, content_type="text/plain")

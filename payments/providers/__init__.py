@@ -53,12 +53,15 @@ class CheckoutStarted:
 @dataclass(frozen=True)
 class CheckoutState:
     """What the provider says of a checkout now. `state` is one of Payment.State's values;
-    `konbini` holds the slip details while awaiting a konbini payment."""
+    `konbini` holds the slip details while awaiting a konbini payment. When paid,
+    `amount_paid` and `currency` are what the provider says was received (checked against
+    the attempt before it counts as paid)."""
 
     state: str
     amount_paid: int = 0
     payment_reference: str = ""
     konbini: dict[str, Any] = field(default_factory=dict)
+    currency: str = ""
 
 
 class Provider(Protocol):

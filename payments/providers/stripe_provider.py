@@ -118,7 +118,10 @@ class StripeProvider:
             return CheckoutState("open", payment_reference=intent_id)
         if session.payment_status == "paid":
             return CheckoutState(
-                "paid", amount_paid=session.amount_total or 0, payment_reference=intent_id
+                "paid",
+                amount_paid=session.amount_total or 0,
+                payment_reference=intent_id,
+                currency=str(session.currency or ""),
             )
         if not intent_id:
             return CheckoutState("open")
@@ -130,7 +133,10 @@ class StripeProvider:
             raise ProviderError(f"payment not read: {type(exc).__name__}") from exc
         if intent.status == "succeeded":
             return CheckoutState(
-                "paid", amount_paid=intent.amount_received or 0, payment_reference=intent_id
+                "paid",
+                amount_paid=intent.amount_received or 0,
+                payment_reference=intent_id,
+                currency=str(intent.currency or ""),
             )
         if intent.status == "canceled":
             return CheckoutState("expired", payment_reference=intent_id)
@@ -181,10 +187,13 @@ class StripeProvider:
         return str(refund.id)
 
 
-def webhook_event(payload: bytes, signature: str, secrets: list[str]) -> dict[str, Any]:
+def webhook_event(
+    payload: bytes, signature: str, secrets: dict[str, str]
+) -> tuple[dict[str, Any], str]:
     """The event of a webhook request whose signature one of `secrets` verifies (on the raw
-    body, with the timestamp tolerance of the library); ProviderError otherwise."""
-    for secret in secrets:
+    body, with the timestamp tolerance of the library), and the key of the secret that
+    verified it (whose endpoint it came to); ProviderError otherwise."""
+    for signer, secret in secrets.items():
         try:
             event = stripe.Webhook.construct_event(payload, signature, secret)
         except stripe.SignatureVerificationError:
@@ -192,5 +201,5 @@ def webhook_event(payload: bytes, signature: str, secrets: list[str]) -> dict[st
         except ValueError as exc:
             raise ProviderError("not an event") from exc
         data: dict[str, Any] = event.to_dict()
-        return data
+        return data, signer
     raise ProviderError("signature not verified")

@@ -35,6 +35,7 @@ def after_review_submission(client, loaded) -> m.Submission:  # noqa: F811
 # `stripe` library at it.
 
 WEBHOOK_SECRET = "whsec_test_payments"
+PLATFORM_WEBHOOK_SECRET = "whsec_test_platform"
 CITY_KEY = "sk_test_sample_city"
 
 
@@ -59,7 +60,10 @@ def stripe_on(settings, stripe_peer):
     """Sample City pays through Stripe (its own key); the other organizations offline."""
     settings.STRIPE_API_BASE = stripe_peer.url
     settings.STRIPE_SECRET_KEYS = {"SAMPLE_CITY": CITY_KEY}
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    # Sample City's own account has its own endpoint and secret; the platform's secret
+    # signs only events about the platform's (and its connected accounts') payments.
+    settings.STRIPE_WEBHOOK_SECRET = PLATFORM_WEBHOOK_SECRET
+    settings.STRIPE_WEBHOOK_SECRETS = {"SAMPLE_CITY": WEBHOOK_SECRET}
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     stripe_peer.expect.api_key = CITY_KEY
     return stripe_peer
