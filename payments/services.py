@@ -400,7 +400,12 @@ def payment_refund(submission_id: Any, *, amount: int, reason: str, actor: int |
             created_by_id=actor,
         )
         fs.payment_mark_refunded(
-            sub.pk, amount=amount, reason=reason, actor=actor, provider=payment.provider
+            sub.pk,
+            amount=amount,
+            reason=reason,
+            actor=actor,
+            provider=payment.provider,
+            refund=refund.pk,
         )
     return refund
 

@@ -9,6 +9,7 @@ from celery import shared_task
 from forms_engine import models as fm
 
 from .mails import amount_set_mail, paid_mail, refund_mail
+from .models import Refund
 from .services import payments_reconcile as _reconcile
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,12 @@ def payment_mail_send(event_id: int) -> bool:
     elif event.topic == "payment.paid":
         message = paid_mail(sub, int(event.payload.get("amount", 0)))
     elif event.topic in ("payment.refunded", "payment.partially_refunded"):
+        # The reason is on the refund record (the outbox payload holds no free text).
+        refund = Refund.objects.filter(
+            pk=event.payload.get("refund"), payment__submission=sub
+        ).first()
         message = refund_mail(
-            sub, int(event.payload.get("amount", 0)), str(event.payload.get("reason", ""))
+            sub, int(event.payload.get("amount", 0)), refund.reason if refund else ""
         )
     else:
         return False

@@ -191,7 +191,16 @@ def payment_mark_refunded(
             **_payload(
                 sub,
                 actor,
-                {"amount": amount, "refunded_total": sub.refunded_amount, "reason": reason, **info},
+                {
+                    "amount": amount,
+                    "refunded_total": sub.refunded_amount,
+                    # The reason is staff's free text and may name a person: it stays on
+                    # the payments' own refund record; the append-only outbox gets only
+                    # whether one was given and its length.
+                    "reason_given": bool(reason),
+                    "reason_length": len(reason),
+                    **info,
+                },
             ),
         )
     return True

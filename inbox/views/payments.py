@@ -133,5 +133,7 @@ def payment_refund_view(request: HttpRequest, submission_id: Any) -> HttpRespons
         values,
         lambda sub, amount: payment_refund(sub.pk, amount=amount, reason=reason, actor=actor),
         "payment.refund",
-        {"reason": reason},
+        # The reason is staff's free text and may name a person: it is kept on the refund
+        # record only, never in the append-only audit log.
+        {"reason_given": bool(reason.strip()), "reason_length": len(reason.strip())},
     )
