@@ -262,11 +262,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # exports). A plain `celery -A config worker` consumes them all; in production run a
 # worker per queue (`-Q deliveries`, `-Q scans`, `-Q exports`, `-Q celery`), see README.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# How long a receipt mail waits for the receipt PDF it attaches (made on the exports
+# queue); past it the mail goes with the status page link only.
+RECEIPT_PDF_MAIL_WAIT_SECONDS = env.int("RECEIPT_PDF_MAIL_WAIT_SECONDS", default=120)
+# A worker child is replaced once its memory passes this (KiB): WeasyPrint (receipt PDFs,
+# staff PDFs on the exports queue) keeps caches that grow across renders.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=600_000)
 CELERY_TASK_ROUTES = {
     "forms_engine.tasks.attachment_scan": {"queue": "scans"},
     "integrations.tasks.delivery_send": {"queue": "deliveries"},
     "integrations.tasks.csv_*": {"queue": "exports"},
     "inbox.tasks.*export*": {"queue": "exports"},
+    # Receipt PDFs (WeasyPrint): the exports worker, with max-tasks/memory per child.
+    "forms_engine.tasks.receipt_document_render": {"queue": "exports"},
 }
 CELERY_BEAT_SCHEDULE = {
     # The outbox's consumers, for what a lost kick left behind (broker down, worker killed).
