@@ -41,6 +41,11 @@ urlpatterns = [
     path("status/", views.status, name="status"),
     path("status/<uuid:submission_id>/", views.status_submission, name="status_submission"),
     path("status/<uuid:submission_id>/withdraw/", views.status_withdraw, name="status_withdraw"),
+    path(
+        "status/<uuid:submission_id>/receipt.pdf",
+        views.status_receipt_pdf,
+        name="status_receipt_pdf",
+    ),
     path("api/postal/", views.postal_lookup, name="postal_lookup"),
     path("files/<str:ticket>/", views.local_file, name="storage_local_file"),
     path("healthz/live", views.healthz_live, name="healthz_live"),

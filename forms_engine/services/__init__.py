@@ -71,12 +71,6 @@ from .procedures import (
     procedures_load,
     version_spec,
 )
-from .receipt_mails import (
-    RECEIPT_MAIL_ATTEMPTS,
-    _receipt_mail,
-    receipt_mails_retry_failed,
-    receipt_mails_send,
-)
 from .receipt_documents import (
     RECEIPT_DOCUMENTS_CONSUMER,
     receipt_document_bytes,
@@ -84,6 +78,12 @@ from .receipt_documents import (
     receipt_document_get,
     receipt_document_make,
     receipt_document_stream,
+)
+from .receipt_mails import (
+    RECEIPT_MAIL_ATTEMPTS,
+    _receipt_mail,
+    receipt_mails_retry_failed,
+    receipt_mails_send,
 )
 from .receipts import (
     RECEIPT_ALPHABET,

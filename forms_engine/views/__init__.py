@@ -12,7 +12,7 @@ from .pages import filing_page
 from .postal import postal_lookup
 from .saving import filing_save, filing_saved
 from .start import bundle_start, home, procedure_start
-from .status import status, status_submission, status_withdraw
+from .status import status, status_receipt_pdf, status_submission, status_withdraw
 
 __all__ = [
     "bad_request",
@@ -38,6 +38,7 @@ __all__ = [
     "service_unavailable",
     "status",
     "status_submission",
+    "status_receipt_pdf",
     "status_withdraw",
     "upload_begin",
     "upload_cancel",
