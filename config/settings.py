@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "forms_engine.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "forms_engine.middleware.ResidentSessionMiddleware",
     "forms_engine.middleware.LanguageMiddleware",
     "forms_engine.middleware.EmbeddedKeyLoopbackOnlyMiddleware",
     "django.middleware.common.CommonMiddleware",

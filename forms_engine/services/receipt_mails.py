@@ -336,8 +336,10 @@ def receipt_documents_pending(receipt_id) -> bool:
     """Whether a submission of the receipt still waits for its PDF, made by another worker
     (with a broker) within RECEIPT_PDF_MAIL_WAIT_SECONDS of filing: the mail waits for it,
     then goes with the status page link alone."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return False  # made in-process before the mail (the consumers run in name order)
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_BROKER_URL:
+        # In-process, the PDF is made before the mail (the consumers run in name order);
+        # without a broker no worker makes it meanwhile.
+        return False
     since = timezone.now() - timedelta(seconds=settings.RECEIPT_PDF_MAIL_WAIT_SECONDS)
     return m.Submission.objects.filter(
         receipt_id=receipt_id, receipt_document__isnull=True, submitted_at__gt=since

@@ -8,6 +8,7 @@ from .direct_uploads import upload_begin, upload_cancel, upload_complete, upload
 from .errors import bad_request, server_error, service_unavailable
 from .files import local_file
 from .health import healthz_live, healthz_ready
+from .mypage import my_page, my_profile_delete, my_profile_edit, my_sign_out_everywhere
 from .pages import filing_page
 from .postal import postal_lookup
 from .saving import filing_save, filing_saved
@@ -38,6 +39,10 @@ __all__ = [
     "service_unavailable",
     "status",
     "status_submission",
+    "my_page",
+    "my_profile_delete",
+    "my_profile_edit",
+    "my_sign_out_everywhere",
     "status_receipt_pdf",
     "status_withdraw",
     "upload_begin",
