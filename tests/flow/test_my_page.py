@@ -77,7 +77,7 @@ def test_my_page_lists_filings_and_drafts_across_organizations(client, loaded):
         assert reverse("status_submission", args=[sub.pk]) in html
         assert m.localized(sub.procedure_version.title, "ja") in html
         assert sub.get_status_display() in html
-    assert "大阪府" in html
+        assert f'<span class="muted">{org}</span>' in html
     assert theirs.number not in html
     draft_link = re.search(r'<ul class="list" id="my-drafts">\s*<li><a href="([^"]+)"', html)[1]
     assert draft_link.split("/")[2] == started.split("/")[2]
