@@ -59,6 +59,7 @@ MIDDLEWARE = [
     # Past OVERLOAD_MAX_CONCURRENT requests at once: 429 within OVERLOAD_WAIT_SECONDS.
     "forms_engine.overload.ConcurrencyGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "forms_engine.middleware.ResidentSessionMiddleware",
     "forms_engine.middleware.LanguageMiddleware",
     "forms_engine.middleware.EmbeddedKeyLoopbackOnlyMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -266,6 +267,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # exports). A plain `celery -A config worker` consumes them all; in production run a
 # worker per queue (`-Q deliveries`, `-Q scans`, `-Q exports`, `-Q celery`), see README.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# How long a receipt mail waits for the receipt PDF it attaches (made on the exports
+# queue); past it the mail goes with the status page link only.
+RECEIPT_PDF_MAIL_WAIT_SECONDS = env.int("RECEIPT_PDF_MAIL_WAIT_SECONDS", default=120)
+# A worker child is replaced once its memory passes this (KiB): WeasyPrint (receipt PDFs,
+# staff PDFs on the exports queue) keeps caches that grow across renders.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=600_000)
 CELERY_TASK_ROUTES = {
     "forms_engine.tasks.attachment_scan": {"queue": "scans"},
     "integrations.tasks.delivery_send": {"queue": "deliveries"},
@@ -273,6 +280,8 @@ CELERY_TASK_ROUTES = {
     "inbox.tasks.*export*": {"queue": "exports"},
     # The scheduled integrations' runs (csv files) may take a while: never in the way of mail.
     "integrations.tasks.scheduled_run_write": {"queue": "exports"},
+    # Receipt PDFs (WeasyPrint): the exports worker, with max-tasks/memory per child.
+    "forms_engine.tasks.receipt_document_render": {"queue": "exports"},
 }
 CELERY_BEAT_SCHEDULE = {
     # The outbox's consumers, for what a lost kick left behind (broker down, worker killed).

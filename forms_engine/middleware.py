@@ -122,3 +122,31 @@ def _is_loopback(text: str) -> bool:
         return False
     mapped = getattr(address, "ipv4_mapped", None)
     return (mapped or address).is_loopback
+
+
+#: The resident's session epoch this session was signed in at (see Resident.session_epoch).
+SESSION_RESIDENT_EPOCH = "resident_epoch"
+
+
+class ResidentSessionMiddleware:
+    """Ends a resident's session that was signed in before their last "sign out
+    everywhere" (or whose resident is gone): the session is flushed on its next request,
+    so its filings, sign-in and status grants all stop working. After SessionMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        resident_id = session.get("resident") if session is not None else None
+        if resident_id:
+            from forms_engine.models import Resident  # noqa: PLC0415 - app registry
+
+            epoch = (
+                Resident.objects.filter(pk=resident_id)
+                .values_list("session_epoch", flat=True)
+                .first()
+            )
+            if epoch is None or epoch != session.get(SESSION_RESIDENT_EPOCH, 0):
+                session.flush()
+        return self.get_response(request)

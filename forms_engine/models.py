@@ -167,6 +167,9 @@ class Resident(models.Model):
     profile = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_login_at = models.DateTimeField(null=True, blank=True)
+    # Sessions signed in as this resident carry the epoch they were signed in at; "sign
+    # out everywhere" raises it, and ResidentSessionMiddleware ends every older session.
+    session_epoch = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"resident #{self.pk}"
@@ -500,6 +503,22 @@ class ResidentMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} mail #{self.pk}"
+
+
+class ReceiptDocument(models.Model):
+    """The 申請控え (receipt PDF) of one submission, made once by a task after filing and
+    stored in the object store under a random key (no number, name or answer in it)."""
+
+    submission = models.OneToOneField(
+        Submission, on_delete=models.CASCADE, related_name="receipt_document"
+    )
+    key = models.CharField(max_length=200, unique=True)
+    size = models.PositiveIntegerField()
+    language = models.CharField(max_length=8, default="ja")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"receipt document #{self.pk}"
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:

@@ -99,3 +99,10 @@ def outbox_dispatch_all() -> int:
     names = sorted(outbox_consumers())
     outbox_dispatch_kick(names)
     return len(names)
+
+
+@shared_task(acks_late=True)
+def receipt_document_render(submission_id: str) -> str:
+    """Make the receipt PDF of one submission (routed to the `exports` queue: WeasyPrint
+    and its fonts live in that worker). Idempotent: made once per submission."""
+    return str(services.receipt_document_make(submission_id).pk)

@@ -41,6 +41,11 @@ urlpatterns = [
         exports.submission_pdf_download,
         name="submission_pdf",
     ),
+    path(
+        "submissions/<uuid:submission_id>/receipt.pdf",
+        exports.submission_receipt_pdf,
+        name="submission_receipt_pdf",
+    ),
     path("export/submissions.csv", exports.submissions_csv, name="submissions_csv"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path(

@@ -36,6 +36,7 @@ APT_PACKAGES=(
     fonts-noto-cjk      # Japanese glyphs in PDFs and screenshots
     gettext             # msgfmt for compilemessages
     poppler-utils       # pdffonts / pdftoppm to check generated PDFs
+    zbar-tools          # zbarimg: the receipt PDF's QR code is decoded from its raster
     libpango-1.0-0      # WeasyPrint
     libpangoft2-1.0-0   # WeasyPrint
     libharfbuzz-subset0 # WeasyPrint font subsetting

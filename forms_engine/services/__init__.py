@@ -77,6 +77,14 @@ from .procedures import (
     procedures_load,
     version_spec,
 )
+from .receipt_documents import (
+    RECEIPT_DOCUMENTS_CONSUMER,
+    receipt_document_bytes,
+    receipt_document_filename,
+    receipt_document_get,
+    receipt_document_make,
+    receipt_document_stream,
+)
 from .receipt_mails import (
     RECEIPT_MAIL_ATTEMPTS,
     _receipt_mail,
@@ -258,6 +266,12 @@ __all__ = [
     "procedures_load",
     "receipt_format",
     "receipt_lookup",
+    "RECEIPT_DOCUMENTS_CONSUMER",
+    "receipt_document_bytes",
+    "receipt_document_filename",
+    "receipt_document_get",
+    "receipt_document_make",
+    "receipt_document_stream",
     "receipt_mails_retry_failed",
     "receipt_mails_send",
     "receipt_normalize",

@@ -19,8 +19,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -30,6 +32,7 @@ from forms_engine.outbox import OutboxRetry, outbox_consumer, outbox_dispatch, o
 from forms_engine.topics import SUBMISSION_COMPLETED
 
 from .payment_details import payment_details
+from .receipt_documents import receipt_document_bytes, receipt_document_filename
 from .receipts import receipt_status_code
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,8 @@ RECEIPT_MAILS_CONSUMER = "forms_engine.receipt_mails"
 RECEIPT_MAIL_FIRST_RETRY = timedelta(minutes=1)
 RECEIPT_MAIL_RETRY_CAP = timedelta(hours=4)
 RECEIPT_MAIL_ATTEMPTS = 20
+#: How often a receipt mail looks again for the PDF it waits for (a PDF worker's render).
+RECEIPT_PDF_MAIL_POLL = timedelta(seconds=10)
 
 
 def retry_delay(failures: int) -> timedelta:
@@ -105,6 +110,8 @@ def receipt_mail_send(receipt_id) -> None:
     sent with no lock held (a mail server that does not answer holds a worker for
     EMAIL_TIMEOUT, never a row or a connection in a transaction), and its outcome
     recorded in a second short transaction."""
+    if receipt_documents_pending(receipt_id):
+        raise OutboxRetry(RECEIPT_PDF_MAIL_POLL, "pdf_pending")
     claimed = _receipt_mail_claim(receipt_id)
     if claimed is None:
         receipt = m.Receipt.objects.filter(pk=receipt_id).first()
@@ -268,38 +275,79 @@ def receipt_mails_retry_failed() -> int:
 
 def _receipt_mail(receipt: m.Receipt) -> EmailMessage | None:
     """The mail telling the applicant the receipt number and status code, in their
-    language; None when the filing gave no address to send it to."""
+    language, as text and HTML, with each submission's receipt PDF attached (once made)
+    and a link to its status page; None when the filing gave no address to send it to.
+
+    It holds what the resident typed or was told on screen only: the receipt number, the
+    status code, the procedures' titles, the fee. No answer (the PDF attached holds them,
+    as the resident wrote them, for the resident's own address only)."""
     language = receipt.language or "ja"
     status_code = receipt_status_code(receipt.number, receipt.status_code_hash)
-    subs = list(receipt.submissions.select_related("procedure_version").order_by("number"))
+    subs = list(
+        receipt.submissions.select_related(
+            "procedure_version", "organization", "receipt_document"
+        ).order_by("number")
+    )
     if not subs or not subs[0].contact_email:
         return None
     with override(language):
-        titles = "\n".join(
-            f"- {m.localized(s.procedure_version.title, language)} ({s.number})" for s in subs
-        )
-        body = _(
-            "Thank you. We received your application.\n\n"
-            "Receipt number: %(number)s\nStatus code: %(code)s\n\n%(titles)s\n\n"
-            "Check the status at %(url)s with the receipt number and the status code.\n"
-        ) % {
+        unpaid = [s for s in subs if s.status == m.Submission.Status.AWAITING_PAYMENT]
+        context = {
+            "lang": language,
             "number": receipt.number,
             "code": status_code,
-            "titles": titles,
-            "url": f"{settings.SITE_URL}/status/",
+            "submissions": [
+                {
+                    "title": m.localized(s.procedure_version.title, language),
+                    "number": s.number,
+                    "url": settings.SITE_URL + reverse("status_submission", args=[s.pk]),
+                    "pay_url": _pay_url(s, language) if s in unpaid else "",
+                }
+                for s in subs
+            ],
+            "lookup_url": settings.SITE_URL + reverse("status"),
+            "unpaid_amount": f"{sum(s.fee_total for s in unpaid):,}" if unpaid else "",
+            "organization": subs[0].organization,
+            "organization_name": m.localized(subs[0].organization.name, language),
+            "organization_contact": m.localized(subs[0].organization.contact, language),
         }
-        unpaid = [s for s in subs if s.status == m.Submission.Status.AWAITING_PAYMENT]
-        if unpaid:
-            body += "\n" + _(
-                "Payment of %(amount)s yen is needed to complete this application."
-            ) % {"amount": f"{sum(s.fee_total for s in unpaid):,}"}
-            for s in unpaid:
-                pay_url = payment_details(s).get("pay_url")
-                if pay_url:
-                    body += "\n" + _("Pay for %(number)s here: %(url)s") % {
-                        "number": s.number,
-                        "url": f"{settings.SITE_URL}{pay_url}?lang={language}",
-                    }
-            body += "\n"
+        documents = [(s, s.receipt_document) for s in subs if _has_document(s)]
+        context["attached"] = bool(documents)
+        text = render_to_string("forms_engine/mail/receipt.txt", context)
+        html = render_to_string("forms_engine/mail/receipt.html", context)
         subject = _("Application received (%(number)s)") % {"number": receipt.number}
-    return EmailMessage(subject, body, None, [subs[0].contact_email])
+        message = EmailMultiAlternatives(subject, text, None, [subs[0].contact_email])
+        message.attach_alternative(html, "text/html")
+        for s, doc in documents:
+            message.attach(
+                receipt_document_filename(s, language),
+                receipt_document_bytes(doc),
+                "application/pdf",
+            )
+    return message
+
+
+def _pay_url(submission: m.Submission, language: str) -> str:
+    pay_url = payment_details(submission).get("pay_url")
+    return f"{settings.SITE_URL}{pay_url}?lang={language}" if pay_url else ""
+
+
+def _has_document(submission: m.Submission) -> bool:
+    try:
+        return submission.receipt_document is not None
+    except m.ReceiptDocument.DoesNotExist:
+        return False
+
+
+def receipt_documents_pending(receipt_id) -> bool:
+    """Whether a submission of the receipt still waits for its PDF, made by another worker
+    (with a broker) within RECEIPT_PDF_MAIL_WAIT_SECONDS of filing: the mail waits for it,
+    then goes with the status page link alone."""
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_BROKER_URL:
+        # In-process, the PDF is made before the mail (the consumers run in name order);
+        # without a broker no worker makes it meanwhile.
+        return False
+    since = timezone.now() - timedelta(seconds=settings.RECEIPT_PDF_MAIL_WAIT_SECONDS)
+    return m.Submission.objects.filter(
+        receipt_id=receipt_id, receipt_document__isnull=True, submitted_at__gt=since
+    ).exists()

@@ -8,11 +8,12 @@ from .direct_uploads import upload_begin, upload_cancel, upload_complete, upload
 from .errors import bad_request, server_error, service_unavailable
 from .files import local_file
 from .health import healthz_live, healthz_ready
+from .mypage import my_page, my_profile_delete, my_profile_edit, my_sign_out_everywhere
 from .pages import filing_page
 from .postal import postal_lookup
 from .saving import filing_save, filing_saved
 from .start import bundle_start, home, procedure_start
-from .status import status, status_submission, status_withdraw
+from .status import status, status_receipt_pdf, status_submission, status_withdraw
 from .waiting import bundle_queue, procedure_queue
 
 __all__ = [
@@ -41,6 +42,11 @@ __all__ = [
     "service_unavailable",
     "status",
     "status_submission",
+    "my_page",
+    "my_profile_delete",
+    "my_profile_edit",
+    "my_sign_out_everywhere",
+    "status_receipt_pdf",
     "status_withdraw",
     "upload_begin",
     "upload_cancel",

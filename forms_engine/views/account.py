@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from forms_engine import services
+from forms_engine.middleware import SESSION_RESIDENT_EPOCH
 from forms_engine.ratelimit import ratelimit
 
 from .common import (
@@ -77,6 +78,7 @@ def login_confirm(request: HttpRequest, token: str) -> HttpResponse:
     # A new session key on every sign-in: a key planted or copied before must not be signed in.
     request.session.cycle_key()
     request.session[SESSION_RESIDENT] = resident.pk
+    request.session[SESSION_RESIDENT_EPOCH] = resident.session_epoch
     # Filings started before signing in stay with this browser only: signing in never
     # hands them to an account (the link may be someone else's). New ones are prefilled.
     next_url = request.session.pop("login_next", "")

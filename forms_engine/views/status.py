@@ -13,13 +13,20 @@ id is in URLs; never the number, the code or an answer.
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from forms_engine import models as m
 from forms_engine import services, uploads
@@ -35,6 +42,7 @@ from forms_engine.filing import (
 from forms_engine.outbox import topic_label
 from forms_engine.ratelimit import hit as ratelimit_hit
 from forms_engine.ratelimit import ratelimit
+from forms_engine.storage import content_disposition
 
 from .common import SESSION_RESIDENT, _lang, csrf_refusal, payment_context
 
@@ -235,6 +243,7 @@ def _page(
         "multipart": multipart,
         "just_resubmitted": request.GET.get("done") == "resubmitted",
         **payment_context(submission),
+        "receipt_document": services.receipt_document_get(submission.pk),
     }
     return render(request, "forms_engine/status_submission.html", context, status=status)
 
@@ -374,3 +383,25 @@ def status_withdraw(request: HttpRequest, submission_id) -> HttpResponseBase:
         context,
         status=200 if allowed or request.method == "GET" else 409,
     )
+
+
+@never_cache
+@require_GET
+def status_receipt_pdf(request: HttpRequest, submission_id) -> HttpResponseBase:
+    """The submission's receipt PDF (申請控え), under the status page's access rules: a
+    browser without the grant, another resident's filing or an unknown id gets 404."""
+    submission = _submission_for(request, submission_id)
+    if submission is None:
+        raise Http404
+    document = services.receipt_document_get(submission.pk)
+    if document is None:
+        raise Http404
+    response = StreamingHttpResponse(
+        services.receipt_document_stream(document), content_type="application/pdf"
+    )
+    response["Content-Length"] = str(document.size)
+    response["Content-Disposition"] = content_disposition(
+        services.receipt_document_filename(submission, _lang())
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from forms_engine import services
 from forms_engine.documents.csv_export import CsvExport
 from forms_engine.documents.encodings import CSV_ENCODINGS
 from forms_engine.documents.pdf import submission_pdf
@@ -92,5 +93,26 @@ def submission_pdf_download(request: HttpRequest, submission_id: Any) -> HttpRes
     pdf = submission_pdf(submission, _lang())
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition(f"{submission.number}.pdf")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@never_cache
+@require_GET
+@staff_required
+def submission_receipt_pdf(request: HttpRequest, submission_id: Any) -> StreamingHttpResponse:
+    """The receipt PDF (申請控え) the resident was given, as stored: scoped and audited."""
+    submission = submission_for_staff_or_404(request.user, submission_id)
+    document = services.receipt_document_get(submission.pk)
+    if document is None:
+        raise Http404
+    audit_log(request, "submission.receipt_pdf", submission)
+    response = StreamingHttpResponse(
+        services.receipt_document_stream(document), content_type="application/pdf"
+    )
+    response["Content-Length"] = str(document.size)
+    response["Content-Disposition"] = content_disposition(
+        services.receipt_document_filename(submission, _lang())
+    )
     response["X-Content-Type-Options"] = "nosniff"
     return response

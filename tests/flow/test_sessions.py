@@ -172,7 +172,12 @@ def test_the_session_holds_ids_only(client, loaded):
 
     stored = session_data(client.cookies[settings.SESSION_COOKIE_NAME].value)
     resident = m.Resident.objects.get(email="hanako@example.jp")
-    assert stored == {"drafts": [str(draft.pk)], "resident": resident.pk}
+    # (and the resident's session epoch: a counter that sign-out everywhere raises)
+    assert stored == {
+        "drafts": [str(draft.pk)],
+        "resident": resident.pk,
+        "resident_epoch": resident.session_epoch,
+    }
 
 
 @pytest.mark.parametrize(
