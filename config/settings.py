@@ -266,6 +266,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "forms_engine.tasks.attachment_scan": {"queue": "scans"},
     "integrations.tasks.delivery_send": {"queue": "deliveries"},
+    "integrations.tasks.deliveries_send": {"queue": "deliveries"},
     "integrations.tasks.csv_*": {"queue": "exports"},
     "inbox.tasks.*export*": {"queue": "exports"},
     # The scheduled integrations' runs (csv files) may take a while: never in the way of mail.
@@ -335,6 +336,10 @@ DELIVERY_REQUEUE_SECONDS = env.float("DELIVERY_REQUEUE_SECONDS", default=300.0)
 # Webhook timeouts (seconds): connecting, and waiting for each read of the answer.
 DELIVERY_CONNECT_TIMEOUT = env.float("DELIVERY_CONNECT_TIMEOUT", default=5.0)
 DELIVERY_READ_TIMEOUT = env.float("DELIVERY_READ_TIMEOUT", default=30.0)
+# Deliveries per send task (the poller's backlog and each filing's deliveries are queued
+# in batches of this many; each is claimed, sent and recorded on its own). Keep
+# DELIVERY_BATCH x (connect + read timeout) under CELERY_TASK_SOFT_TIME_LIMIT: 8 x 35 s.
+DELIVERY_BATCH = env.int("DELIVERY_BATCH", default=8)
 # Lifetime of the download URLs of attachments in a webhook payload.
 DELIVERY_DOWNLOAD_URL_SECONDS = env.int("DELIVERY_DOWNLOAD_URL_SECONDS", default=3600)
 # Webhooks to loopback addresses (127.0.0.1, ::1): refused unless this is on (tests, a
