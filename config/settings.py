@@ -232,6 +232,15 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Without a broker (the embedded default), the work kicked when a change commits (outbox
+# consumers, deliveries, scans, mails) runs in BACKGROUND_THREADS threads of the serving
+# process rather than in the request (forms_engine/background.py), and the periodic jobs
+# that beat runs with a broker (outbox leftovers, deliveries due again, resident mails)
+# run there every BACKGROUND_PERIODIC_SECONDS. Off: run at once in the request (the test
+# suite keeps it off, tests/conftest.py, so that the work has run when a request returns).
+TASKS_IN_BACKGROUND = env.bool("TASKS_IN_BACKGROUND", default=CELERY_TASK_ALWAYS_EAGER)
+BACKGROUND_THREADS = env.int("BACKGROUND_THREADS", default=2)
+BACKGROUND_PERIODIC_SECONDS = env.float("BACKGROUND_PERIODIC_SECONDS", default=5.0)
 CELERY_TIMEZONE = TIME_ZONE
 # A task is acknowledged when it has run, not when it is taken, and given back to the
 # broker when its worker dies (SIGKILL, out of memory) rather than lost; each worker

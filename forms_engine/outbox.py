@@ -58,6 +58,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from forms_engine import models as m
+from forms_engine.background import run_soon
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def outbox_dispatch_kick(consumers: Iterable[str] | None = None) -> None:
     for name in names:
         try:
             if settings.CELERY_TASK_ALWAYS_EAGER:
-                outbox_dispatch(name)
+                run_soon(f"outbox_dispatch:{name}", outbox_dispatch, name)
             else:
                 tasks.outbox_dispatch.apply_async(args=[name], retry=False)
         except Exception as exc:

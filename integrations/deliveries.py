@@ -28,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from forms_engine import models as fm
+from forms_engine.background import run_soon
 from forms_engine.outbox import outbox_emit
 from forms_engine.services import version_spec
 
@@ -87,7 +88,7 @@ def deliveries_enqueue(ids: list[uuid.UUID]) -> None:
         batch = [str(delivery_id) for delivery_id in ids[first : first + size]]
         try:
             if settings.CELERY_TASK_ALWAYS_EAGER:
-                deliveries_send(batch)
+                run_soon("deliveries_send", deliveries_send, batch)
             else:
                 tasks.deliveries_send.apply_async(args=[batch], retry=False)
         except Exception as exc:
