@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from forms_engine import models as fm
@@ -213,6 +213,13 @@ def _claim(delivery_id: uuid.UUID | str) -> tuple[Delivery, int] | str:
             "submission__receipt",
         )
         .defer("procedure_version__source")  # read only when its spec is not cached
+        # Whether the payload has files to list, in the same read: most submissions have
+        # none, and the payload then spares a query (webhooks/payload.py).
+        .annotate(
+            has_attachments=Exists(
+                fm.Attachment.objects.filter(submission_id=OuterRef("submission_id"))
+            )
+        )
         .get(pk=delivery_id)
     )
     return delivery, delivery.attempt_count
