@@ -3,7 +3,8 @@
 processes to a local receiver, none lost and none doubled.
 
     delivery_rate   N webhook deliveries (the child allowance's `benefits-system` entry)
-                    queued at once on the "deliveries" queue of a Redis broker; two worker
+                    queued at once on the "deliveries" queue of a Redis broker, DELIVERY_BATCH
+                    (8) per task as deliveries_enqueue queues them; two worker
                     processes (`celery worker --pool=threads -c 8 -Q deliveries`; set
                     BENCH_DELIVERY_POOL=solo for one delivery at a time), the production
                     code path: claim, payload, Standard Webhooks signature, the address
@@ -14,7 +15,7 @@ processes to a local receiver, none lost and none doubled.
                     with lost = doubled = 0 (checked against the receiver and the
                     database; any other count makes the run invalid).
     baseline        the same number of signed POSTs of the same payload size, sent from two
-                    plain processes (urllib3, a new connection each, as the workers do) to
+                    plain processes (urllib3, a new connection each: the workers keep theirs open) to
                     the same receiver: the machine's and the receiver's own ceiling.
 
 Each run: a redis-server of its own on a free port, a fresh PostgreSQL database (dropped
@@ -58,6 +59,7 @@ from benchmarks.run import (  # noqa: E402
     DB_PREFIX,
     BenchError,
     bench_database_url,
+    cpu_snapshot,
     database_drop,
     database_recreate,
     log,
@@ -71,6 +73,7 @@ WORKERS = 2
 # run in production (`celery -A config worker -Q deliveries --pool=threads -c 8`).
 POOL = os.environ.get("BENCH_DELIVERY_POOL", "threads")
 THREADS = int(os.environ.get("BENCH_DELIVERY_THREADS", "8"))
+BATCH = int(os.environ.get("BENCH_DELIVERY_BATCH", os.environ.get("DELIVERY_BATCH", "8")))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -411,12 +414,26 @@ def main(argv: list[str] | None = None) -> int:
         from integrations.models import Delivery
 
         cpu_before = sum(_cpu_seconds(p.pid) for p in workers)
+        db_name = urlsplit(db_url).path.lstrip("/")
+        snap_before = cpu_snapshot(None, db_name)
+        own_before = time.process_time()  # the receiver's threads and the counting below
+        redis_before = _cpu_seconds(redis.proc.pid)
         start = time.perf_counter()
+        # Queued as the poller and the on-commit kick queue them (deliveries_enqueue):
+        # DELIVERY_BATCH deliveries per task (BENCH_DELIVERY_BATCH=1: a task each; 0: the
+        # one-delivery task `delivery_send`, as the code before batches queued them).
         with app.producer_or_acquire() as producer:
-            for delivery_id in ids:
+            for delivery_id in ids if BATCH == 0 else ():
                 app.send_task(
                     "integrations.tasks.delivery_send",
                     args=[delivery_id],
+                    queue="deliveries",
+                    producer=producer,
+                )
+            for first in range(0, len(ids) if BATCH else 0, BATCH or 1):
+                app.send_task(
+                    "integrations.tasks.deliveries_send",
+                    args=[ids[first : first + BATCH]],
                     queue="deliveries",
                     producer=producer,
                 )
@@ -429,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
         worker_cpu = sum(_cpu_seconds(p.pid) for p in workers) - cpu_before
+        snap_after = cpu_snapshot(None, db_name)
+        own_cpu = time.process_time() - own_before
+        redis_cpu = _cpu_seconds(redis.proc.pid) - redis_before
         connections.close_all()
         rate = delivered / elapsed
         time.sleep(0.5)  # any straggling duplicate would arrive now
@@ -463,7 +483,26 @@ def main(argv: list[str] | None = None) -> int:
         # on PostgreSQL, Redis, the receiver, or for a core on a busy machine).
         per = 1000 * worker_cpu / max(delivered, 1)
         print(f"{'worker cpu':>16}  {per:.1f} ms per delivery ({worker_cpu:.1f} s in all)")
+        # PostgreSQL (the bench database's backends and the server's own processes), Redis,
+        # and this process (the receiver verifying signatures, and the counting loop).
+        n = max(delivered, 1)
+        db_ms = 1000 * (snap_after["postgres"] - snap_before["postgres"]) / n
+        redis_ms = 1000 * redis_cpu / n
+        own_ms = 1000 * own_cpu / n
+        total_ms = per + db_ms + redis_ms + own_ms
+        machine_ms = 1000 * (snap_after["machine"] - snap_before["machine"]) / n
+        print(
+            f"{'other cpu':>16}  postgresql {db_ms:.1f}, redis {redis_ms:.1f}, "
+            f"receiver+bench {own_ms:.1f} ms per delivery"
+        )
+        cores = os.cpu_count() or 1
+        print(
+            f"{'quiet estimate':>16}  {total_ms:.1f} ms of CPU per delivery in all: "
+            f"{1000 * cores / total_ms:.0f}/s if {cores} cores did nothing else "
+            f"(the machine spent {machine_ms:.1f} ms per delivery)"
+        )
         print(f"{'load average':>16}  {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
+        print(f"{'per task':>16}  {BATCH} deliveries")
         if not valid:
             print("delivery_rate: INVALID (lost, doubled, unverified or undelivered)")
         print(

@@ -236,6 +236,15 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Without a broker (the embedded default), the work kicked when a change commits (outbox
+# consumers, deliveries, scans, mails) runs in BACKGROUND_THREADS threads of the serving
+# process rather than in the request (forms_engine/background.py), and the periodic jobs
+# that beat runs with a broker (outbox leftovers, deliveries due again, resident mails)
+# run there every BACKGROUND_PERIODIC_SECONDS. Off: run at once in the request (the test
+# suite keeps it off, tests/conftest.py, so that the work has run when a request returns).
+TASKS_IN_BACKGROUND = env.bool("TASKS_IN_BACKGROUND", default=CELERY_TASK_ALWAYS_EAGER)
+BACKGROUND_THREADS = env.int("BACKGROUND_THREADS", default=2)
+BACKGROUND_PERIODIC_SECONDS = env.float("BACKGROUND_PERIODIC_SECONDS", default=5.0)
 CELERY_TIMEZONE = TIME_ZONE
 # A task is acknowledged when it has run, not when it is taken, and given back to the
 # broker when its worker dies (SIGKILL, out of memory) rather than lost; each worker
@@ -276,6 +285,7 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD
 CELERY_TASK_ROUTES = {
     "forms_engine.tasks.attachment_scan": {"queue": "scans"},
     "integrations.tasks.delivery_send": {"queue": "deliveries"},
+    "integrations.tasks.deliveries_send": {"queue": "deliveries"},
     "integrations.tasks.csv_*": {"queue": "exports"},
     "inbox.tasks.*export*": {"queue": "exports"},
     # The scheduled integrations' runs (csv files) may take a while: never in the way of mail.
@@ -347,6 +357,10 @@ DELIVERY_REQUEUE_SECONDS = env.float("DELIVERY_REQUEUE_SECONDS", default=300.0)
 # Webhook timeouts (seconds): connecting, and waiting for each read of the answer.
 DELIVERY_CONNECT_TIMEOUT = env.float("DELIVERY_CONNECT_TIMEOUT", default=5.0)
 DELIVERY_READ_TIMEOUT = env.float("DELIVERY_READ_TIMEOUT", default=30.0)
+# Deliveries per send task (the poller's backlog and each filing's deliveries are queued
+# in batches of this many; each is claimed, sent and recorded on its own). Keep
+# DELIVERY_BATCH x (connect + read timeout) under CELERY_TASK_SOFT_TIME_LIMIT: 8 x 35 s.
+DELIVERY_BATCH = env.int("DELIVERY_BATCH", default=8)
 # Lifetime of the download URLs of attachments in a webhook payload.
 DELIVERY_DOWNLOAD_URL_SECONDS = env.int("DELIVERY_DOWNLOAD_URL_SECONDS", default=3600)
 # Webhooks to loopback addresses (127.0.0.1, ::1): refused unless this is on (tests, a

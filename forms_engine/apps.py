@@ -12,3 +12,16 @@ class FormsEngineConfig(AppConfig):
             topics,  # noqa: F401  (the labels of the core's outbox topics)
         )
         from .services import receipt_mails  # noqa: F401  (an outbox consumer)
+
+        _background_periodic_register()
+
+
+def _background_periodic_register() -> None:
+    """The embedded default's stand-in for beat (forms_engine/background.py): the outbox's
+    leftovers (failed consumers due again, kicks lost) and the resident mails due."""
+    from .background import background_periodic
+    from .outbox import outbox_dispatch
+    from .services.resident_mails import resident_mails_send
+
+    background_periodic("outbox_dispatch", outbox_dispatch)
+    background_periodic("resident_mails_send", resident_mails_send)

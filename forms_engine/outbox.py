@@ -58,6 +58,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from forms_engine import models as m
+from forms_engine.background import run_soon
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,10 @@ def outbox_emit(
     submission_id = submission.pk if isinstance(submission, m.Submission) else submission
     if submission_id is not None:
         payload.setdefault("submission", str(submission_id))
-    with transaction.atomic():
+    # Atomic on its own when called outside a transaction; inside the caller's, no
+    # savepoint (two round trips fewer per event): an error here fails the caller's
+    # transaction as a whole, which is what the caller's change needs anyway.
+    with transaction.atomic(savepoint=False):
         event = m.OutboxEvent.objects.create(
             topic=topic, submission_id=submission_id, payload=payload
         )
@@ -172,7 +176,7 @@ def outbox_dispatch_kick(consumers: Iterable[str] | None = None) -> None:
     for name in names:
         try:
             if settings.CELERY_TASK_ALWAYS_EAGER:
-                outbox_dispatch(name)
+                run_soon(f"outbox_dispatch:{name}", outbox_dispatch, name)
             else:
                 tasks.outbox_dispatch.apply_async(args=[name], retry=False)
         except Exception as exc:

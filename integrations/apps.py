@@ -16,6 +16,13 @@ class IntegrationsConfig(AppConfig):
         from .registry import integration_types_load
 
         integration_types_load()
+        # Without beat (the embedded default): deliveries due again are sent from the
+        # serving process's background threads (forms_engine/background.py).
+        from forms_engine.background import background_periodic
+
+        from .deliveries import deliveries_enqueue_due
+
+        background_periodic("deliveries_enqueue_due", deliveries_enqueue_due)
         register_topic_label(TOPIC_DELIVERED, _("Delivered to a back-office system"))
         register_topic_label(TOPIC_DEAD, _("Delivery to a back-office system failed"))
         register_topic_label(TOPIC_RETRIED, _("Delivery sent again by staff"))

@@ -18,14 +18,17 @@ import os
 import random
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from forms_engine import models as fm
+from forms_engine.background import run_soon
 from forms_engine.outbox import outbox_emit
 from forms_engine.services import version_spec
 
@@ -74,21 +77,25 @@ def _scheduled(type_key: str) -> bool:
 
 
 def deliveries_enqueue(ids: list[uuid.UUID]) -> None:
-    """Queue a send task per delivery (in-process without a broker). Never raises: the
-    rows are committed and the poller queues them again if this fails."""
+    """Queue send tasks, DELIVERY_BATCH deliveries per task (in-process without a broker).
+    Never raises: the rows are committed and the poller queues them again if this fails."""
     from . import tasks
 
     if not settings.CELERY_TASK_ALWAYS_EAGER and not settings.CELERY_BROKER_URL:
         return  # no broker to send to (only tests set this): the poller queues them
-    for delivery_id in ids:
+    size = max(1, settings.DELIVERY_BATCH)
+    for first in range(0, len(ids), size):
+        batch = [str(delivery_id) for delivery_id in ids[first : first + size]]
         try:
             if settings.CELERY_TASK_ALWAYS_EAGER:
-                delivery_send(delivery_id)
+                run_soon("deliveries_send", deliveries_send, batch)
             else:
-                tasks.delivery_send.apply_async(args=[str(delivery_id)], retry=False)
+                tasks.deliveries_send.apply_async(args=[batch], retry=False)
         except Exception as exc:
             log.warning(
-                "delivery %s not queued (%s); the poller queues it", delivery_id, type(exc).__name__
+                "%s deliveries not queued (%s); the poller queues them",
+                len(batch),
+                type(exc).__name__,
             )
 
 
@@ -98,7 +105,7 @@ def deliveries_enqueue_due(limit: int = 1000) -> int:
     were not queued in the last DELIVERY_REQUEUE_SECONDS. Returns how many."""
     now = timezone.now()
     requeue_before = now - timedelta(seconds=settings.DELIVERY_REQUEUE_SECONDS)
-    per_submission = [k for k, t in integration_types().items() if not t.scheduled]
+    per_submission = _per_submission_types()
     with transaction.atomic():
         due = list(
             Delivery.objects.select_for_update(skip_locked=True)
@@ -116,12 +123,29 @@ def deliveries_enqueue_due(limit: int = 1000) -> int:
     return len(due)
 
 
+def deliveries_send(delivery_ids: Sequence[uuid.UUID | str]) -> dict[str, str]:
+    """Try several deliveries, one after the other (a task of the poller's batches: one
+    task per DELIVERY_BATCH deliveries spares the broker round trips of one per delivery);
+    each is claimed, sent and recorded on its own, exactly as delivery_send does."""
+    # Never start one that might not finish before the task's soft time limit: the rest
+    # stay queued (enqueued_at), and the poller queues them again.
+    budget = settings.CELERY_TASK_SOFT_TIME_LIMIT - (
+        settings.DELIVERY_CONNECT_TIMEOUT + settings.DELIVERY_READ_TIMEOUT + 5
+    )
+    start = time.monotonic()
+    results: dict[str, str] = {}
+    for delivery_id in delivery_ids:
+        if results and time.monotonic() - start > budget:
+            results[str(delivery_id)] = "left"
+            continue
+        results[str(delivery_id)] = delivery_send(delivery_id)
+    return results
+
+
 def delivery_send(delivery_id: uuid.UUID | str) -> str:
     """Try one delivery now if it is due; returns its state afterwards (or "busy" when
     another worker holds it). Safe to run twice or in parallel."""
     claimed = _claim(delivery_id)
-    if claimed is None:
-        return "busy"
     if isinstance(claimed, str):
         return claimed
     delivery, attempt_number = claimed
@@ -146,52 +170,78 @@ def _relaxed_commit() -> None:
     """Inside a delivery's short transactions, on PostgreSQL: commit without waiting for
     the disk. Safe by design: a claim or an outcome lost in a database crash only makes the
     delivery go out again, with the same webhook-id the receiver deduplicates by; and it
-    takes two waits for the disk off every delivery."""
+    takes a wait for the disk off every delivery."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _claim(delivery_id: uuid.UUID | str) -> tuple[Delivery, int] | str | None:
-    with transaction.atomic():
-        _relaxed_commit()
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            # What the payload reads, in the same query (only the delivery's row is locked).
-            .select_related(
-                "procedure_version",
-                "submission__procedure__organization",
-                "submission__department",
-                "submission__receipt",
+def _per_submission_types() -> list[str]:
+    return [k for k, t in integration_types().items() if not t.scheduled]
+
+
+def _claim(delivery_id: uuid.UUID | str) -> tuple[Delivery, int] | str:
+    """Take the delivery for this worker if it is due: one conditional UPDATE (its WHERE
+    is checked again by PostgreSQL after any row lock it waited for, so two workers can
+    never both take it), then one read of what the payload needs. Returns the delivery
+    and its attempt number, or why it was not taken ("busy", "scheduled", its state)."""
+    now = timezone.now()
+    lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    taken = Delivery.objects.filter(
+        pk=delivery_id,
+        state__in=[State.PENDING, State.RETRYING, State.DELIVERING],
+        next_attempt_at__lte=now,
+        type__in=_per_submission_types(),
+    ).update(
+        state=State.DELIVERING,
+        attempts=F("attempts") + 1,
+        attempt_count=F("attempt_count") + 1,
+        next_attempt_at=now + lease,
+        # Taken off the queue: if this worker dies, the poller queues it again as soon as
+        # the lease ends.
+        enqueued_at=None,
+    )
+    if not taken:
+        return _not_taken(delivery_id, now)
+    # This worker holds the lease now: nobody else changes the row until it ends (or
+    # until this worker records the outcome), so what is read here is this attempt's.
+    delivery = (
+        Delivery.objects.select_related(
+            "procedure_version",
+            "submission__procedure__organization",
+            "submission__department",
+            "submission__receipt",
+        )
+        .defer("procedure_version__source")  # read only when its spec is not cached
+        # Whether the payload has files to list, in the same read: most submissions have
+        # none, and the payload then spares a query (webhooks/payload.py).
+        .annotate(
+            has_attachments=Exists(
+                fm.Attachment.objects.filter(submission_id=OuterRef("submission_id"))
             )
-            .defer("procedure_version__source")  # read only when its spec is not cached
-            .filter(pk=delivery_id)
-            .first()
         )
-        if delivery is None:
-            return None
-        now = timezone.now()
-        if delivery.state in (State.DELIVERED, State.DEAD):
-            return str(delivery.state)
-        if _scheduled(delivery.type):
-            return "scheduled"
-        if delivery.next_attempt_at > now:
-            # Retrying later, or leased by a worker that is sending it now.
-            return "busy" if delivery.state == State.DELIVERING else str(delivery.state)
-        attempts = delivery.attempts + 1
-        lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
-        number = delivery.attempt_count + 1
-        Delivery.objects.filter(pk=delivery.pk).update(
-            state=State.DELIVERING,
-            attempts=attempts,
-            attempt_count=number,
-            next_attempt_at=now + lease,
-            # Taken off the queue: if this worker dies, the poller queues it again as soon
-            # as the lease ends.
-            enqueued_at=None,
-        )
-        delivery.state, delivery.attempts = State.DELIVERING, attempts
-    return delivery, number
+        .get(pk=delivery_id)
+    )
+    return delivery, delivery.attempt_count
+
+
+def _not_taken(delivery_id: uuid.UUID | str, now: Any) -> str:
+    row = (
+        Delivery.objects.filter(pk=delivery_id)
+        .values_list("state", "type", "next_attempt_at")
+        .first()
+    )
+    if row is None:
+        return "busy"
+    state, type_key, next_attempt_at = row
+    if state in (State.DELIVERED, State.DEAD):
+        return str(state)
+    if _scheduled(type_key):
+        return "scheduled"
+    if state == State.DELIVERING:
+        # Leased by a worker that is sending it now.
+        return "busy"
+    return str(state)
 
 
 def _record(

@@ -14,6 +14,13 @@ def delivery_send(delivery_id: str) -> str:
 
 
 @shared_task(acks_late=True)
+def deliveries_send(delivery_ids: list[str]) -> dict[str, str]:
+    """Try a batch of deliveries, each on its own (queue "deliveries"): what the poller and
+    the on-commit kick queue (DELIVERY_BATCH per task)."""
+    return deliveries.deliveries_send(delivery_ids)
+
+
+@shared_task(acks_late=True)
 def deliveries_enqueue_due() -> int:
     """On the beat schedule (DELIVERY_POLL_SECONDS): queue what is due again."""
     return deliveries.deliveries_enqueue_due()

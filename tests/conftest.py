@@ -35,6 +35,17 @@ hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 def pytest_configure(config):
+    # The tests rely on the work a request kicks on commit (outbox consumers, deliveries,
+    # scans, mails) having run when it returns: in the caller's thread, not in the embedded
+    # default's background threads (tests/integrations/test_background.py turns them on).
+    # Also for the servers a test starts in a process of its own.
+    os.environ["TASKS_IN_BACKGROUND"] = "0"
+    try:
+        from django.conf import settings
+
+        settings.TASKS_IN_BACKGROUND = False
+    except Exception:
+        pass
     # WhiteNoise warns at every request when STATIC_ROOT does not exist (nothing collected yet).
     try:
         from django.conf import settings

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from forms_engine import models as m
 from forms_engine import scanning
+from forms_engine.background import run_soon
 from forms_engine.storage import ObjectMissing, object_store
 
 from .submission_readiness import submission_files_ready_announce
@@ -63,7 +64,8 @@ def _scan_send(attachment_id: str) -> None:
     from forms_engine.tasks import attachment_scan as task
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        task.apply(args=[attachment_id], throw=True)  # in process, without a broker
+        # In process, without a broker: in a background thread (TASKS_IN_BACKGROUND) or now.
+        run_soon("attachment_scan", lambda: task.apply(args=[attachment_id], throw=True))
     else:
         task.delay(attachment_id)
 

@@ -290,8 +290,9 @@ def attachment_upload_parts(draft: m.Draft, attachment_id: Any) -> list[storage.
 def attachment_upload_complete(draft: m.Draft, attachment_id: Any, parts: Any) -> m.Attachment:
     """Assemble the object, check it as stored, and let it join the page's answer; or
     refuse it (UploadRefused), deleting the object and keeping the row as `refused`.
-    Completing a completed upload again answers as the first time did: the browser asks
-    again when the answer to the first completion was lost on the way.
+    Completing a completed upload again answers with the file as it is now (`quarantined`,
+    or what its scan made of it meanwhile), joining nothing again: the browser asks again
+    when the answer to the first completion was lost on the way.
 
     The whole completion holds the draft's lock and then the attachment's (the order
     attachment_remove, the scan's discard and submission take them in, so none of them

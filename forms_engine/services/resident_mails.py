@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from forms_engine import models as m
+from forms_engine.background import run_soon
 from forms_engine.fields import text_of
 
 from .receipt_mails import (
@@ -76,11 +77,12 @@ def resident_mail_queue(event: m.OutboxEvent) -> m.ResidentMail | None:
 
 
 def resident_mails_kick() -> None:
-    """Embedded default (tasks in-process): send now. With a broker, beat polls the task."""
+    """Embedded default (tasks in-process): send soon, in a background thread
+    (TASKS_IN_BACKGROUND) or now. With a broker, beat polls the task."""
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         return
     try:
-        resident_mails_send()
+        run_soon("resident_mails_send", resident_mails_send)
     except Exception:  # the event is consumed; the next run sends what is left
         log.exception("resident mails failed")
 

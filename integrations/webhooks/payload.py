@@ -58,7 +58,10 @@ def webhook_payload(delivery: Delivery) -> dict[str, Any]:
             },
             "answers": answers,
             "payment": _payment(submission),
-            "attachments": _attachments(submission),
+            # No query when the claim's read found none (`has_attachments`).
+            "attachments": _attachments(submission)
+            if getattr(delivery, "has_attachments", True)
+            else [],
         },
     }
 

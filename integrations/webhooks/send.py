@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import certifi
@@ -60,11 +62,26 @@ def webhook_send(delivery: Delivery, config: dict[str, Any]) -> int:
     return _judge(status, retry_after)
 
 
-def _post(destination: Destination, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-    timeout = urllib3.Timeout(
-        connect=settings.DELIVERY_CONNECT_TIMEOUT, read=settings.DELIVERY_READ_TIMEOUT
-    )
-    pool: urllib3.HTTPConnectionPool
+#: Open connections kept per thread (a worker thread sends one delivery at a time), keyed
+#: by the checked address they go to together with the name they speak to: a pool only
+#: ever connects to the address of its key, so pinning holds for a reused connection too,
+#: and a name that now resolves elsewhere gets a pool (and a connection) of its own.
+_POOLS = threading.local()
+POOLS_PER_THREAD = 16
+
+PoolKey = tuple[str, str, int, str]
+
+
+def _pool(destination: Destination) -> urllib3.HTTPConnectionPool:
+    pools: OrderedDict[PoolKey, urllib3.HTTPConnectionPool] | None = getattr(_POOLS, "pools", None)
+    if pools is None:
+        pools = _POOLS.pools = OrderedDict()
+    key = (destination.scheme, destination.address, destination.port, destination.host)
+    pool = pools.get(key)
+    if pool is not None:
+        pools.move_to_end(key)
+        return pool
+    timeout = _timeout()
     if destination.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
             destination.address,
@@ -81,6 +98,41 @@ def _post(destination: Destination, body: bytes, headers: dict[str, str]) -> tup
         pool = urllib3.HTTPConnectionPool(
             destination.address, destination.port, timeout=timeout, retries=False, maxsize=1
         )
+    pools[key] = pool
+    while len(pools) > POOLS_PER_THREAD:
+        pools.popitem(last=False)[1].close()
+    return pool
+
+
+def _timeout() -> urllib3.Timeout:
+    return urllib3.Timeout(
+        connect=settings.DELIVERY_CONNECT_TIMEOUT, read=settings.DELIVERY_READ_TIMEOUT
+    )
+
+
+def _pool_drop(destination: Destination) -> None:
+    """After a failure: no connection of that pool is reused (it may be half-broken)."""
+    pools = getattr(_POOLS, "pools", None)
+    if pools is not None:
+        key = (destination.scheme, destination.address, destination.port, destination.host)
+        pool = pools.pop(key, None)
+        if pool is not None:
+            pool.close()
+
+
+def pools_close() -> None:
+    """Close this thread's kept connections (tests; a worker thread that ends)."""
+    pools = getattr(_POOLS, "pools", None)
+    while pools:
+        pools.popitem()[1].close()
+
+
+def _post(destination: Destination, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """POST on a kept connection to the checked address (HTTP keep-alive: a connection
+    per thread and destination, reused while the receiver keeps it open; urllib3 checks a
+    kept connection is still open before reusing it)."""
+    pool = _pool(destination)
+    ok = False
     try:
         response = pool.urlopen(
             "POST",
@@ -90,12 +142,14 @@ def _post(destination: Destination, body: bytes, headers: dict[str, str]) -> tup
             redirect=False,
             retries=False,
             preload_content=False,
+            timeout=_timeout(),
         )
         try:
             # Read a little of the answer (a receiver may wait for it to be read), keep none.
             response.read(64 * 1024)
         finally:
             response.release_conn()
+        ok = True
         return response.status, response.headers.get("retry-after", "")
     except NewConnectionError:  # before its base class ConnectTimeoutError: refused, unreachable
         raise DeliveryError("connection") from None
@@ -114,7 +168,8 @@ def _post(destination: Destination, body: bytes, headers: dict[str, str]) -> tup
             raise DeliveryError("timeout") from None
         raise DeliveryError("connection") from None
     finally:
-        pool.close()
+        if not ok:
+            _pool_drop(destination)
 
 
 def _judge(status: int, retry_after: str) -> int:
