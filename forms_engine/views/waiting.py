@@ -51,6 +51,21 @@ def _has_open_draft(request: HttpRequest, kind: str, org: str, slug: str) -> boo
     return drafts.filter(bundle_version__isnull=True, versions__procedure__slug=slug).exists()
 
 
+SESSION_ADMITTED = "rush_admitted"
+
+
+def _session_key(request: HttpRequest) -> str:
+    """The session's key, the session created (and its cookie set) when there is none
+    yet: an admission is bound to it (forms_engine/rush/tickets.py)."""
+    session = request.session
+    if session.session_key is None or settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        # A value in it: the session middleware then sets the cookie on the response.
+        session[SESSION_ADMITTED] = True
+        session.save()
+    assert session.session_key is not None
+    return session.session_key
+
+
 def waiting_room(kind: str) -> Callable[[View], View]:
     """Put a start view (`kind` "p" procedure, "b" bundle) behind its waiting room."""
 
@@ -73,7 +88,12 @@ def waiting_room(kind: str) -> Callable[[View], View]:
                 response = view(request, org, slug)
                 if response.status_code < 400:
                     tickets.write(
-                        response, key, ticket, admitted=True, minutes=config.admission_minutes
+                        response,
+                        key,
+                        ticket,
+                        admitted=True,
+                        minutes=config.admission_minutes,
+                        session_key=_session_key(request),
                     )
                 return response
             start_url, status_url = _urls(kind, org, slug)
