@@ -81,9 +81,20 @@ def waiting_room(kind: str) -> Callable[[View], View]:
                 return view(request, org, slug)
             if _has_open_draft(request, kind, org, slug):
                 return view(request, org, slug)
-            state = counters.counters().advance(key, config.admit_per_second, take=current is None)
+            queue = counters.counters()
+            state = queue.advance(key, config.admit_per_second, take=current is None)
             ticket = current.ticket if current is not None else state.ticket
             position = state.position(ticket)
+            ttl = settings.RUSH_TICKET_HOURS * 3600
+            if position == 0 and not queue.claim(key, ticket, ttl):
+                # This number went in already: a copy of someone's queued cookie takes a
+                # new ticket at the end of the queue, as with no cookie.
+                current = None
+                state = queue.advance(key, config.admit_per_second, take=True)
+                ticket = state.ticket
+                position = state.position(ticket)
+                if position == 0:
+                    queue.claim(key, ticket, ttl)
             if position == 0:
                 response = view(request, org, slug)
                 if response.status_code < 400:

@@ -199,6 +199,25 @@ def test_an_expired_admission_goes_to_the_end_of_the_queue(slow_rush, monkeypatc
     assert not _is_waiting(fresh.get(START))
 
 
+def test_a_copied_queued_ticket_goes_in_once(slow_rush):
+    """Copies of one queued cookie: the first to reach its turn goes in, the others get a
+    new ticket at the end of the queue."""
+    assert not _is_waiting(Client().get(START))  # ticket 1
+    resident = Client()
+    assert _is_waiting(resident.get(START))  # ticket 2
+    copied = _cookie(resident)
+    time.sleep(0.05)
+    counters.counters().advance(KEY, 1000.0, take=False)  # time passes: 2 may go in
+    assert not _is_waiting(Client().get(START))  # ticket 3 goes in; nobody waits now
+    bot = Client()
+    bot.cookies[tickets.cookie_name(KEY)] = copied
+    assert not _is_waiting(resident.get(START))  # ticket 2, its first use
+    response = bot.get(START)
+    assert _is_waiting(response)  # ticket 2 again: a new ticket (4), behind
+    assert '<strong id="rush-position">1</strong>' in response.content.decode()
+    assert _cookie(bot) != copied
+
+
 def test_a_copied_admission_admits_nobody_in_another_session(slow_rush):
     """One admitted cookie copied to many clients: each other session is queued (at the
     end, as with no cookie), never an error; the admitted resident stays admitted."""
