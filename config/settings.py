@@ -373,6 +373,10 @@ PAYMENTS_PROVIDER = env.str("PAYMENTS_PROVIDER", default="offline")
 # A csv run queued this long ago and neither written nor being written (its task lost, or
 # its worker killed) is queued again.
 CSV_RUN_REQUEUE_SECONDS = env.float("CSV_RUN_REQUEUE_SECONDS", default=300.0)
+# The folders a csv run may write into (local destinations, resolved, symlinks followed):
+# the embedded drop under VAR_DIR plus the operator's CSV_LOCAL_ROOTS (comma-separated).
+# A destination folder outside all of them is refused when the run writes.
+CSV_LOCAL_ROOTS = [VAR_DIR / "csv-exports", *env.list("CSV_LOCAL_ROOTS", default=[])]
 # Requests per pull-API token: `count/seconds` (a fixed window in the shared cache).
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/60")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

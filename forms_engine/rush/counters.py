@@ -78,6 +78,11 @@ class RedisCounters:
         )  # fmt: skip
         return QueueState(int(ticket), float(admitted), int(issued))
 
+    def claim(self, key: str, ticket: int, ttl_seconds: int) -> bool:
+        """True the first time ticket `ticket` of `key` goes in; False for a copy of it."""
+        name = f"{self.prefix}{key}:in:{ticket}"
+        return bool(self.client.set(name, 1, nx=True, ex=ttl_seconds))
+
     def reset(self, key: str) -> None:
         self.client.delete(self.prefix + key)
 
@@ -89,6 +94,7 @@ class LocalCounters:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.state: dict[str, list[float]] = {}  # key -> [issued, admitted, last]
+        self.claimed: dict[str, set[int]] = {}  # key -> tickets that went in
 
     def advance(self, key: str, rate_per_second: float, take: bool) -> QueueState:
         now = time.monotonic()
@@ -106,9 +112,18 @@ class LocalCounters:
             self.state[key] = [issued, admitted, last]
         return QueueState(ticket, admitted, int(issued))
 
+    def claim(self, key: str, ticket: int, ttl_seconds: int) -> bool:
+        with self.lock:
+            claimed = self.claimed.setdefault(key, set())
+            if ticket in claimed:
+                return False
+            claimed.add(ticket)
+            return True
+
     def reset(self, key: str) -> None:
         with self.lock:
             self.state.pop(key, None)
+            self.claimed.pop(key, None)
 
 
 _local = LocalCounters()
@@ -119,6 +134,7 @@ def local_counters_clear() -> None:
     """Forget this process's queues (tests)."""
     with _local.lock:
         _local.state.clear()
+        _local.claimed.clear()
 
 
 def counters() -> RedisCounters | LocalCounters:

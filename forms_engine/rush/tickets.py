@@ -1,7 +1,11 @@
 """The waiting room's cookie: a resident's ticket while queued, then their admission,
 signed with SECRET_KEY (django.core.signing, a salt per state) so that editing it forges
 nothing: a cookie that does not verify, has expired or names another procedure counts as
-no cookie (a new ticket, at the end of the queue). It holds no personal data."""
+no cookie (a new ticket, at the end of the queue). It holds no personal data.
+
+An admission is bound to the browser's session: it holds a hash of the session key
+(`s`), read from the session cookie without loading the session (no query), so a copied
+admission cookie admits nobody in another session: there it counts as no cookie."""
 
 from __future__ import annotations
 
@@ -14,6 +18,23 @@ from django.http import HttpRequest, HttpResponse
 
 QUEUED_SALT = "forms_engine.rush.queued"
 ADMITTED_SALT = "forms_engine.rush.admitted"
+
+
+SESSION_HASH_SALT = b"forms_engine.rush.session:"
+
+
+def session_hash(session_key: str | None) -> str:
+    """What an admission holds of the session it was given to ("" without a session)."""
+    if not session_key:
+        return ""
+    digest = hashlib.sha256(SESSION_HASH_SALT + settings.SECRET_KEY.encode())
+    digest.update(session_key.encode())
+    return digest.hexdigest()[:32]
+
+
+def request_session_hash(request: HttpRequest) -> str:
+    """The hash of the session key the browser sent (its cookie only: no session load)."""
+    return session_hash(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
 
 
 @dataclass(frozen=True)
@@ -46,15 +67,31 @@ def read(request: HttpRequest, key: str, admission_minutes: int) -> Pass | None:
             and isinstance(data.get("t"), int)
             and not isinstance(data.get("t"), bool)
         ):
+            if admitted and (not data.get("s") or data.get("s") != request_session_hash(request)):
+                return None  # copied from another session, or from before the binding
             return Pass(key=key, ticket=data["t"], admitted=admitted)
     return None
 
 
-def write(response: HttpResponse, key: str, ticket: int, *, admitted: bool, minutes: int) -> None:
+def write(
+    response: HttpResponse,
+    key: str,
+    ticket: int,
+    *,
+    admitted: bool,
+    minutes: int,
+    session_key: str | None = None,
+) -> None:
     """Set the cookie: a queued ticket (valid RUSH_TICKET_HOURS), or an admission valid
-    `minutes` from now (the signature's timestamp is the moment of admission)."""
+    `minutes` from now (the signature's timestamp is the moment of admission) for the
+    session `session_key` only."""
     salt = ADMITTED_SALT if admitted else QUEUED_SALT
-    value = signing.dumps({"k": key, "t": ticket}, salt=salt)
+    data: dict[str, object] = {"k": key, "t": ticket}
+    if admitted:
+        if not session_key:
+            raise ValueError("an admission is bound to a session")
+        data["s"] = session_hash(session_key)
+    value = signing.dumps(data, salt=salt)
     max_age = minutes * 60 if admitted else settings.RUSH_TICKET_HOURS * 3600
     response.set_cookie(
         cookie_name(key),

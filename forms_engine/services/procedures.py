@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from forms_engine import models as m
 from forms_engine.procedure_format import loader
-from forms_engine.procedure_format.loader.checks import FILE_PATH
+from forms_engine.procedure_format.loader.checks import FILE_PATH, read_yaml
 from forms_engine.procedure_format.loader.organizations import ORGANIZATION_FILE, SLUG_RE
 from forms_engine.procedure_format.model import LoadError, OrganizationSpec, ProcedureSpec
 
@@ -192,7 +193,12 @@ def procedure_source_check(
 ) -> tuple[ProcedureSpec | None, list[LoadError]]:
     """Check a procedure file's text as `validate_procedures` checks
     `<org>/<slug>.yaml` next to the organization's stored organization.yaml: the same
-    errors, in the same words, with the same file, line and key path."""
+    errors, in the same words, with the same file, line and key path.
+
+    The text comes from the console, so it is untrusted (`SourceTrust.console`): its
+    `env:NAME` references must be the organization's own (`ORG_<SLUG>_*`) and the
+    integration types refuse literal destinations; an `integrations:` entry identical to
+    one of the live version's is accepted as already trusted (see `_live_integrations`)."""
     rel = f"{org.slug}/{slug}.yaml"
     errors: list[LoadError] = []
     organization = organization_spec(org)
@@ -216,9 +222,28 @@ def procedure_source_check(
         org_slug=org.slug,
         slug=slug,
         rel_path=rel,
+        trust=loader.SourceTrust.console(org.slug, _live_integrations(org, slug)),
     )
     errors.extend(parse_errors)
     return (spec if not errors else None), errors
+
+
+def _live_integrations(org: m.Organization, slug: str) -> list[Any]:
+    """The `integrations:` entries of the procedure's live version, as written: the
+    operator loaded them (or the console accepted them), so publishing them again
+    unchanged from the console stays possible even with names outside `ORG_<SLUG>_*`."""
+    procedure = (
+        m.Procedure.objects.filter(organization=org, slug=slug)
+        .select_related("live_version")
+        .first()
+    )
+    if procedure is None or procedure.live_version is None:
+        return []
+    _check, data, _hash, _errors = read_yaml(
+        procedure.live_version.source.encode("utf-8", "surrogatepass"), f"{org.slug}/{slug}.yaml"
+    )
+    entries = data.get("integrations") if isinstance(data, dict) else None
+    return list(entries) if isinstance(entries, list) else []
 
 
 def procedure_publish(

@@ -51,6 +51,21 @@ def _has_open_draft(request: HttpRequest, kind: str, org: str, slug: str) -> boo
     return drafts.filter(bundle_version__isnull=True, versions__procedure__slug=slug).exists()
 
 
+SESSION_ADMITTED = "rush_admitted"
+
+
+def _session_key(request: HttpRequest) -> str:
+    """The session's key, the session created (and its cookie set) when there is none
+    yet: an admission is bound to it (forms_engine/rush/tickets.py)."""
+    session = request.session
+    if session.session_key is None or settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        # A value in it: the session middleware then sets the cookie on the response.
+        session[SESSION_ADMITTED] = True
+        session.save()
+    assert session.session_key is not None
+    return session.session_key
+
+
 def waiting_room(kind: str) -> Callable[[View], View]:
     """Put a start view (`kind` "p" procedure, "b" bundle) behind its waiting room."""
 
@@ -66,14 +81,30 @@ def waiting_room(kind: str) -> Callable[[View], View]:
                 return view(request, org, slug)
             if _has_open_draft(request, kind, org, slug):
                 return view(request, org, slug)
-            state = counters.counters().advance(key, config.admit_per_second, take=current is None)
+            queue = counters.counters()
+            state = queue.advance(key, config.admit_per_second, take=current is None)
             ticket = current.ticket if current is not None else state.ticket
             position = state.position(ticket)
+            ttl = settings.RUSH_TICKET_HOURS * 3600
+            if position == 0 and not queue.claim(key, ticket, ttl):
+                # This number went in already: a copy of someone's queued cookie takes a
+                # new ticket at the end of the queue, as with no cookie.
+                current = None
+                state = queue.advance(key, config.admit_per_second, take=True)
+                ticket = state.ticket
+                position = state.position(ticket)
+                if position == 0:
+                    queue.claim(key, ticket, ttl)
             if position == 0:
                 response = view(request, org, slug)
                 if response.status_code < 400:
                     tickets.write(
-                        response, key, ticket, admitted=True, minutes=config.admission_minutes
+                        response,
+                        key,
+                        ticket,
+                        admitted=True,
+                        minutes=config.admission_minutes,
+                        session_key=_session_key(request),
                     )
                 return response
             start_url, status_url = _urls(kind, org, slug)

@@ -10,6 +10,11 @@ Files appear whole or not at all under their final name: a local file is written
 temporary name in the same folder, flushed to disk (fsync) and renamed; an S3 object only
 exists once its upload completes. The manifest goes last, so a consumer that trusts files
 with a manifest never reads a partial or unannounced one.
+
+A local folder must lie inside one of the settings' CSV_LOCAL_ROOTS (resolved, symlinks
+followed; the embedded drop under VAR_DIR plus the operator's roots) when that list is
+not empty: defence in depth behind the procedure check, which refuses literal
+destinations in text published from the console.
 """
 
 from __future__ import annotations
@@ -57,32 +62,49 @@ STALE_TEMPORARY_SECONDS = 24 * 3600
 TEMPORARY_GLOB = ".tmp-*.part"
 
 
+def local_folder_allowed(folder: Path) -> Path:
+    """`folder` resolved (symlinks followed, `..` removed); raises DestinationError when
+    CSV_LOCAL_ROOTS is not empty and the folder is inside none of its roots."""
+    resolved = Path(os.path.realpath(folder))
+    roots = [Path(os.path.realpath(root)) for root in settings.CSV_LOCAL_ROOTS]
+    if roots and not any(resolved == root or root in resolved.parents for root in roots):
+        raise DestinationError(
+            f"folder {resolved} is outside CSV_LOCAL_ROOTS: the operator must list its root"
+        )
+    return resolved
+
+
 @dataclass(frozen=True)
 class LocalDestination:
     folder: Path
 
     def write(self, name: str, produce: Callable[[BinaryIO], T]) -> T:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_temporaries()
-        fd, tmp_name = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
+        folder = local_folder_allowed(self.folder)
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise DestinationError(f"{name!r} is not a file name")
+        folder.mkdir(parents=True, exist_ok=True)
+        # Checked again once created: a symlink made meanwhile must not lead outside.
+        folder = local_folder_allowed(folder)
+        self._remove_stale_temporaries(folder)
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
                 result = produce(out)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(tmp_name, self.folder / name)
+            os.replace(tmp_name, folder / name)
         except BaseException:
             try:
                 os.unlink(tmp_name)
             except OSError:
                 pass
             raise
-        _fsync_dir(self.folder)
+        _fsync_dir(folder)
         return result
 
-    def _remove_stale_temporaries(self) -> None:
+    def _remove_stale_temporaries(self, folder: Path) -> None:
         cutoff = time.time() - STALE_TEMPORARY_SECONDS
-        for path in self.folder.glob(TEMPORARY_GLOB):
+        for path in folder.glob(TEMPORARY_GLOB):
             try:
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
@@ -91,7 +113,7 @@ class LocalDestination:
 
     def read(self, name: str) -> bytes | None:
         try:
-            return (self.folder / name).read_bytes()
+            return (local_folder_allowed(self.folder) / name).read_bytes()
         except FileNotFoundError:
             return None
 

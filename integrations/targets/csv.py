@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from forms_engine.procedure_format.loader.checks import FileCheck, quote_list, suggest
+from forms_engine.procedure_format.loader.checks import quote_list, suggest
 from forms_engine.procedure_format.loader.cron import check_cron
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 from integrations.csv_export.columns import META_COLUMNS
 
 from .base import IntegrationType
+from .yaml_checks import literal_refused
 
 if TYPE_CHECKING:
     from forms_engine.procedure_format.loader.checks import Entry
@@ -53,7 +54,7 @@ class CsvTarget(IntegrationType):
                 else:
                     config["schedule"] = schedule
         if "destination" in entry:
-            destination = csv_destination(c, entry["destination"], path + ("destination",))
+            destination = csv_destination(p, entry["destination"], path + ("destination",))
             if destination is not None:
                 config["destination"] = destination
         config["encoding"] = "utf-8"
@@ -65,12 +66,17 @@ class CsvTarget(IntegrationType):
             config["columns"] = csv_columns(p, entry["columns"], path + ("columns",))
 
 
-def csv_destination(c: FileCheck, value: Any, path: KeyPath) -> str | None:
+def csv_destination(p: ProcedureCheck, value: Any, path: KeyPath) -> str | None:
+    c = p.c
     text = c.string(value, path, "env:NAME or a URL such as s3://bucket/prefix/")
     if text is None:
         return None
-    if c.env_name(text, path):
+    if p.env_reference(text, path):
         return text
+    # From the console, a literal file:// or s3:// destination would let an organization
+    # write anywhere the worker can (any folder, another organization's bucket).
+    if literal_refused(p, path, "destination"):
+        return None
     parts = urlsplit(text)
     if not parts.scheme or not (parts.netloc or parts.path):
         c.error(path, f"{text!r} must be env:NAME or a URL such as s3://bucket/prefix/")

@@ -33,7 +33,7 @@ class EmailTarget(IntegrationType):
                 address = c.string(item, item_path, "an email address")
                 if address is None:
                     continue
-                if c.env_name(address, item_path):
+                if p.env_reference(address, item_path):
                     recipients.append(address)
                 elif not EMAIL_RE.match(address):
                     c.error(item_path, f"{address!r} is not an email address")

@@ -22,13 +22,12 @@ class WebhookTarget(IntegrationType):
     def check_config(
         self, p: ProcedureCheck, entry: Entry, path: KeyPath, config: dict[str, Any]
     ) -> None:
-        c = p.c
         if "url" in entry:
-            url = https_url(c, entry["url"], path + ("url",))
+            url = https_url(p, entry["url"], path + ("url",))
             if url is not None:
                 config["url"] = url
         if "secret" in entry:
-            secret = c.secret(entry["secret"], path + ("secret",))
+            secret = p.secret(entry["secret"], path + ("secret",))
             if secret is not None:
                 config["secret"] = secret
 

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from forms_engine.procedure_format.loader.checks import FileCheck
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 
+if TYPE_CHECKING:
+    from forms_engine.procedure_format.loader.pages import ProcedureCheck
 
-def https_url(c: FileCheck, value: Any, path: KeyPath) -> str | None:
+
+def literal_refused(p: ProcedureCheck, path: KeyPath, what: str) -> bool:
+    """In a file from the console (untrusted), a literal `what` is refused: it must be an
+    `env:ORG_<SLUG>_*` reference the operator sets. True when refused (error reported)."""
+    if not p.untrusted:
+        return False
+    prefix = p.trust.env_prefix or "ORG_"
+    p.c.error(
+        path,
+        f"a procedure published from the console may not name a literal {what}: write "
+        f"env:{prefix}NAME and ask the operator to set it",
+    )
+    return True
+
+
+def https_url(p: ProcedureCheck, value: Any, path: KeyPath) -> str | None:
+    c = p.c
     text = c.string(value, path, "env:NAME or an https:// URL")
     if text is None:
         return None
-    if c.env_name(text, path):
+    if p.env_reference(text, path):
         return text
+    if literal_refused(p, path, "URL"):
+        return None
     parts = urlsplit(text)
     local = parts.hostname in ("localhost", "127.0.0.1", "::1")
     if parts.scheme == "https" and parts.hostname:

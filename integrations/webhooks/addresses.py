@@ -6,8 +6,11 @@ cannot slip through.
 Refused: loopback (127/8, ::1), unless DELIVERY_ALLOW_LOOPBACK (tests, the embedded
 default), and even then never the service's own port; link-local (169.254/16, fe80::/10,
 which hold the cloud metadata endpoints); known metadata addresses elsewhere
-(100.100.100.200, fd00:ec2::254); unspecified, multicast and reserved addresses; and the
-service itself (the addresses of SITE_URL's host). Private networks (10/8, 172.16/12,
+(100.100.100.200, fd00:ec2::254, Azure's 168.63.129.16); carrier-grade NAT (100.64/10)
+and the IETF protocol block (192.0.0/24); unspecified, multicast and reserved addresses;
+and the service itself (the addresses of SITE_URL's host). IPv6 addresses that carry an
+IPv4 one (::ffff:a.b.c.d, 6to4 2002::/16, Teredo 2001::/32) are judged by the IPv4
+address they reach. Private networks (10/8, 172.16/12,
 192.168/16) are allowed: back-office systems of a local government live there.
 """
 
@@ -25,7 +28,14 @@ from integrations.targets.base import DeliveryError
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "100.100.100.200", "fd00:ec2::254")
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "100.100.100.200", "fd00:ec2::254", "168.63.129.16")
+)
+# Not private, not public: shared address space of carriers (RFC 6598) and the IETF
+# protocol assignments (RFC 6890), neither a back office of a local government.
+REFUSED_NETWORKS = (
+    ipaddress.ip_network("100.64.0.0/10"),
+    ipaddress.ip_network("192.0.0.0/24"),
 )
 
 
@@ -87,9 +97,16 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
 
 
 def _plain(address: IPAddress) -> IPAddress:
-    """An IPv4 address written as IPv6 (::ffff:127.0.0.1) is judged as the IPv4 one."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
+    """An IPv4 address carried in IPv6 is judged as the IPv4 one: mapped
+    (::ffff:127.0.0.1), 6to4 (2002:7f00:1::) and Teredo (2001:0::, the client's address
+    obfuscated in the last 32 bits)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.sixtofour is not None:
+            return address.sixtofour
+        if address.teredo is not None:
+            return address.teredo[1]
     return address
 
 
@@ -109,6 +126,8 @@ def address_problem(address: IPAddress, port: int, host: str) -> str:
             return "self"
         return ""
     if address.is_unspecified or address.is_multicast or address.is_reserved:
+        return "reserved"
+    if any(address in network for network in REFUSED_NETWORKS):
         return "reserved"
     if _is_site(address, host, site.hostname or ""):
         return "self"

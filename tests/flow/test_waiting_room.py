@@ -8,6 +8,7 @@ import shutil
 import time
 
 import pytest
+from django.conf import settings as settings_module
 from django.core import signing
 from django.core.cache import cache
 from django.test import Client
@@ -190,10 +191,67 @@ def test_an_expired_admission_goes_to_the_end_of_the_queue(slow_rush, monkeypatc
     resident.cookies[tickets.cookie_name(KEY)] = expired
     assert _is_waiting(resident.get(START))
     fresh = Client()
+    fresh.cookies[settings_module.SESSION_COOKIE_NAME] = "fresh-session-key"
     fresh.cookies[tickets.cookie_name(KEY)] = signing.dumps(
-        {"k": KEY, "t": 1}, salt=tickets.ADMITTED_SALT
+        {"k": KEY, "t": 1, "s": tickets.session_hash("fresh-session-key")},
+        salt=tickets.ADMITTED_SALT,
     )
     assert not _is_waiting(fresh.get(START))
+
+
+def test_a_copied_queued_ticket_goes_in_once(slow_rush):
+    """Copies of one queued cookie: the first to reach its turn goes in, the others get a
+    new ticket at the end of the queue."""
+    assert not _is_waiting(Client().get(START))  # ticket 1
+    resident = Client()
+    assert _is_waiting(resident.get(START))  # ticket 2
+    copied = _cookie(resident)
+    time.sleep(0.05)
+    counters.counters().advance(KEY, 1000.0, take=False)  # time passes: 2 may go in
+    assert not _is_waiting(Client().get(START))  # ticket 3 goes in; nobody waits now
+    bot = Client()
+    bot.cookies[tickets.cookie_name(KEY)] = copied
+    assert not _is_waiting(resident.get(START))  # ticket 2, its first use
+    response = bot.get(START)
+    assert _is_waiting(response)  # ticket 2 again: a new ticket (4), behind
+    assert '<strong id="rush-position">1</strong>' in response.content.decode()
+    assert _cookie(bot) != copied
+
+
+def test_a_copied_admission_admits_nobody_in_another_session(slow_rush):
+    """One admitted cookie copied to many clients: each other session is queued (at the
+    end, as with no cookie), never an error; the admitted resident stays admitted."""
+    admitted = Client()
+    assert not _is_waiting(admitted.get(START))
+    session_key = admitted.cookies[settings_module.SESSION_COOKIE_NAME].value
+    assert session_key
+    copied = admitted.cookies[tickets.cookie_name(KEY)].value
+    positions = []
+    for _ in range(3):
+        bot = Client()
+        bot.cookies[tickets.cookie_name(KEY)] = copied
+        response = bot.get(START)
+        assert _is_waiting(response)
+        positions.append(response.content.decode().split('id="rush-position">')[1][:1])
+        # It now holds a queued ticket of its own, not the copied admission.
+        assert bot.cookies[tickets.cookie_name(KEY)].value != copied
+    assert positions == ["1", "2", "3"]
+    # With another session of its own: still not admitted.
+    stranger = Client()
+    stranger.cookies[settings_module.SESSION_COOKIE_NAME] = "someone-elses-session"
+    stranger.cookies[tickets.cookie_name(KEY)] = copied
+    assert _is_waiting(stranger.get(START))
+    # An admission from before the binding (no session hash) counts as none, too.
+    old = Client()
+    old.cookies[settings_module.SESSION_COOKIE_NAME] = session_key
+    old.cookies[tickets.cookie_name(KEY)] = signing.dumps(
+        {"k": KEY, "t": 1}, salt=tickets.ADMITTED_SALT
+    )
+    assert _is_waiting(old.get(START))
+    # The admitted resident goes on, and starts the filing.
+    assert not _is_waiting(admitted.get(START))
+    started = admitted.post(START)
+    assert started.status_code == 302 and "/f/" in started["Location"]
 
 
 def test_a_resident_with_a_draft_never_queues(slow_rush):

@@ -32,6 +32,21 @@ from .conftest import env_set
         ("10.1.2.3", ""),
         ("192.168.10.20", ""),
         ("203.0.113.7", ""),
+        # Azure's platform endpoint (metadata, DNS, health) and not-quite-private blocks.
+        ("168.63.129.16", "metadata"),
+        ("100.64.0.1", "reserved"),
+        ("100.127.255.254", "reserved"),
+        ("192.0.0.8", "reserved"),
+        # 6to4 (2002::/16) carries an IPv4 address in bits 16-48: judged as that address.
+        ("2002:a9fe:a9fe::1", "metadata"),
+        ("2002:7f00:1::1", "loopback"),
+        ("2002:a9fe:a01::", "link_local"),
+        ("2002:6440:1::", "reserved"),
+        ("2002:cb00:7107::1", ""),
+        # Teredo (2001::/32): the client's IPv4 address, inverted, in the last 32 bits.
+        ("2001:0:4136:e378:8000:63bf:5601:5601", "metadata"),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),
+        ("2001:0:4136:e378:8000:63bf:34ff:8ef8", ""),
     ],
 )
 def test_addresses_are_judged(settings, address, problem):

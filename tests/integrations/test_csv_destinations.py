@@ -49,7 +49,8 @@ def test_an_unset_variable_is_the_embedded_folder_only_in_the_embedded_default(t
         destination_resolve("ftp://host/x", embedded_folder=tmp_path)
 
 
-def test_a_local_file_appears_whole_or_not_at_all(tmp_path):
+def test_a_local_file_appears_whole_or_not_at_all(tmp_path, settings):
+    settings.CSV_LOCAL_ROOTS = [tmp_path]
     dest = LocalDestination(tmp_path / "drop")
     assert dest.write("a.csv", lambda out: out.write(b"hello")) == 5
     assert (tmp_path / "drop" / "a.csv").read_bytes() == b"hello"
@@ -68,10 +69,11 @@ def test_a_local_file_appears_whole_or_not_at_all(tmp_path):
     assert dest.read("a.csv") == b"hello"
 
 
-def test_a_temporary_file_left_by_a_killed_writer_is_removed_once_stale(tmp_path):
+def test_a_temporary_file_left_by_a_killed_writer_is_removed_once_stale(tmp_path, settings):
     import os
     import time
 
+    settings.CSV_LOCAL_ROOTS = [tmp_path]
     dest = LocalDestination(tmp_path)
     old, young = tmp_path / ".tmp-old.part", tmp_path / ".tmp-young.part"
     old.write_bytes(b"half")
@@ -80,6 +82,37 @@ def test_a_temporary_file_left_by_a_killed_writer_is_removed_once_stale(tmp_path
     os.utime(old, (day_ago, day_ago))
     dest.write("c.csv", lambda out: out.write(b"c"))
     assert not old.exists() and young.exists()
+
+
+def test_a_local_folder_outside_the_allowed_roots_is_refused(tmp_path, settings):
+    root, outside = tmp_path / "drops", tmp_path / "elsewhere"
+    settings.CSV_LOCAL_ROOTS = [root]
+    LocalDestination(root / "city" / "records").write("a.csv", lambda out: out.write(b"a"))
+    assert (root / "city" / "records" / "a.csv").read_bytes() == b"a"
+    for folder in (outside, root / ".." / "elsewhere", tmp_path):
+        with pytest.raises(DestinationError, match="outside CSV_LOCAL_ROOTS"):
+            LocalDestination(folder).write("b.csv", lambda out: out.write(b"b"))
+        with pytest.raises(DestinationError, match="outside CSV_LOCAL_ROOTS"):
+            LocalDestination(folder).read("b.csv")
+    # A symlink inside a root that leads outside is followed, then refused.
+    outside.mkdir()
+    (root / "link").symlink_to(outside)
+    with pytest.raises(DestinationError, match="outside CSV_LOCAL_ROOTS"):
+        LocalDestination(root / "link").write("c.csv", lambda out: out.write(b"c"))
+    assert list(outside.iterdir()) == []
+    # A file name never leads out of its folder.
+    with pytest.raises(DestinationError, match="not a file name"):
+        LocalDestination(root).write("../d.csv", lambda out: out.write(b"d"))
+    # An empty list allows any folder (the check is off).
+    settings.CSV_LOCAL_ROOTS = []
+    LocalDestination(outside).write("e.csv", lambda out: out.write(b"e"))
+    assert (outside / "e.csv").read_bytes() == b"e"
+
+
+def test_the_default_roots_are_the_embedded_drop_and_the_operators():
+    from django.conf import settings as live
+
+    assert live.CSV_LOCAL_ROOTS[0] == live.VAR_DIR / "csv-exports"
 
 
 @pytest.mark.django_db

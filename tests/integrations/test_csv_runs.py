@@ -58,8 +58,9 @@ def env_var(name: str, value: str | None):
 
 
 @pytest.fixture
-def drop(tmp_path):
+def drop(tmp_path, settings):
     folder = tmp_path / "drop"
+    settings.CSV_LOCAL_ROOTS = [tmp_path]  # the operator lists the drop's root
     with env_var("RECORDS_DROP", str(folder)):
         yield folder
 
@@ -198,6 +199,7 @@ def test_a_run_failing_half_way_leaves_no_file_and_its_next_attempt_writes_it_wh
 def test_a_destination_not_configured_fails_visibly_and_staff_retry_sends_it(
     loaded, settings, tmp_path
 ):
+    settings.CSV_LOCAL_ROOTS = [tmp_path]
     with env_var("RECORDS_DROP", None):
         _not_configured_then_fixed(settings, tmp_path)
 

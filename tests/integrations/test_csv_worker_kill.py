@@ -45,6 +45,7 @@ class Worker:
             "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": REDIS_URL,
             "RECORDS_DROP": str(drop),
+            "CSV_LOCAL_ROOTS": str(drop),
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.log = log

@@ -45,13 +45,16 @@ directory walk).
 """
 
 from .bundles import parse_bundle
-from .checks import parse_size, suggest
+from .checks import TRUSTED, SourceTrust, org_env_prefix, parse_size, suggest
 from .cron import check_cron
 from .organizations import parse_organization
 from .procedures import parse_procedure
 from .tree import load_tree
 
 __all__ = [
+    "TRUSTED",
+    "SourceTrust",
+    "org_env_prefix",
     "check_cron",
     "load_tree",
     "parse_bundle",

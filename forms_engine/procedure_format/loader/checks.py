@@ -20,6 +20,42 @@ Entry = dict[str, Any]
 
 FILE_PATH = "(file)"  # key path of problems that concern a whole file
 
+
+def org_env_prefix(org_slug: str) -> str:
+    """The namespace of an organization's environment variables: `ORG_<SLUG>_`."""
+    return "ORG_" + org_slug.upper().replace("-", "_") + "_"
+
+
+class SourceTrust:
+    """Where a procedure file comes from, a context option of the load.
+
+    Files of the procedures tree, loaded by the operator, are trusted (`TRUSTED`). Text
+    published from the staff console is not (`SourceTrust.console(org_slug)`): every
+    `env:NAME` it names must be in the organization's own namespace (`ORG_<SLUG>_*`), and
+    the integration types refuse literal destinations and URLs in it. The core knows no
+    integration type: the types read `ProcedureCheck.untrusted` while checking their keys.
+
+    `trusted_integrations`: `integrations:` entries taken as already trusted (those of the
+    live version, loaded by the operator): an entry identical to one of them is checked
+    as a trusted file's."""
+
+    def __init__(
+        self, env_prefix: str | None = None, trusted_integrations: Iterable[Entry] = ()
+    ) -> None:
+        self.env_prefix = env_prefix
+        self.trusted_integrations = tuple(trusted_integrations)
+
+    @property
+    def trusted(self) -> bool:
+        return self.env_prefix is None
+
+    @classmethod
+    def console(cls, org_slug: str, trusted_integrations: Iterable[Entry] = ()) -> SourceTrust:
+        return cls(org_env_prefix(org_slug), trusted_integrations)
+
+
+TRUSTED = SourceTrust()
+
 LANGUAGE_RE = re.compile(r"^[a-z]{2}(-[A-Za-z]+)?$")
 ENV_RE = re.compile(r"^env:(.*)$")
 ENV_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")

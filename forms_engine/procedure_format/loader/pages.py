@@ -14,7 +14,7 @@ from forms_engine.procedure_format import expr as expr_lang
 from forms_engine.procedure_format.model import PROFILE_KEYS
 from forms_engine.procedure_format.yamlsource import Path as KeyPath
 
-from .checks import FileCheck, quote_list, suggest
+from .checks import ENV_RE, TRUSTED, FileCheck, SourceTrust, quote_list, suggest
 from .drafts import FieldDraft, PageDraft
 from .field_types import (
     COMMON_FIELD_KEYS,
@@ -36,15 +36,53 @@ RESERVED_IDS = expr_lang.KEYWORDS
 class ProcedureCheck:
     """One procedure file being checked: its pages and fields as found so far."""
 
-    def __init__(self, check: FileCheck, integration_types: tuple[str, ...]):
+    def __init__(
+        self,
+        check: FileCheck,
+        integration_types: tuple[str, ...],
+        trust: SourceTrust = TRUSTED,
+    ):
         self.c = check
         self.integration_types = integration_types
+        self.trust = trust
+        # False while an entry identical to a trusted one is checked (see SourceTrust).
+        self.untrusted = not trust.trusted
         self.pages: list[PageDraft] = []
         self.fields: dict[str, FieldDraft] = {}  # every field by id, first of duplicates
         self.page_ids: dict[str, int] = {}
         self.profiles: dict[str, FieldDraft] = {}
         # Fields whose type is unknown: conditions naming them are not type-checked.
         self.untyped: set[str] = set()
+
+    # -- environment references (trust-aware) ----------------------------------------
+
+    def env_reference(self, text: str, path: KeyPath) -> bool:
+        """`FileCheck.env_name`, and in an untrusted file (the console) the name must be
+        in the organization's namespace. True when `text` is an `env:` reference."""
+        if not self.c.env_name(text, path):
+            return False
+        prefix = self.trust.env_prefix
+        match = ENV_RE.match(text)
+        assert match is not None
+        name = match.group(1)
+        if self.untrusted and prefix is not None and not name.startswith(prefix):
+            self.c.error(
+                path,
+                f"env:{name} is not this organization's: a procedure published from the "
+                f"console may only name environment variables starting with {prefix} "
+                f"(such as env:{prefix}{name}), set by the operator",
+            )
+        return True
+
+    def secret(self, value: Any, path: KeyPath) -> str | None:
+        """`FileCheck.secret`, with the namespace rule of `env_reference`."""
+        text = self.c.string(value, path, "env:NAME")
+        if text is None:
+            return None
+        if not self.env_reference(text, path):
+            self.c.error(path, "secrets must come from the environment: write env:NAME")
+            return None
+        return text
 
     def pages_of(self, value: Any) -> None:
         entries = self.c.sequence(value, ("pages",), "pages")

@@ -13,7 +13,7 @@ from forms_engine.procedure_format.model import (
 )
 
 from .accepting import accepting_of
-from .checks import quote_list, read_yaml, suggest
+from .checks import TRUSTED, SourceTrust, quote_list, read_yaml, suggest
 from .conditions import check_conditions
 from .fees import fee_of
 from .integrations import integrations_of, known_integration_types
@@ -46,9 +46,12 @@ def parse_procedure(
     slug: str,
     rel_path: str,
     integration_types: Iterable[str] | None = None,
+    trust: SourceTrust = TRUSTED,
 ) -> tuple[ProcedureSpec | None, list[LoadError]]:
     """Check one procedure file. `organization` None skips the department check (used to
-    rebuild an old version from its stored source)."""
+    rebuild an old version from its stored source). `trust`: where the text comes from
+    (the operator's procedures tree by default; the console passes
+    `SourceTrust.console(org_slug)`)."""
     check, data, content_hash, errors = read_yaml(text, rel_path)
     if check is None:
         return None, errors
@@ -58,6 +61,7 @@ def parse_procedure(
     p = ProcedureCheck(
         check,
         known_integration_types(None if integration_types is None else tuple(integration_types)),
+        trust,
     )
     c.check_keys(data, (), PROCEDURE_KEYS, ("title", "department", "contact_email", "pages"))
 
