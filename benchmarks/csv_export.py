@@ -96,6 +96,8 @@ def django_setup(db_url: str, workdir: Path) -> None:
             "VAR_DIR": str(workdir / "var"),
             "LOG_LEVEL": "WARNING",
             "RECORDS_DROP": str(workdir / "drop"),
+            # The drop is the operator's folder: outside it the csv writer refuses to write.
+            "CSV_LOCAL_ROOTS": str(workdir / "drop"),
         }
     )
     import django
