@@ -165,6 +165,12 @@ TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
 
+# The site's own contact (who runs the service), shown on error pages and in the footer
+# where no organization's contact is known, e.g. "電子申請窓口 06-0000-0000（平日9時〜17時）".
+SITE_CONTACT = env.str("SITE_CONTACT", default="")
+# Django's CSRF page is English and says DEBUG=True: the service's page instead.
+CSRF_FAILURE_VIEW = "forms_engine.views.errors.csrf_failure"
+
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"

@@ -45,6 +45,29 @@ class CompoundType(FieldType):
     def part_error_key(self, part):
         return f"__-{part}"
 
+    #: Parts that are not one input with the part's name as its id (radio buttons).
+    unlinkable_parts: tuple[str, ...] = ()
+
+    #: Parts that may be left empty in a required answer.
+    optional_parts: tuple[str, ...] = ()
+
+    def required_ids(self, f, name):
+        return tuple(
+            f"{name}-{p}"
+            for p in self.active_parts(f)
+            if p not in self.optional_parts and p not in self.unlinkable_parts
+        )
+
+    def anchor(self, f, name, error_keys):
+        """The first part input in error; the first part when the whole field is."""
+        for key in error_keys:
+            part = key[len(name) + 1 :] if key.startswith(name + "-") else ""
+            if part in self.active_parts(f) and part not in self.unlinkable_parts:
+                return key
+        if name in error_keys:
+            return f"{name}-{self.active_parts(f)[0]}"
+        return f"{name}-field"
+
     def to_raw(self, f, value):
         base = {p: "" for p in self.active_parts(f)}
         if isinstance(value, dict):
@@ -63,6 +86,10 @@ class NameType(CompoundType):
         if f.param("kana", "none") == "none":
             return ("family", "given")
         return self.parts
+
+    def required_ids(self, f, name):
+        parts = self.parts if f.param("kana", "none") == "required" else ("family", "given")
+        return tuple(f"{name}-{p}" for p in parts)
 
     def clean_value(self, f, raw, ctx):
         errors: dict[str, list[str]] = {}
@@ -111,6 +138,7 @@ class NameType(CompoundType):
                 errors,
                 extra=f' autocomplete="{ac[part]}"' if part in ac else "",
                 half=True,
+                whole_error=f"{name}-error" if invalid else "",
             )
             for part in self.active_parts(f)
         ]
@@ -127,6 +155,7 @@ class NameType(CompoundType):
 class AddressType(CompoundType):
     symbol_type = "compound:address"
     parts = ("prefecture", "city", "town", "building")
+    optional_parts = ("building",)
     part_max_lengths = {
         "prefecture": max(map(len, PREFECTURES)),
         "city": 100,
@@ -162,7 +191,10 @@ class AddressType(CompoundType):
         for pref in PREFECTURES:
             sel = " selected" if pref == current else ""
             opts.append(f'<option value="{pref}"{sel}>{pref}</option>')
-        inv = ' aria-invalid="true"' if perr else ""
+        inv = ' aria-invalid="true"' if perr or invalid else ""
+        pdesc = " ".join(([f"{pname}-error"] if perr else []) + ([f"{name}-error"] if invalid else []))
+        if pdesc:
+            inv += f' aria-describedby="{pdesc}"'
         prefecture = _("Prefecture")
         out.append(
             f'<div class="subfield">{label_html(prefecture, pname)}{error_html(pname, perr)}'
@@ -181,6 +213,7 @@ class AddressType(CompoundType):
                     raw.get(part, ""),
                     errors,
                     extra=f' autocomplete="{ac}"',
+                    whole_error=f"{name}-error" if invalid and part != "building" else "",
                 )
             )
         return f'<div class="subfields" data-address="{name}">{"".join(out)}</div>'
@@ -196,6 +229,7 @@ class AddressType(CompoundType):
 class BankAccountType(CompoundType):
     symbol_type = "compound:bank_account"
     parts = ("bank_code", "branch_code", "account_type", "number", "holder")
+    unlinkable_parts = ("account_type",)
     part_max_lengths = {
         "bank_code": 4,
         "branch_code": 3,

@@ -63,6 +63,9 @@ class DateType(FieldType):
         western = d.isoformat()
         return f"{western} ({normalize.wareki(d)})" if f.param("era") else western
 
+    def required_ids(self, f, name):
+        return (f"{name}-year", f"{name}-month", f"{name}-day")
+
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         raw = raw if isinstance(raw, dict) else {}
         out = []
