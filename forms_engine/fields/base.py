@@ -48,6 +48,11 @@ _LANGUAGE: ContextVar[str | None] = ContextVar("forms_engine_language", default=
 _CONDITIONAL: ContextVar[bool] = ContextVar("forms_engine_conditional", default=False)
 
 
+# The entry a field belongs to while a repeated group's entry is rendered ("補助者 2"):
+# names that must be unique on the page (a button's accessible name) include it.
+ENTRY_LABEL: ContextVar[str] = ContextVar("forms_engine_entry_label", default="")
+
+
 class conditional_rendering:
     """Context manager: fields rendered inside are conditional (see _CONDITIONAL)."""
 

@@ -192,7 +192,9 @@ class AddressType(CompoundType):
             sel = " selected" if pref == current else ""
             opts.append(f'<option value="{pref}"{sel}>{pref}</option>')
         inv = ' aria-invalid="true"' if perr or invalid else ""
-        pdesc = " ".join(([f"{pname}-error"] if perr else []) + ([f"{name}-error"] if invalid else []))
+        pdesc = " ".join(
+            ([f"{pname}-error"] if perr else []) + ([f"{name}-error"] if invalid else [])
+        )
         if pdesc:
             inv += f' aria-describedby="{pdesc}"'
         prefecture = _("Prefecture")

@@ -8,6 +8,7 @@ from typing import Any
 from forms_engine import normalize
 
 from .base import (
+    ENTRY_LABEL,
     FieldInvalid,
     FieldType,
     _,
@@ -150,7 +151,9 @@ class PostalCodeType(NormalizedInputType):
         find = _("Find the address")
         # Two postal codes on a page give two such buttons: the field's label makes each
         # one's accessible name distinct ("Find the address (Postal code of the office)").
-        which = _("(%(label)s)") % {"label": text_of(f.label, ctx.lang)}
+        label = text_of(f.label, ctx.lang)
+        entry = ENTRY_LABEL.get()
+        which = _("(%(label)s)") % {"label": f"{entry} {label}" if entry else label}
         return (
             f'<div class="postal">{control}'
             f'<button class="button button--secondary" type="submit" name="_action" '

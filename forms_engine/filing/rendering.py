@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from forms_engine import markdown
 from forms_engine.fields import FIELD_TYPES, Ctx, _, esc, in_language, text_of
-from forms_engine.fields.base import conditional_rendering
+from forms_engine.fields.base import ENTRY_LABEL, conditional_rendering
 from forms_engine.procedure_format.model import FieldSpec
 
 from .conditions import condition_json, holds
@@ -104,8 +104,14 @@ def render_group(
                 if not holds(c.show_if, env or {}, ctx.today):
                     continue
             local = c.show_if is not None and bool(c.show_if.names & (child_ids | page_ids))
-            with conditional_rendering() if local else nullcontext():
-                html = FIELD_TYPES[c.type].render(c, (entry or {}).get(c.id), cname, errors, ctx)
+            token = ENTRY_LABEL.set(f"{label} {i + 1}")
+            try:
+                with conditional_rendering() if local else nullcontext():
+                    html = FIELD_TYPES[c.type].render(
+                        c, (entry or {}).get(c.id), cname, errors, ctx
+                    )
+            finally:
+                ENTRY_LABEL.reset(token)
             if local:
                 html = (
                     f'<div class="conditional" data-scope="{name}-{i}" '

@@ -144,7 +144,19 @@ def test_the_qr_code_leads_to_the_status_page(sub, tmp_path, settings):
     if shutil.which("zbarimg") is None:  # scripts/test-setup.sh installs zbar-tools
         pytest.fail("zbarimg missing: run scripts/test-setup.sh apt")
     pdf = write(sub, tmp_path, "qr")
-    run("pdftoppm", "-gray", "-r", "200", "-f", "1", "-l", "1", "-png", str(pdf), str(tmp_path / "qr"))
+    run(
+        "pdftoppm",
+        "-gray",
+        "-r",
+        "200",
+        "-f",
+        "1",
+        "-l",
+        "1",
+        "-png",
+        str(pdf),
+        str(tmp_path / "qr"),
+    )
     (png,) = tmp_path.glob("qr-*.png")
     decoded = run("zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(png))
     assert decoded.strip() == url
