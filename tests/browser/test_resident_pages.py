@@ -1,0 +1,98 @@
+"""Issue 10, items 5 and 6 in the browser: Enter presses Next (not the header's language
+button) in Japanese and English; without JavaScript a failed Next puts focus on the error
+summary; every error page passes axe at 390x844 and 1280x800 and does not scroll
+sideways with text at 200%."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from forms_engine import services
+
+from .conftest import assert_no_axe_violations
+
+VIEWPORTS = [{"width": 390, "height": 844}, {"width": 1280, "height": 800}]
+
+
+@pytest.fixture
+def procedures(transactional_db, settings):
+    settings.RATE_LIMIT_ENABLED = False
+    report = services.procedures_load(settings.PROCEDURES_DIR)
+    assert report.errors == []
+
+
+def _start_url(base, lang):
+    return (
+        f"{base}{reverse('procedure_start', args=['sample-city', 'dog-registration'])}?lang={lang}"
+    )
+
+
+def _start(page, base, lang):
+    page.goto(_start_url(base, lang))
+    with page.expect_navigation():
+        page.click('form button[type="submit"].button--primary')
+    assert page.locator('[name="f-name-family"]').count() == 1
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_enter_in_a_text_field_presses_next(procedures, live_server, new_phone_page, lang):
+    page = new_phone_page(bypass_csp=False)
+    _start(page, live_server.url, lang)
+    first = page.url
+    page.fill('[name="f-name-family"]', "山田")
+    with page.expect_navigation():
+        page.press('[name="f-name-family"]', "Enter")
+    # Next was pressed: the page is validated (errors shown) in the same language; the
+    # language switch would have flipped the language and shown no errors.
+    assert page.evaluate("document.documentElement.lang") == lang
+    assert page.locator("#error-summary").count() == 1
+    assert page.url.split("?")[0].split("#")[0] == first.split("?")[0]
+    assert page.locator('[name="f-name-family"]').input_value() == "山田"
+
+
+def test_without_javascript_focus_moves_to_the_error_summary(
+    procedures, live_server, new_phone_page
+):
+    page = new_phone_page(bypass_csp=False, java_script_enabled=False)
+    _start(page, live_server.url, "ja")
+    with page.expect_navigation():
+        page.click('.actions button[name="_action"][value="next"]')
+    assert page.evaluate(
+        "document.activeElement && document.activeElement.id"
+    ) == "error-summary" or (page.locator("#error-summary[autofocus]").count() == 1)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=["phone", "desktop"])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_error_pages_pass_axe_and_do_not_scroll_sideways(
+    procedures, live_server, new_phone_page, viewport, lang
+):
+    owner = new_phone_page(bypass_csp=False)
+    _start(owner, live_server.url, lang)
+    draft_url = owner.url
+    page = new_phone_page(viewport=viewport)
+    urls = [f"{live_server.url}/no-such-page/?lang={lang}", draft_url]
+    for url in urls:
+        response = page.goto(url)
+        assert response.status == 404
+        assert page.evaluate("document.documentElement.lang") == lang
+        assert_no_axe_violations(page, f"404 {url}")
+        assert page.evaluate(
+            "document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"
+        )
+    # The CSRF page: a form sent with its cookies gone.
+    page.goto(_start_url(live_server.url, lang))
+    page.context.clear_cookies()
+    with page.expect_navigation():
+        page.click('form button[type="submit"].button--primary')
+    assert page.evaluate("document.documentElement.lang") in ("ja", "en")
+    assert page.locator("#contact-title").count() == 1
+    assert_no_axe_violations(page, "CSRF failure page")
+    # 200% text: the root font size doubled, still no sideways scroll.
+    for url in urls:
+        page.goto(url)
+        page.evaluate("document.documentElement.style.fontSize = '200%'")
+        assert page.evaluate(
+            "document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"
+        ), url
