@@ -111,10 +111,25 @@ def targets(world: World, settings, tmp_path) -> dict[str, Target]:
         "pref_dx": world.users["pref_dx"],
         "pref_ga": world.users["pref_ga"],
     }
+    for sub in world.submissions.values():
+        _receipt_document(sub)
     return {
         key: Target(sub, _attach(sub), staff[key], _delivery(sub))
         for key, sub in world.submissions.items()
     }
+
+
+def _receipt_document(sub: m.Submission) -> m.ReceiptDocument:
+    """A stored receipt PDF of the submission (the inbox offers it for download)."""
+    import io
+    import secrets
+
+    from forms_engine.storage import object_store
+
+    key = f"receipts/{secrets.token_urlsafe(12)}.pdf"
+    data = b"%PDF-1.4 matrix"
+    object_store().upload_stream(key, io.BytesIO(data), "application/pdf")
+    return m.ReceiptDocument.objects.create(submission=sub, key=key, size=len(data))
 
 
 def _delivery(sub: m.Submission) -> Any:
