@@ -26,6 +26,21 @@ PREFECTURES = (
     "香川県 愛媛県 高知県 福岡県 佐賀県 長崎県 熊本県 大分県 宮崎県 鹿児島県 沖縄県"
 ).split()
 
+# English names shown on English pages; the stored value is always the Japanese name.
+PREFECTURES_EN = dict(
+    zip(
+        PREFECTURES,
+        (
+            "Hokkaido Aomori Iwate Miyagi Akita Yamagata Fukushima Ibaraki Tochigi Gunma "
+            "Saitama Chiba Tokyo Kanagawa Niigata Toyama Ishikawa Fukui Yamanashi Nagano Gifu "
+            "Shizuoka Aichi Mie Shiga Kyoto Osaka Hyogo Nara Wakayama Tottori Shimane Okayama "
+            "Hiroshima Yamaguchi Tokushima Kagawa Ehime Kochi Fukuoka Saga Nagasaki Kumamoto "
+            "Oita Miyazaki Kagoshima Okinawa"
+        ).split(),
+        strict=True,
+    )
+)
+
 
 class CompoundType(FieldType):
     """A set of named inputs stored as a dict."""
@@ -190,7 +205,8 @@ class AddressType(CompoundType):
         current = raw.get("prefecture", "")
         for pref in PREFECTURES:
             sel = " selected" if pref == current else ""
-            opts.append(f'<option value="{pref}"{sel}>{pref}</option>')
+            shown = PREFECTURES_EN[pref] if ctx.lang == "en" else pref
+            opts.append(f'<option value="{pref}"{sel}>{esc(shown)}</option>')
         inv = ' aria-invalid="true"' if perr or invalid else ""
         pdesc = " ".join(
             ([f"{pname}-error"] if perr else []) + ([f"{name}-error"] if invalid else [])

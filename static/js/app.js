@@ -137,16 +137,38 @@ function postalLookup(button, event) {
     const [r] = results;
     busy(button, false);
     if (!r) return (status.textContent = t("郵便番号に該当する住所が見つかりませんでした。", "No address found for this postal code."));
-    ["prefecture", "city", "town"].forEach((part) => { if (r[part] != null) el(part).value = r[part]; });
+    ["prefecture", "city", "town"].forEach((part) => { if (r[part] != null) { el(part).value = r[part]; settle(el(part)); } });
     status.textContent = t("住所を入力しました。番地を入力してください。", "Address filled in. Add the block number.") + (results.length < 2 ? "" :
       t(`（候補${results.length}件のうち最初の住所です。）`, ` (${results.length} matches: the first is used.)`));
+    const whole = document.getElementById(`${button.dataset.postalTarget}-error`);
+    if (whole) whole.remove();
+    ["prefecture", "city", "town"].forEach((part) => settle(el(part)));
+    const field = document.getElementById(`${button.dataset.postalTarget}-field`);
+    if (field && !field.querySelector(".field__error")) field.classList.remove("field--error");
     form.dispatchEvent(new Event("change"));
-    if (el("town").focus) el("town").focus();
+    // The status asks for the block number: once something is typed after the filled
+    // town, the request is answered and the status goes (it would read as an error).
+    const town = el("town"), filled = town.value;
+    if (town.addEventListener) town.addEventListener("input", function done() {
+      if (town.value !== filled) { status.textContent = ""; settle(town); town.removeEventListener("input", done); }
+    });
+    if (town.focus) town.focus();
   }).catch(() => {
     busy(button, false);
     button.fallback = true;
     button.click();
   });
+}
+
+// An input the look-up filled (or the resident completed) no longer shows the error the
+// server gave it: the message, aria-invalid and its link from the describedby go.
+function settle(input) {
+  if (!input || !input.id || !input.value) return;
+  const error = document.getElementById(`${input.id}-error`);
+  if (error) error.remove();
+  input.removeAttribute("aria-invalid");
+  const ids = (input.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && document.getElementById(id));
+  if (ids.length) input.setAttribute("aria-describedby", ids.join(" ")); else input.removeAttribute("aria-describedby");
 }
 
 // d. Submit once; a hidden copy posts the disabled button's value.

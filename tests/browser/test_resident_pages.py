@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from forms_engine import services
 
@@ -96,3 +97,29 @@ def test_error_pages_pass_axe_and_do_not_scroll_sideways(
         assert page.evaluate(
             "document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"
         ), url
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_the_postal_look_up_clears_the_address_errors(
+    procedures, live_server, new_phone_page, javascript
+):
+    page = new_phone_page(bypass_csp=False, java_script_enabled=javascript)
+    _start(page, live_server.url, "ja")
+    with page.expect_navigation():  # Next with nothing typed: the address is in error
+        page.click('.actions button[name="_action"][value="next"]')
+    assert page.locator('[id^="f-address"][id$="-error"]').count() >= 1
+    page.fill('[name="f-postal_code"]', "5400008")
+    if javascript:
+        page.click('button[value="postal:f-postal_code"]')
+        expect(page.locator('[name="f-address-town"]')).to_have_value("大手前")
+    else:
+        with page.expect_navigation():
+            page.click('button[value="postal:f-postal_code"]')
+    assert page.locator('[id^="f-address"][id$="-error"]').count() == 0
+    assert page.locator('[name="f-address-town"][aria-invalid]').count() == 0
+    status = page.locator("#f-postal_code-status")
+    assert "番地" in status.inner_text()
+    page.fill('[name="f-address-town"]', "大手前2丁目1-22")
+    if javascript:
+        # Typing the block number answers the status' request: it no longer asks.
+        expect(status).to_have_text("")

@@ -210,3 +210,21 @@ def test_a_date_limit_says_why(client, loaded, lang, reason):
     data.update({"f-birth_date-year": "2020", "f-birth_date-month": "1", "f-birth_date-day": "1"})
     html = client.post(url, data).content.decode()
     assert reason in html
+
+
+def test_english_pages_name_prefectures_in_english_and_store_the_japanese(client, loaded):
+    client.cookies["django_language"] = "en"
+    url = start(client)
+    html = client.get(url).content.decode()
+    assert '<option value="大阪府">Osaka</option>' in html
+    assert ">大阪府<" not in html
+    _d, _p, page = page_spec(url)
+    data = page_post(page)
+    data["f-address-prefecture"] = "大阪府"
+    assert client.post(url, data).status_code == 302
+    from forms_engine import models as m
+
+    draft = m.Draft.objects.get(pk=_d.pk)
+    assert draft.answers["0"]["address"]["prefecture"] == "大阪府"
+    client.cookies["django_language"] = "ja"
+    assert '<option value="大阪府" selected>大阪府</option>' in client.get(url).content.decode()
