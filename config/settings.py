@@ -179,7 +179,15 @@ MEDIA_URL = "/media-not-served/"
 
 STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names (app.3f2a9c.css) listed in a manifest by collectstatic (`make run` runs
+    # it): WhiteNoise serves those with a year-long immutable cache, and a new release
+    # changes the names, so nobody keeps an old script. STATIC_MANIFEST=false keeps plain
+    # names (the tests, which serve from the source folders with no collectstatic).
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env.bool("STATIC_MANIFEST", default=True)
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
 }
 # S3-compatible object storage (AWS S3, SeaweedFS, MinIO...): set the bucket to use it.
 # Files then go from the browser straight to the bucket (presigned multipart upload), and

@@ -137,21 +137,16 @@ function postalLookup(button, event) {
     const [r] = results;
     busy(button, false);
     if (!r) return (status.textContent = t("郵便番号に該当する住所が見つかりませんでした。", "No address found for this postal code."));
-    ["prefecture", "city", "town"].forEach((part) => { if (r[part] != null) { el(part).value = r[part]; settle(el(part)); } });
+    const id = (s) => document.getElementById(button.dataset.postalTarget + s) || {}, f = id("-field");
+    if (id("-error").remove) id("-error").remove();
+    ["prefecture", "city", "town"].forEach((p) => { if (r[p] != null) { el(p).value = r[p]; settle(el(p)); } });
     status.textContent = t("住所を入力しました。番地を入力してください。", "Address filled in. Add the block number.") + (results.length < 2 ? "" :
       t(`（候補${results.length}件のうち最初の住所です。）`, ` (${results.length} matches: the first is used.)`));
-    const whole = document.getElementById(`${button.dataset.postalTarget}-error`);
-    if (whole) whole.remove();
-    ["prefecture", "city", "town"].forEach((part) => settle(el(part)));
-    const field = document.getElementById(`${button.dataset.postalTarget}-field`);
-    if (field && !field.querySelector(".field__error")) field.classList.remove("field--error");
+    if (f.querySelector && !f.querySelector(".field__error")) f.classList.remove("field--error");
     form.dispatchEvent(new Event("change"));
-    // The status asks for the block number: once something is typed after the filled
-    // town, the request is answered and the status goes (it would read as an error).
+    // Typing after the filled town answers the status' request for the block number.
     const town = el("town"), filled = town.value;
-    if (town.addEventListener) town.addEventListener("input", function done() {
-      if (town.value !== filled) { status.textContent = ""; settle(town); town.removeEventListener("input", done); }
-    });
+    if (town.addEventListener) town.addEventListener("input", () => { if (town.value !== filled) status.textContent = ""; });
     if (town.focus) town.focus();
   }).catch(() => {
     busy(button, false);
@@ -160,15 +155,14 @@ function postalLookup(button, event) {
   });
 }
 
-// An input the look-up filled (or the resident completed) no longer shows the error the
-// server gave it: the message, aria-invalid and its link from the describedby go.
-function settle(input) {
-  if (!input || !input.id || !input.value) return;
-  const error = document.getElementById(`${input.id}-error`);
-  if (error) error.remove();
-  input.removeAttribute("aria-invalid");
-  const ids = (input.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && document.getElementById(id));
-  if (ids.length) input.setAttribute("aria-describedby", ids.join(" ")); else input.removeAttribute("aria-describedby");
+// A filled input drops the server's error: message, aria-invalid, describedby link.
+function settle(i) {
+  if (!i || !i.id || !i.value) return;
+  const e = document.getElementById(`${i.id}-error`);
+  if (e) e.remove();
+  i.removeAttribute("aria-invalid");
+  const ids = (i.getAttribute("aria-describedby") || "").split(" ").filter((d) => d && document.getElementById(d));
+  i.setAttribute("aria-describedby", ids.join(" "));
 }
 
 // d. Submit once; a hidden copy posts the disabled button's value.
