@@ -123,3 +123,49 @@ def test_the_postal_look_up_clears_the_address_errors(
     if javascript:
         # Typing the block number answers the status' request: it no longer asks.
         expect(status).to_have_text("")
+
+
+def _drop_autosave(route):
+    request = route.request
+    if request.method == "POST" and "autosave" in (request.post_data or ""):
+        route.abort()
+    else:
+        route.continue_()
+
+
+def test_reload_right_after_typing_shows_what_was_typed(procedures, live_server, new_phone_page):
+    page = new_phone_page(bypass_csp=False)
+    _start(page, live_server.url, "ja")
+    url = page.url
+    # The keep-what-was-typed beacon is late: it has not reached the server when the
+    # reloaded page is made (here it never does).
+    page.route("**/*", _drop_autosave)
+    page.fill('[name="f-name-family"]', "山田")
+    page.reload()
+    assert page.url == url
+    expect(page.locator('[name="f-name-family"]')).to_have_value("山田")
+    # The restored value is sent again on leaving: with the beacon arriving this time,
+    # a fresh tab (no sessionStorage) sees it from the server.
+    page.unroute("**/*")
+    page.goto(live_server.url + "/")
+    other = page.context.new_page()
+    other.goto(url)
+    expect(other.locator('[name="f-name-family"]')).to_have_value("山田")
+
+
+def test_a_newer_save_is_not_overwritten_by_what_this_tab_kept(
+    procedures, live_server, new_phone_page
+):
+    page = new_phone_page(bypass_csp=False)
+    _start(page, live_server.url, "ja")
+    url = page.url
+    page.fill('[name="f-name-family"]', "山田")  # kept in this tab
+    # Another tab saves the page since: its version is newer.
+    other = page.context.new_page()
+    other.goto(url)
+    other.fill('[name="f-name-family"]', "佐藤")
+    with other.expect_navigation():
+        other.click('.actions button[name="_action"][value="save"]')
+    page.route("**/*", _drop_autosave)  # this tab's beacon never arrives
+    page.goto(url)
+    expect(page.locator('[name="f-name-family"]')).to_have_value("佐藤")
