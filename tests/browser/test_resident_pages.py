@@ -169,3 +169,23 @@ def test_a_newer_save_is_not_overwritten_by_what_this_tab_kept(
     page.route("**/*", _drop_autosave)  # this tab's beacon never arrives
     page.goto(url)
     expect(page.locator('[name="f-name-family"]')).to_have_value("佐藤")
+
+
+@pytest.mark.parametrize("size", ["390x844", "1280x800"])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_400_403_429_500_503_pages_pass_axe(db, live_server, new_phone_page, settings, lang, size):
+    settings.ROOT_URLCONF = "tests.browser.error_urls"
+    settings.DEBUG_PROPAGATE_EXCEPTIONS = False
+    width, height = map(int, size.split("x"))
+    page = new_phone_page(viewport={"width": width, "height": height})
+    for status in (400, 403, 429, 500, 503):
+        response = page.goto(f"{live_server.url}/_fail/{status}/?lang={lang}")
+        assert response.status == status
+        assert page.evaluate("document.documentElement.lang") == lang
+        assert page.locator("#contact-title").count() == 1, status
+        assert page.locator('main a[href="/"]').count() >= 1, status
+        assert_no_axe_violations(page, f"{status} page at {size}")
+        page.evaluate("document.documentElement.style.fontSize = '200%'")
+        assert page.evaluate(
+            "document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"
+        ), status
