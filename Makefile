@@ -78,6 +78,7 @@ bench:
 	$(PY) benchmarks/uploads.py
 	$(PY) benchmarks/inbox.py
 	$(PY) benchmarks/delivery_rate.py
+	$(PY) benchmarks/pdf_receipt.py
 
 # gettext catalogues -> .mo. compilemessages walks the whole tree, so keep it out of the venv
 # and node_modules; with no .po file anywhere there is nothing to do (and Django would error).

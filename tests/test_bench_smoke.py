@@ -158,3 +158,23 @@ def test_the_delivery_rate_benchmark_runs_and_counts_nothing_lost_or_doubled():
     assert line["value"] > 0 and line["baseline"] > 0, line
     assert "INVALID" not in proc.stdout
     assert "delivery_rate  " in proc.stdout and "{'delivered': 60}" in proc.stdout, output
+
+
+def test_the_pdf_receipt_benchmark_runs_and_reports_time_and_memory():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "pdf_receipt.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    # Exit 3: a figure over its target (a loaded machine), not a failure of the harness.
+    assert proc.returncode in (0, 3), proc.stderr[-4000:]
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    assert [x["bench"] for x in lines] == ["pdf_receipt", "pdf_receipt_long", "pdf_receipt_rss"]
+    for line in lines:
+        assert set(line) == KEYS, line
+        assert line["value"] > 0 and line["baseline"] > 0, line
+    # The receipt it times is the two-page one, and the long answer really is longer.
+    assert "receipt, 2 pages" in proc.stdout, proc.stdout
+    assert lines[1]["value"] > lines[0]["value"] * 0.5

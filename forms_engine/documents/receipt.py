@@ -13,6 +13,7 @@ code asks for it (or for the resident's sign-in).
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import segno
@@ -33,10 +34,10 @@ _WAREKI_RE = re.compile(r"^(\D+?)(元|\d+)年")
 
 def status_url(submission: m.Submission) -> str:
     """The submission's status page: its id only (no number, code or answer)."""
-    return settings.SITE_URL + reverse("status_submission", args=[submission.pk])
+    return str(settings.SITE_URL) + reverse("status_submission", args=[submission.pk])
 
 
-def wareki_label(day, lang: str) -> str:
+def wareki_label(day: date, lang: str) -> str:
     """ "令和8年11月30日" in Japanese, "Reiwa 8" (the era year) in English."""
     text = wareki(day)
     if lang == "ja":
@@ -51,7 +52,8 @@ def wareki_label(day, lang: str) -> str:
 def qr_svg(url: str) -> str:
     """The QR code of `url` as an inline <svg> element (error correction M)."""
     qr = segno.make(url, error="m", micro=False)
-    return qr.svg_inline(scale=3, border=2, dark="#000", light="#fff", omitsize=False)  # type: ignore[no-any-return]
+    svg: str = qr.svg_inline(scale=3, border=2, dark="#000", light="#fff", omitsize=False)
+    return svg
 
 
 def receipt_document_context(submission: m.Submission, lang: str) -> dict[str, Any]:
