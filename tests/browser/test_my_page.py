@@ -59,9 +59,9 @@ def test_my_page_and_its_pages_have_no_axe_violations(
     expect(page.locator("h1")).to_have_text("マイページ")
     expect(page.locator("#my-filings")).to_contain_text(sub.number)
     assert_no_axe_violations(page, f"my page ({device}, js={javascript})")
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= page.viewport_size[
-        "width"
-    ]
+    assert (
+        page.evaluate("() => document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    )
 
     # The filing's status page, and its receipt PDF.
     with page.expect_navigation():
