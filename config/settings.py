@@ -169,6 +169,12 @@ TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
 
+# The site's own contact (who runs the service), shown on error pages and in the footer
+# where no organization's contact is known, e.g. "電子申請窓口 06-0000-0000（平日9時〜17時）".
+SITE_CONTACT = env.str("SITE_CONTACT", default="")
+# Django's CSRF page is English and says DEBUG=True: the service's page instead.
+CSRF_FAILURE_VIEW = "forms_engine.views.errors.csrf_failure"
+
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
@@ -177,7 +183,15 @@ MEDIA_URL = "/media-not-served/"
 
 STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names (app.3f2a9c.css) listed in a manifest by collectstatic (`make run` runs
+    # it): WhiteNoise serves those with a year-long immutable cache, and a new release
+    # changes the names, so nobody keeps an old script. STATIC_MANIFEST=false keeps plain
+    # names (the tests, which serve from the source folders with no collectstatic).
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env.bool("STATIC_MANIFEST", default=True)
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
 }
 # S3-compatible object storage (AWS S3, SeaweedFS, MinIO...): set the bucket to use it.
 # Files then go from the browser straight to the bucket (presigned multipart upload), and

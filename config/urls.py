@@ -22,3 +22,5 @@ urlpatterns = [
 handler500 = "forms_engine.views.server_error"
 # A request body over DATA_UPLOAD_MAX_MEMORY_SIZE answers a translated 413, not a bare 400.
 handler400 = "forms_engine.views.bad_request"
+handler403 = "forms_engine.views.errors.permission_denied"
+handler404 = "forms_engine.views.errors.page_not_found"

@@ -32,7 +32,9 @@ class LanguageMiddleware:
     """Japanese unless the resident chose another language with the visible switch.
 
     Django's LocaleMiddleware would follow the browser's Accept-Language; the service is
-    Japanese first, so only the switch's cookie changes the language."""
+    Japanese first, so only the switch's cookie changes the language, or a link carrying
+    `?lang=en` (so that a link into the English site can be shared), which also sets the
+    cookie so the language sticks on the next pages."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -41,11 +43,25 @@ class LanguageMiddleware:
         from django.conf import settings
         from django.utils import translation
 
-        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
-        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        languages = dict(settings.LANGUAGES)
+        asked = request.GET.get("lang", "")
+        asked = asked if isinstance(asked, str) and asked in languages else ""
+        chosen = asked or request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        language = chosen if chosen in languages else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
+        if asked and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != asked:
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                asked,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
         response.headers.setdefault("Content-Language", language)
         from django.utils.cache import patch_vary_headers
 

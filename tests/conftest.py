@@ -230,3 +230,20 @@ def replace_in_normalize(monkeypatch):
             monkeypatch.setattr(module, name, new)
 
     return replace
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_by_plain_name():
+    """The site uses hashed static names from collectstatic's manifest (config/settings.py);
+    the tests serve static files from the source folders (live_server's static handler,
+    no collectstatic), so they use plain names. tests/test_static_manifest.py runs the real
+    collectstatic and checks the hashed names and their cache."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield

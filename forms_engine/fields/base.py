@@ -14,6 +14,7 @@ Input names: a top-level field `x` posts as `f-x`, a part of a compound answer a
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -39,6 +40,27 @@ def _translated(language: str, message: str) -> str:
 # (`in_language`): Django's get_language() goes through asgiref's Local, and a 40-field
 # page asks for the same few labels (Required, Optional, Error:) over a hundred times.
 _LANGUAGE: ContextVar[str | None] = ContextVar("forms_engine_language", default=None)
+
+# True while a field behind a condition that the server cannot decide (it depends on an
+# answer on the same page) is rendered: it shows without JavaScript, and may be left empty
+# when the condition does not hold, so it is marked "required if it applies" and its
+# inputs carry no aria-required.
+_CONDITIONAL: ContextVar[bool] = ContextVar("forms_engine_conditional", default=False)
+
+
+# The entry a field belongs to while a repeated group's entry is rendered ("補助者 2"):
+# names that must be unique on the page (a button's accessible name) include it.
+ENTRY_LABEL: ContextVar[str] = ContextVar("forms_engine_entry_label", default="")
+
+
+class conditional_rendering:
+    """Context manager: fields rendered inside are conditional (see _CONDITIONAL)."""
+
+    def __enter__(self) -> None:
+        self._token = _CONDITIONAL.set(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _CONDITIONAL.reset(self._token)
 
 
 def _(message: str) -> str:
@@ -198,6 +220,9 @@ def error_html(name: str, messages: list[str]) -> str:
 
 
 def mark_html(required: bool) -> str:
+    if required and _CONDITIONAL.get():
+        text = _("Required if it applies")
+        return f' <span class="mark mark--conditional">{esc(text)}</span>'
     if required:
         text = _("Required")
         return f' <span class="mark mark--required">{esc(text)}</span>'
@@ -222,6 +247,20 @@ def input_html(
     )
 
 
+_CONTROL_ID = re.compile(r'<(?:input|select|textarea)\b[^>]*?\bid="([^"]+)"')
+
+
+def mark_required_inputs(control: str, ids: tuple[str, ...]) -> str:
+    """Add aria-required="true" to the inputs of `control` whose id is in `ids`."""
+    wanted = set(ids)
+
+    def add(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        return tag + ' aria-required="true"' if match.group(1) in wanted else tag
+
+    return _CONTROL_ID.sub(add, control)
+
+
 def label_html(text: str, for_: str, cls: str = "field__sublabel") -> str:
     return f'<label class="{cls}" for="{for_}">{esc(text)}</label>'
 
@@ -235,19 +274,23 @@ def subfield_html(
     cls: str = "input",
     extra: str = "",
     half: bool = False,
+    whole_error: str = "",
 ) -> str:
     """One part of a compound answer (a name part, an address line, a bank code): its
-    own label, its own error tied to its input."""
+    own label, its own error tied to its input. `whole_error`: the id of the error of the
+    whole field (e.g. "Enter the name." when nothing was typed), which makes every part
+    invalid too and describes it."""
     perr = errors.get(name, [])
     wrapper = "subfield subfield--half" if half else "subfield"
+    ids = ([f"{name}-error"] if perr else []) + ([whole_error] if whole_error else [])
     return (
         f'<div class="{wrapper}">{label_html(label, name)}{error_html(name, perr)}'
         + input_html(
             name,
             value,
             cls=cls,
-            describedby=f' aria-describedby="{name}-error"' if perr else "",
-            invalid=bool(perr),
+            describedby=f' aria-describedby="{" ".join(ids)}"' if ids else "",
+            invalid=bool(perr) or bool(whole_error),
             extra=extra,
         )
         + "</div>"
@@ -367,6 +410,8 @@ class FieldType:
         label = text_of(f.label, ctx.lang)
         describedby = describedby_attr(name, has_help, bool(own))
         control = self.render_control(f, raw, name, errors, ctx, describedby, bool(own))
+        if f.required and not _CONDITIONAL.get():
+            control = mark_required_inputs(control, self.required_ids(f, name))
         cls = "field field--error" if (own or self._has_part_errors(name, errors)) else "field"
         if self.grouped:
             return (
@@ -386,6 +431,16 @@ class FieldType:
 
     def hint(self, f: FieldSpec, ctx: Ctx) -> str:
         return ""
+
+    def required_ids(self, f: FieldSpec, name: str) -> tuple[str, ...]:
+        """Ids of the inputs that get aria-required when the field is required (not the
+        browser's own `required`: the server validates, and the error summary explains)."""
+        return (name,)
+
+    def anchor(self, f: FieldSpec, name: str, error_keys: list[str]) -> str:
+        """The element id the error summary links to: the input itself where there is one
+        input, the fieldset of a group of inputs."""
+        return f"{name}-field" if self.grouped else name
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid) -> str:
         return input_html(name, raw, describedby=describedby, invalid=invalid)

@@ -26,6 +26,21 @@ PREFECTURES = (
     "香川県 愛媛県 高知県 福岡県 佐賀県 長崎県 熊本県 大分県 宮崎県 鹿児島県 沖縄県"
 ).split()
 
+# English names shown on English pages; the stored value is always the Japanese name.
+PREFECTURES_EN = dict(
+    zip(
+        PREFECTURES,
+        (
+            "Hokkaido Aomori Iwate Miyagi Akita Yamagata Fukushima Ibaraki Tochigi Gunma "
+            "Saitama Chiba Tokyo Kanagawa Niigata Toyama Ishikawa Fukui Yamanashi Nagano Gifu "
+            "Shizuoka Aichi Mie Shiga Kyoto Osaka Hyogo Nara Wakayama Tottori Shimane Okayama "
+            "Hiroshima Yamaguchi Tokushima Kagawa Ehime Kochi Fukuoka Saga Nagasaki Kumamoto "
+            "Oita Miyazaki Kagoshima Okinawa"
+        ).split(),
+        strict=True,
+    )
+)
+
 
 class CompoundType(FieldType):
     """A set of named inputs stored as a dict."""
@@ -45,6 +60,29 @@ class CompoundType(FieldType):
     def part_error_key(self, part):
         return f"__-{part}"
 
+    #: Parts that are not one input with the part's name as its id (radio buttons).
+    unlinkable_parts: tuple[str, ...] = ()
+
+    #: Parts that may be left empty in a required answer.
+    optional_parts: tuple[str, ...] = ()
+
+    def required_ids(self, f, name):
+        return tuple(
+            f"{name}-{p}"
+            for p in self.active_parts(f)
+            if p not in self.optional_parts and p not in self.unlinkable_parts
+        )
+
+    def anchor(self, f, name, error_keys):
+        """The first part input in error; the first part when the whole field is."""
+        for key in error_keys:
+            part = key[len(name) + 1 :] if key.startswith(name + "-") else ""
+            if part in self.active_parts(f) and part not in self.unlinkable_parts:
+                return key
+        if name in error_keys:
+            return f"{name}-{self.active_parts(f)[0]}"
+        return f"{name}-field"
+
     def to_raw(self, f, value):
         base = {p: "" for p in self.active_parts(f)}
         if isinstance(value, dict):
@@ -63,6 +101,10 @@ class NameType(CompoundType):
         if f.param("kana", "none") == "none":
             return ("family", "given")
         return self.parts
+
+    def required_ids(self, f, name):
+        parts = self.parts if f.param("kana", "none") == "required" else ("family", "given")
+        return tuple(f"{name}-{p}" for p in parts)
 
     def clean_value(self, f, raw, ctx):
         errors: dict[str, list[str]] = {}
@@ -111,6 +153,7 @@ class NameType(CompoundType):
                 errors,
                 extra=f' autocomplete="{ac[part]}"' if part in ac else "",
                 half=True,
+                whole_error=f"{name}-error" if invalid else "",
             )
             for part in self.active_parts(f)
         ]
@@ -127,6 +170,7 @@ class NameType(CompoundType):
 class AddressType(CompoundType):
     symbol_type = "compound:address"
     parts = ("prefecture", "city", "town", "building")
+    optional_parts = ("building",)
     part_max_lengths = {
         "prefecture": max(map(len, PREFECTURES)),
         "city": 100,
@@ -161,8 +205,14 @@ class AddressType(CompoundType):
         current = raw.get("prefecture", "")
         for pref in PREFECTURES:
             sel = " selected" if pref == current else ""
-            opts.append(f'<option value="{pref}"{sel}>{pref}</option>')
-        inv = ' aria-invalid="true"' if perr else ""
+            shown = PREFECTURES_EN[pref] if ctx.lang == "en" else pref
+            opts.append(f'<option value="{pref}"{sel}>{esc(shown)}</option>')
+        inv = ' aria-invalid="true"' if perr or invalid else ""
+        pdesc = " ".join(
+            ([f"{pname}-error"] if perr else []) + ([f"{name}-error"] if invalid else [])
+        )
+        if pdesc:
+            inv += f' aria-describedby="{pdesc}"'
         prefecture = _("Prefecture")
         out.append(
             f'<div class="subfield">{label_html(prefecture, pname)}{error_html(pname, perr)}'
@@ -181,6 +231,7 @@ class AddressType(CompoundType):
                     raw.get(part, ""),
                     errors,
                     extra=f' autocomplete="{ac}"',
+                    whole_error=f"{name}-error" if invalid and part != "building" else "",
                 )
             )
         return f'<div class="subfields" data-address="{name}">{"".join(out)}</div>'
@@ -196,6 +247,7 @@ class AddressType(CompoundType):
 class BankAccountType(CompoundType):
     symbol_type = "compound:bank_account"
     parts = ("bank_code", "branch_code", "account_type", "number", "holder")
+    unlinkable_parts = ("account_type",)
     part_max_lengths = {
         "bank_code": 4,
         "branch_code": 3,

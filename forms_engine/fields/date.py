@@ -51,10 +51,25 @@ class DateType(FieldType):
             raise FieldInvalid(invalid_message(exc)) from None
         lo, hi = self.bounds(f, ctx)
         if lo and value < lo:
-            raise FieldInvalid(_("Enter a date on or after %(d)s.") % {"d": self.fmt(lo, f, ctx)})
+            message = _("Enter a date on or after %(d)s.") % {"d": self.fmt(lo, f, ctx)}
+            why = self._age_reason(f.param("min"), older=False)
+            raise FieldInvalid(f"{why} {message}" if why else message)
         if hi and value > hi:
-            raise FieldInvalid(_("Enter a date on or before %(d)s.") % {"d": self.fmt(hi, f, ctx)})
+            message = _("Enter a date on or before %(d)s.") % {"d": self.fmt(hi, f, ctx)}
+            why = self._age_reason(f.param("max"), older=True)
+            raise FieldInvalid(f"{why} {message}" if why else message)
         return value.isoformat()
+
+    @staticmethod
+    def _age_reason(bound, *, older: bool) -> str:
+        """Why a limit like `max: -18y` (born at least 18 years ago) exists, said as an age:
+        "You must be 18 or older." Other limits have no reason to derive."""
+        if bound is None or bound.kind != "offset" or bound.unit != "y" or bound.amount >= 0:
+            return ""
+        years = -bound.amount
+        if older:
+            return _("You must be %(years)s or older.") % {"years": years}
+        return _("You must be under %(years)s.") % {"years": years}
 
     def fmt(self, d: dt.date, f, ctx) -> str:
         if ctx.lang == "ja":
@@ -62,6 +77,9 @@ class DateType(FieldType):
             return f"{western}（{normalize.wareki(d)}）" if f.param("era") else western
         western = d.isoformat()
         return f"{western} ({normalize.wareki(d)})" if f.param("era") else western
+
+    def required_ids(self, f, name):
+        return (f"{name}-year", f"{name}-month", f"{name}-day")
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         raw = raw if isinstance(raw, dict) else {}

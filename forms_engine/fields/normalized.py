@@ -7,7 +7,17 @@ from typing import Any
 
 from forms_engine import normalize
 
-from .base import FieldInvalid, FieldType, _, esc, gettext_noop, input_html, invalid_message
+from .base import (
+    ENTRY_LABEL,
+    FieldInvalid,
+    FieldType,
+    _,
+    esc,
+    gettext_noop,
+    input_html,
+    invalid_message,
+    text_of,
+)
 
 
 class NumberType(FieldType):
@@ -139,11 +149,16 @@ class PostalCodeType(NormalizedInputType):
         target = name.rsplit("-", 1)[0] + "-" + fills if "-" in name[2:] else f"f-{fills}"
         notice = ctx.notices.get(name, "")
         find = _("Find the address")
+        # Two postal codes on a page give two such buttons: the field's label makes each
+        # one's accessible name distinct ("Find the address (Postal code of the office)").
+        label = text_of(f.label, ctx.lang)
+        entry = ENTRY_LABEL.get()
+        which = _("(%(label)s)") % {"label": f"{entry} {label}" if entry else label}
         return (
             f'<div class="postal">{control}'
             f'<button class="button button--secondary" type="submit" name="_action" '
             f'value="postal:{name}" formnovalidate data-postal-target="{target}">'
-            f"{esc(find)}</button></div>"
+            f'{esc(find)}<span class="visually-hidden"> {esc(which)}</span></button></div>'
             f'<p class="postal__status" id="{name}-status" role="status">{esc(notice)}</p>'
         )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils.translation import ngettext
 
-from forms_engine.fields import FIELD_TYPES, Ctx, FieldInvalid, in_language, text_of
+from forms_engine.fields import FIELD_TYPES, Ctx, FieldInvalid, _, in_language, text_of
 from forms_engine.procedure_format.model import FieldSpec
 
 from .budget import text_size
@@ -55,7 +55,7 @@ class PageResult:
     raw: dict[str, Any]  # field id -> raw input, as posted
     values: dict[str, Any]  # field id -> cleaned value (visible, valid fields)
     errors: dict[str, list[str]]  # input name -> messages
-    error_fields: list[tuple[str, str]]  # (input name, label) for the error summary
+    error_fields: list[tuple[str, str]]  # (element id, label) for the error summary
     #: The page's input is more text than the draft has room for (`text_limit`): nothing
     #: was read or validated, and nothing of it may be stored.
     too_much_text: bool = False
@@ -131,12 +131,14 @@ def process_page(
         if not holds(f.show_if, env, ctx.today):
             continue
         if f.type == "group":
-            value, group_errors = _process_group(
+            value, group_errors, entry_labels = _process_group(
                 f, raw[f.id], entries[f.id], name, env, ctx, validate
             )
             if group_errors:
                 errors.update(group_errors)
-                labels.append((name, text_of(f.label, ctx.lang)))
+                if name in group_errors:  # the group itself (too few or too many entries)
+                    labels.append((f"{name}-field", text_of(f.label, ctx.lang)))
+                labels.extend(entry_labels)
             values[f.id] = value
             continue
         if f.type == "static":
@@ -152,8 +154,10 @@ def process_page(
             else:
                 value = cleaned[f.id].value
         except FieldInvalid as exc:
-            errors.update(_remap(exc.errors, name))
-            labels.append((name, text_of(f.label, ctx.lang)))
+            remapped = _remap(exc.errors, name)
+            errors.update(remapped)
+            anchor = FIELD_TYPES[f.type].anchor(f, name, list(remapped))
+            labels.append((anchor, text_of(f.label, ctx.lang)))
             if "__kept__" in exc.errors:  # files that did store are not lost
                 values[f.id] = exc.errors["__kept__"] or None  # type: ignore[assignment]
                 raw[f.id] = {"kept": values[f.id] or [], "new": []}
@@ -176,6 +180,8 @@ def _process_group(f, entries, cleaned, name, env, ctx, validate):
     lo = f.param("repeat_min", 0)
     hi = f.param("repeat_max", 10)
     errors: dict[str, list[str]] = {}
+    labels: list[tuple[str, str]] = []  # one per field in error in an entry
+    group_label = text_of(f.label, ctx.lang)
     values = []
     for i, entry in enumerate(entries):
         results = cleaned[i]
@@ -199,7 +205,15 @@ def _process_group(f, entries, cleaned, name, env, ctx, validate):
                 else:
                     out[c.id] = FIELD_TYPES[c.type].clean(c, entry.get(c.id), ctx)
             except FieldInvalid as exc:
-                errors.update(_remap(exc.errors, cname))
+                remapped = _remap(exc.errors, cname)
+                errors.update(remapped)
+                labels.append(
+                    (
+                        FIELD_TYPES[c.type].anchor(c, cname, list(remapped)),
+                        _("%(group)s %(n)s: %(field)s")
+                        % {"group": group_label, "n": i + 1, "field": text_of(c.label, ctx.lang)},
+                    )
+                )
                 if "__kept__" in exc.errors:
                     out[c.id] = exc.errors["__kept__"] or None
             if c.type == "file":
@@ -217,7 +231,7 @@ def _process_group(f, entries, cleaned, name, env, ctx, validate):
             ngettext("You can add %(n)s entry only.", "You can add %(n)s entries at most.", hi)
             % {"n": hi}
         )
-    return values, errors
+    return values, errors, labels
 
 
 def raw_from_answers(view: FilingView, step: Step) -> dict:

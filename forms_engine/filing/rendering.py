@@ -4,6 +4,7 @@ page stays cheap; see docs/performance.md)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from html import escape
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.utils.translation import ngettext
 
 from forms_engine import markdown
 from forms_engine.fields import FIELD_TYPES, Ctx, _, esc, in_language, text_of
+from forms_engine.fields.base import ENTRY_LABEL, conditional_rendering
 from forms_engine.procedure_format.model import FieldSpec
 
 from .conditions import condition_json, holds
@@ -44,10 +46,11 @@ def render_fields(
             if not holds(cond, env, ctx.today):
                 continue
             cond = None
-        if f.type == "group":
-            html = render_group(f, raw.get(f.id) or [], name, errors, ctx, env, page_ids)
-        else:
-            html = FIELD_TYPES[f.type].render(f, raw.get(f.id), name, errors, ctx)
+        with conditional_rendering() if cond is not None else nullcontext():
+            if f.type == "group":
+                html = render_group(f, raw.get(f.id) or [], name, errors, ctx, env, page_ids)
+            else:
+                html = FIELD_TYPES[f.type].render(f, raw.get(f.id), name, errors, ctx)
         if cond is not None:
             html = (
                 f'<div class="conditional" data-show-if="{escape(condition_json(cond))}">'
@@ -100,8 +103,16 @@ def render_group(
                 # Decided by other pages' answers: the server settles it here.
                 if not holds(c.show_if, env or {}, ctx.today):
                     continue
-            html = FIELD_TYPES[c.type].render(c, (entry or {}).get(c.id), cname, errors, ctx)
-            if c.show_if is not None and c.show_if.names & (child_ids | page_ids):
+            local = c.show_if is not None and bool(c.show_if.names & (child_ids | page_ids))
+            token = ENTRY_LABEL.set(f"{label} {i + 1}")
+            try:
+                with conditional_rendering() if local else nullcontext():
+                    html = FIELD_TYPES[c.type].render(
+                        c, (entry or {}).get(c.id), cname, errors, ctx
+                    )
+            finally:
+                ENTRY_LABEL.reset(token)
+            if local:
                 html = (
                     f'<div class="conditional" data-scope="{name}-{i}" '
                     f'data-show-if="{escape(condition_json(c.show_if))}">{html}</div>'

@@ -55,17 +55,22 @@ def _remember_draft(request: HttpRequest, draft: m.Draft) -> None:
     request.session[SESSION_DRAFTS] = drafts[-20:]
 
 
+class DraftNotFound(Http404):
+    """A draft page this browser may not open (or that does not exist): the 404 page says
+    how to continue the filing (the resume link, or signing in)."""
+
+
 def _draft_for(request: HttpRequest, draft_id) -> m.Draft:
     """A draft this browser may open: one it started or resumed, or its resident's."""
     try:
         draft = m.Draft.objects.get(pk=draft_id)
     except m.Draft.DoesNotExist:
-        raise Http404 from None
+        raise DraftNotFound from None
     allowed = str(draft.pk) in request.session.get(SESSION_DRAFTS, [])
     if not allowed and draft.resident_id:
         allowed = draft.resident_id == request.session.get(SESSION_RESIDENT)
     if not allowed:
-        raise Http404
+        raise DraftNotFound
     return draft
 
 

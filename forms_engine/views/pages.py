@@ -39,7 +39,21 @@ def _progress(view: FilingView, step: Step, steps: list[Step] | None = None) -> 
     steps = steps if steps is not None else view.steps()
     keys = [s.key for s in steps]
     index = keys.index(step.key) if step.key in keys else 0
-    return {"current": index + 1, "total": len(steps) + 1, "steps": steps, "index": index}
+    # A page behind a condition that does not hold now may still be added by a later
+    # answer: the total then says so, instead of silently changing from 3 to 4.
+    shown = set(keys)
+    may_grow = any(
+        page.show_if is not None and f"{position}.{page.id}" not in shown
+        for position, spec in enumerate(view.specs)
+        for page in spec.pages
+    )
+    return {
+        "current": index + 1,
+        "total": len(steps) + 1,
+        "steps": steps,
+        "index": index,
+        "may_grow": may_grow,
+    }
 
 
 def _page_context(request, draft, view, step, raw, errors, error_fields, ctx, steps=None) -> dict:

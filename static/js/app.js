@@ -137,16 +137,32 @@ function postalLookup(button, event) {
     const [r] = results;
     busy(button, false);
     if (!r) return (status.textContent = t("郵便番号に該当する住所が見つかりませんでした。", "No address found for this postal code."));
-    ["prefecture", "city", "town"].forEach((part) => { if (r[part] != null) el(part).value = r[part]; });
+    const id = (s) => document.getElementById(button.dataset.postalTarget + s) || {}, f = id("-field");
+    if (id("-error").remove) id("-error").remove();
+    ["prefecture", "city", "town"].forEach((p) => { if (r[p] != null) { el(p).value = r[p]; settle(el(p)); } });
     status.textContent = t("住所を入力しました。番地を入力してください。", "Address filled in. Add the block number.") + (results.length < 2 ? "" :
       t(`（候補${results.length}件のうち最初の住所です。）`, ` (${results.length} matches: the first is used.)`));
+    if (f.querySelector && !f.querySelector(".field__error")) f.classList.remove("field--error");
     form.dispatchEvent(new Event("change"));
-    if (el("town").focus) el("town").focus();
+    // Typing after the filled town answers the status' request for the block number.
+    const town = el("town"), filled = town.value;
+    if (town.addEventListener) town.addEventListener("input", () => { if (town.value !== filled) status.textContent = ""; });
+    if (town.focus) town.focus();
   }).catch(() => {
     busy(button, false);
     button.fallback = true;
     button.click();
   });
+}
+
+// A filled input drops the server's error: message, aria-invalid, describedby link.
+function settle(i) {
+  if (!i || !i.id || !i.value) return;
+  const e = document.getElementById(`${i.id}-error`);
+  if (e) e.remove();
+  i.removeAttribute("aria-invalid");
+  const ids = (i.getAttribute("aria-describedby") || "").split(" ").filter((d) => d && document.getElementById(d));
+  i.setAttribute("aria-describedby", ids.join(" "));
 }
 
 // d. Submit once; a hidden copy posts the disabled button's value.

@@ -57,7 +57,7 @@ def test_an_invalid_page_shows_errors_and_keeps_the_input(client, loaded):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="error-summary"' in html
-    assert 'href="#f-phone-field"' in html
+    assert 'href="#f-phone"' in html  # the input itself
     assert 'value="12345"' in html
     assert 'aria-invalid="true"' in html
 

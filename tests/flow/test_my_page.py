@@ -128,7 +128,7 @@ def test_the_profile_is_shown_and_edited_through_the_field_normalisers(client, l
     refused = post(**{"f-phone": "12"})
     assert refused.status_code == 400
     text = refused.content.decode()
-    assert 'id="error-summary"' in text and 'href="#f-phone-field"' in text
+    assert 'id="error-summary"' in text and 'href="#f-phone"' in text
     assert 'aria-invalid="true"' in text
     assert m.Resident.objects.get(pk=resident.pk).profile == saved
 

@@ -74,7 +74,7 @@ def test_the_resident_corrects_only_the_named_fields_end_to_end(filed, reviewer)
     invalid = browser.post(url, {"_action": "resubmit", "f-phone": "12", "f-documents": "短い"})
     assert invalid.status_code == 200
     body = invalid.content.decode()
-    assert 'id="error-summary"' in body and 'href="#f-phone-field"' in body
+    assert 'id="error-summary"' in body and 'href="#f-phone"' in body
     assert 'aria-describedby="f-phone-error' in body or "f-phone-error" in body
     assert m.Submission.objects.get(pk=filed.pk).status == S.RETURNED
 
