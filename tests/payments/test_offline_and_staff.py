@@ -162,6 +162,17 @@ def test_the_resident_is_mailed_the_pay_link_and_each_refund(
     [refund] = mail.outbox
     assert "200円" in refund.body and "手数料の減額" in refund.body
     assert refund.to == ["taro@example.jp"]
+    # Each mail is text and HTML, in the resident's language, and leads to the submission's
+    # own status page (its id only: nothing personal in the URL).
+    status_url = f"{settings.SITE_URL}/status/{sub.pk}/"
+    for sent in (message, receipt, refund):
+        [(html, kind)] = sent.alternatives
+        assert kind == "text/html" and '<html lang="ja">' in html
+        assert sub.number in html
+    for sent in (receipt, refund):
+        assert status_url in sent.body
+        assert f'href="{status_url}"' in sent.alternatives[0][0]
+    assert 'href="' + settings.SITE_URL + "/payments/pay/" in message.alternatives[0][0]
 
 
 @pytest.mark.parametrize("order", ["scanned_then_paid", "paid_then_scanned"])
