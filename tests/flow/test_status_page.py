@@ -15,7 +15,6 @@ from django.utils import translation
 from forms_engine import models as m
 from forms_engine import services
 from forms_engine.outbox import outbox_dispatch, topic_label
-from forms_engine.services import payment_links
 
 from .conftest import file_completely
 
@@ -107,22 +106,19 @@ def test_the_timeline_messages_and_actions_follow_the_review(filed, reviewer, la
 
 
 def test_the_pay_link_shows_while_a_fee_is_due_only(filed):
-    before = payment_links._builder
-    payment_links.payment_link_register(lambda sub: f"/pay/{sub.pk}/")
-    try:
-        assert 'id="payment-due"' not in page(filed)  # nothing owed
-        m.Submission.objects.filter(pk=filed.pk).update(
-            payment_status=m.Submission.PaymentStatus.AWAITING, payment_due_amount=3000
-        )
-        due = page(filed)
-        assert 'id="payment-due"' in due and f'href="/pay/{filed.pk}/"' in due
-        assert "3,000円" in due
-        m.Submission.objects.filter(pk=filed.pk).update(
-            payment_status=m.Submission.PaymentStatus.PAID, paid_amount=3000
-        )
-        assert 'id="payment-due"' not in page(filed)
-    finally:
-        payment_links._builder = before
+    """The core shows the payment through its `payment_details` hook, which the payments
+    app fills (the core never imports it): the pay link while a fee is due, none after."""
+    assert f'id="payment-{filed.number}"' not in page(filed)  # nothing owed
+    m.Submission.objects.filter(pk=filed.pk).update(
+        payment_status=m.Submission.PaymentStatus.AWAITING, payment_due_amount=3000
+    )
+    due = page(filed)
+    assert f'id="payment-{filed.number}"' in due and 'href="/payments/pay/' in due
+    assert "3,000円" in due
+    m.Submission.objects.filter(pk=filed.pk).update(
+        payment_status=m.Submission.PaymentStatus.PAID, paid_amount=3000
+    )
+    assert 'href="/payments/pay/' not in page(filed)
 
 
 def _mails_of(sub) -> list:
