@@ -186,9 +186,10 @@ STORAGES: dict[str, dict[str, Any]] = {
     # Hashed names (app.3f2a9c.css) listed in a manifest by collectstatic (`make run` runs
     # it): WhiteNoise serves those with a year-long immutable cache, and a new release
     # changes the names, so nobody keeps an old script. STATIC_MANIFEST=false keeps plain
-    # names (the tests, which serve from the source folders with no collectstatic).
+    # names (the tests, which serve from the source folders with no collectstatic); before
+    # collectstatic has run, names are plain too (config/staticfiles.py), never a 500.
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "config.staticfiles.ManifestStaticFilesStorage"
         if env.bool("STATIC_MANIFEST", default=True)
         else "whitenoise.storage.CompressedStaticFilesStorage"
     },

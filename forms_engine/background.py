@@ -84,6 +84,11 @@ def background_start() -> ThreadPoolExecutor:
         if _executor is None or _pid != os.getpid():
             _stopping.clear()
             _pid = os.getpid()
+            # A periodic job queued when the last pool stopped was cancelled before its
+            # `finally` could say it ended (or the fork copied a running flag): without
+            # this, the ticker of the new pool would never start it again.
+            for periodic in _PERIODIC.values():
+                periodic.running, periodic.last = False, 0.0
             _executor = ThreadPoolExecutor(
                 max_workers=max(1, settings.BACKGROUND_THREADS),
                 thread_name_prefix="background",

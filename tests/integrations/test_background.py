@@ -86,3 +86,22 @@ def test_the_embedded_default_retries_due_deliveries_without_beat(client, in_bac
     assert [r.status for r in receiver.requests] == [503, 503, 200]
     assert len({r.webhook_id for r in receiver.requests}) == 1
     assert len(receiver.applied) == 1
+
+
+def test_a_periodic_job_cancelled_by_a_stop_runs_again_after_a_restart(settings):
+    """A pool stopped while a periodic job waited in its queue cancels it before its
+    `finally` runs: the next pool must not take that job for still running."""
+    from forms_engine import background
+
+    settings.TASKS_IN_BACKGROUND = True
+    settings.BACKGROUND_PERIODIC_SECONDS = 0.05
+    ran = []
+    background._PERIODIC["test-job"] = background._Periodic("test-job", lambda: ran.append(1))
+    try:
+        background._PERIODIC["test-job"].running = True  # as a cancelled run leaves it
+        background.background_stop()
+        background.background_start()
+        assert _wait_for(lambda: len(ran) > 0, seconds=10)
+    finally:
+        background.background_stop()
+        del background._PERIODIC["test-job"]
