@@ -495,6 +495,7 @@ def environment(browser_version: str, static: str) -> list[tuple[str, str]]:
 
     import django
     import gunicorn
+    from django.conf import settings
 
     return [
         ("date", time.strftime("%Y-%m-%d %H:%M %Z")),
@@ -503,7 +504,7 @@ def environment(browser_version: str, static: str) -> list[tuple[str, str]]:
         ("browser", f"Chromium {browser_version} headless, 390x844 @3x, ja-JP"),
         ("accept-encoding", ACCEPT_ENCODING),
         ("static files", f"whitenoise {version('whitenoise')}: {static}"),
-        ("html compression", "on" if os.environ.get("COMPRESS_RESPONSES") != "0" else "off"),
+        ("html compression", "on" if settings.COMPRESS_RESPONSES else "off (COMPRESS_RESPONSES)"),
     ]
 
 
