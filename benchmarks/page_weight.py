@@ -310,8 +310,12 @@ class Browser:
         _settle(page)
         for position in range(pages):
             (_fill_owner, _fill_dog)[position](page)
+            before = page.url
             _next(page)
             _settle(page)
+            if page.url == before:  # the page came back with errors
+                errors = page.locator(".field__error").all_inner_texts()
+                raise harness.BenchError(f"page {position + 1} not accepted: {errors}")
         return context, page, recorder
 
     def cold(self, label: str, pages: int, expected: tuple[str, ...]) -> Measure:
