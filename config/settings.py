@@ -52,9 +52,19 @@ INSTALLED_APPS = [
     "console",
 ]
 
+# Compress pages (HTML, JSON, CSV: text only) in the service. Turn off when a proxy in
+# front compresses them (nginx `gzip on;`), so that they are not compressed twice.
+COMPRESS_RESPONSES = env.bool("COMPRESS_RESPONSES", default=True)
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files: answered here with the brotli/gzip files collectstatic made, so they
+    # never reach the compression below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages gzipped when no proxy does (COMPRESS_RESPONSES): text only, above the
+    # middleware that build the response so it compresses their final body, and above the
+    # overload guard so that its 429 page is compressed too and no slot is held meanwhile.
+    *(["forms_engine.compression.TextGZipMiddleware"] if COMPRESS_RESPONSES else []),
     "forms_engine.middleware.ContentSecurityPolicyMiddleware",
     # Past OVERLOAD_MAX_CONCURRENT requests at once: 429 within OVERLOAD_WAIT_SECONDS.
     "forms_engine.overload.ConcurrencyGuardMiddleware",
