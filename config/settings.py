@@ -282,6 +282,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 10,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes a worker thread's database connections around every task
+# unless told to keep them for this many tasks; config/celery.py applies Django's own rules
+# around each task instead (DB_CONN_MAX_AGE, health checks, unusable connections closed),
+# so that a connection lives as long as a web worker's does, whatever the task count.
+CELERY_DB_REUSE_MAX = 1_000_000
 # With a broker, run `celery -A config worker` and `celery -A config beat`: beat runs the
 # outbox's consumers and the deliveries that are due for what the requests' kicks left
 # behind (a lost task, a broker that was down), and the housekeeping.
