@@ -19,7 +19,9 @@ planned again. Two statements per delivery, one round trip each:
   transaction, which also writes the outbox event through `outbox_emit`.
 
 Values come back through the fields' own converters, as the ORM's do, into model
-instances with their related objects attached, as `select_related` attaches them.
+instances with their related objects attached, as `select_related` attaches them. The
+statements run on Django's connection and inside its transactions, with its error
+handling, but not through its cursor: `connection.queries` (DEBUG) does not list them.
 """
 
 from __future__ import annotations
