@@ -55,6 +55,10 @@ INSTALLED_APPS = [
 # Compress pages (HTML, JSON, CSV: text only) in the service. Turn off when a proxy in
 # front compresses them (nginx `gzip on;`), so that they are not compressed twice.
 COMPRESS_RESPONSES = env.bool("COMPRESS_RESPONSES", default=True)
+# Pages under these paths are never compressed (BREACH): the staff pages put text an
+# attacker chooses (a search, a filter) next to residents' data that stays the same from
+# one response to the next. Their downloads (CSV) are still compressed.
+COMPRESS_HTML_SKIP_PATHS = ("/staff/", "/admin/")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -11,11 +11,17 @@ GZipMiddleware adds up to 100 random bytes to every gzip header since Django 4.2
 the Breach"), so the compressed length no longer tells a guessed byte; and the CSRF token
 in a form is masked afresh for every response (django.middleware.csrf.get_token), so no
 secret stays the same from one response to the next for an attacker to guess byte by
-byte. The session and CSRF cookies travel in headers, which are not compressed.
+byte. The session and CSRF cookies travel in headers, which are not compressed. That
+covers the CSRF token only: a staff page that shows a search term an attacker chose next
+to residents' names, which do not change between responses, would still leak them a
+byte at a time (the random bytes only make it cost more requests). So HTML under
+COMPRESS_HTML_SKIP_PATHS (the staff pages and the admin) is never compressed; resident
+pages reflect no free text of a request.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.middleware.gzip import GZipMiddleware
 
 # Content types worth compressing (the part before any ";").
@@ -39,6 +45,11 @@ def compressible(content_type: str) -> bool:
 
 class TextGZipMiddleware(GZipMiddleware):
     def process_response(self, request, response):
-        if not compressible(response.get("Content-Type", "")):
+        content_type = response.get("Content-Type", "")
+        if not compressible(content_type):
+            return response
+        if content_type.startswith("text/html") and request.path.startswith(
+            tuple(settings.COMPRESS_HTML_SKIP_PATHS)
+        ):
             return response
         return super().process_response(request, response)

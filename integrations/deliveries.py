@@ -288,12 +288,16 @@ def _record(
                 status_code=status,
                 error_kind=error.kind if error else "",
             )
-            # Only while this worker still holds it (same attempt count, still
-            # delivering): a worker whose lease ran out must not overwrite the outcome of
-            # the one after it.
+            # Only while this worker still holds it (still delivering, and its claim is
+            # the last one: `attempt_count` never goes back, unlike `attempts`, which a
+            # staff retry resets): a worker whose lease ran out must not overwrite the
+            # outcome of the one after it, even in a later round.
             owned = bool(
                 Delivery.objects.filter(
-                    pk=delivery.pk, state=State.DELIVERING, attempts=delivery.attempts
+                    pk=delivery.pk,
+                    state=State.DELIVERING,
+                    attempts=delivery.attempts,
+                    attempt_count=number,
                 ).update(**fields)
             )
         if owned and fields["state"] in (State.DELIVERED, State.DEAD):

@@ -150,7 +150,7 @@ def _attach(instance: Model, name: str, related: Model) -> None:
     instance._meta.get_field(name).set_cached_value(instance, related)  # type: ignore[union-attr]
 
 
-def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _execute(sql: str, params: dict[str, Any], _retried: bool = False) -> list[tuple[Any, ...]]:
     """Run `sql` (a statement that returns rows) prepared (psycopg prepares it on this connection the first time) on
     Django's connection, inside whatever transaction Django has open on it; database
     errors come out as Django's, as from any query."""
@@ -167,9 +167,21 @@ def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
             # threshold, psycopg prepares what it is asked to (prepare=True) and nothing
             # else: Django's own cursors bind on the client and never prepare.
             raw.prepare_threshold = PREPARE_THRESHOLD
-        with psycopg.Cursor(raw) as cursor:
-            cursor.execute(sql, params, prepare=prepare)
-            return cursor.fetchall()  # both statements return rows
+        try:
+            with psycopg.Cursor(raw) as cursor:
+                cursor.execute(sql, params, prepare=prepare)
+                return cursor.fetchall()  # both statements return rows
+        except (psycopg.errors.FeatureNotSupported, psycopg.errors.InvalidSqlStatementName):
+            # A statement prepared before a migration changed a column it returns ("cached
+            # plan must not change result type"), or one a pooler lost: psycopg keeps it
+            # as prepared, so every later run on this connection would fail the same way
+            # until the connection ages out. Outside a transaction (the claim), start on a
+            # new connection and run it once more; inside one (the outcome), the caller's
+            # rollback makes psycopg forget what it prepared, and the task is tried again.
+            if not prepare or connection.in_atomic_block or _retried:
+                raise
+    connection.close()
+    return _execute(sql, params, _retried=True)
 
 
 def claim(
@@ -234,6 +246,7 @@ def _outcome_sql() -> str:
                 "next_attempt_at" = COALESCE(%(next_attempt_at)s::timestamptz, "next_attempt_at"),
                 "enqueued_at" = CASE WHEN %(dequeue)s THEN NULL ELSE "enqueued_at" END
             WHERE "id" = %(id)s AND "state" = 'delivering' AND "attempts" = %(attempts)s
+                AND "attempt_count" = %(number)s
             RETURNING 1
         )
         SELECT count(*), set_config('synchronous_commit', 'off', true) FROM owned

@@ -136,6 +136,36 @@ def test_a_worker_whose_lease_ran_out_never_overwrites_the_outcome_of_the_next(
 
 
 @pytest.mark.usefixtures("delivery_path")
+def test_a_stalled_worker_never_overwrites_a_later_round_after_a_staff_retry(
+    child_delivery, receiver
+):
+    from integrations.targets.base import DeliveryError
+
+    # Worker A claims (attempts 1) and stalls past its lease; worker B claims (attempts 2)
+    # and gets a 400: dead at once. Staff retry it (attempts back to 0), worker C claims it
+    # (attempts 1 again). A's late answer must not count as C's.
+    stalled, stalled_number = deliveries._claim(child_delivery.pk)
+    Delivery.objects.filter(pk=child_delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    second, second_number = deliveries._claim(child_delivery.pk)
+    now = timezone.now()
+    error = DeliveryError("http_400", status=400, permanent=True)
+    assert deliveries._record(second, second_number, now, 3, 400, error) == "dead"
+    assert deliveries.delivery_retry(child_delivery.pk)
+    Delivery.objects.filter(pk=child_delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    third, third_number = deliveries._claim(child_delivery.pk)
+    assert (stalled.attempts, third.attempts) == (1, 1)
+    assert (stalled_number, third_number) == (1, 3)
+    assert deliveries._record(stalled, stalled_number, now, 5, 204, None) == "busy"
+    child_delivery.refresh_from_db()
+    assert child_delivery.state == "delivering" and child_delivery.delivered_at is None
+    assert deliveries._record(third, third_number, now, 7, 204, None) == "delivered"
+
+
+@pytest.mark.usefixtures("delivery_path")
 def test_a_failed_attempt_is_retried_later_and_no_longer_counts_as_queued(child_delivery):
     from integrations.targets.base import DeliveryError
 
@@ -151,3 +181,33 @@ def test_a_failed_attempt_is_retried_later_and_no_longer_counts_as_queued(child_
     assert child_delivery.delivered_at is None
     (attempt,) = child_delivery.attempt_log.all()
     assert (attempt.status_code, attempt.error_kind, attempt.duration_ms) == (503, "http_503", 12)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_prepared_before_a_migration_still_runs_after_it(settings):
+    """A migration that changes the type of a column a prepared statement returns makes
+    PostgreSQL refuse the statement ("cached plan must not change result type"), and
+    psycopg keeps it as prepared: outside a transaction (the claim), the statement is run
+    again on a new connection instead of failing every claim until the connection ages."""
+    import psycopg
+
+    from integrations import delivery_statements
+
+    settings.DB_PREPARED_STATEMENTS = True
+    with connection.cursor() as cursor:
+        cursor.execute('CREATE TABLE "prepared_probe" ("v" varchar(10))')
+        cursor.execute("INSERT INTO \"prepared_probe\" VALUES ('a')")
+    try:
+        sql = 'SELECT "v" FROM "prepared_probe" WHERE "v" = %(v)s'
+        for _ in range(2):  # prepared now
+            assert delivery_statements._execute(sql, {"v": "a"}) == [("a",)]
+        before = connection.connection
+        # Another connection migrates the table.
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            other.execute('ALTER TABLE "prepared_probe" ALTER COLUMN "v" TYPE varchar(20)')
+        assert delivery_statements._execute(sql, {"v": "a"}) == [("a",)]
+        assert connection.connection is not before  # a new connection took over
+        assert delivery_statements._execute(sql, {"v": "a"}) == [("a",)]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute('DROP TABLE "prepared_probe"')

@@ -209,6 +209,7 @@ def test_a_worker_keeps_its_database_connection_from_task_to_task(client, site):
             cursor.execute(
                 "SELECT pid FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend'"
             )
             return {pid for (pid,) in cursor.fetchall()}
 
