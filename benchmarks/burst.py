@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -122,8 +123,14 @@ def locust(args, server, workdir, mode: str, users: int, rate: float, seconds: i
         "--host", server.base, "--loglevel", "WARNING", "--stop-timeout", "5",
     ]  # fmt: skip
     harness.log(f"{label}: locust {users} users at {rate:.1f}/s for {seconds} s")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=seconds + 120)  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Locust is one Python process (one core at most): its CPU over the run says whether
+    # the load generator, rather than the server, set the timings.
+    LOCUST_CPU[label] = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
+                         float(seconds))  # fmt: skip
     if not out.exists():
         raise harness.BenchError(f"locust wrote no results ({label}):\n{proc.stderr[-3000:]}")
     if "CPU usage above" in proc.stderr or "CPU usage was too high" in proc.stderr:
@@ -134,6 +141,7 @@ def locust(args, server, workdir, mode: str, users: int, rate: float, seconds: i
 
 
 SATURATED: set[str] = set()
+LOCUST_CPU: dict[str, tuple[float, float]] = {}  # label -> (CPU seconds, run seconds)
 
 
 def label_of(factor: int) -> str:
@@ -160,6 +168,10 @@ def summarize(records: list[dict], seconds: float) -> dict:
                 pages.setdefault(name, []).extend(times)
     waiting_times = [t for r in records for t in r["pages"].get("waiting page", [])]
     first = [r["first_ms"] for r in records if r["first_ms"] is not None]
+    slow = sorted(
+        (r for r in records if r["first_ms"] is not None and r["first_ms"] > FIRST_ANSWER_MS),
+        key=lambda r: -r["first_ms"],
+    )
     if done:
         span = max(r["finished"] for r in done) - min(r["arrived"] for r in records)
         seconds = max(span, 1e-3)
@@ -173,6 +185,10 @@ def summarize(records: list[dict], seconds: float) -> dict:
             1 for r in records if r["admitted_after"] is None and r["waiting_pages"]
         ),
         "first_answer_ms": (percentile(first, 0.95), max(first, default=0.0)),
+        # Residents whose first answer took over a second: how many, and when the slowest
+        # arrived (seconds into the run) with how long they waited.
+        "first_over_1s": len(slow),
+        "first_slowest": [(round(r["arrived"], 1), round(r["first_ms"])) for r in slow[:5]],
         "longest_wait_s": max((r["admitted_after"] for r in admitted), default=0.0),
         "status_5xx": sum(r["status_5xx"] for r in records),
         "status_429": sum(r["status_429"] for r in records),
@@ -296,6 +312,13 @@ def main(argv=None) -> int:
                   f"still queued at the end {s['still_queued']}")  # fmt: skip
             print(f"  first answer (start or waiting page) p95/max {s['first_answer_ms'][0]:.0f}/"
                   f"{s['first_answer_ms'][1]:.0f} ms")  # fmt: skip
+            if s["first_over_1s"]:
+                print(f"  first answers over 1 s: {s['first_over_1s']} "
+                      f"(slowest: arrived at s / ms: {s['first_slowest']})")  # fmt: skip
+            cpu, run_s = LOCUST_CPU.get(label_of(factor), (0.0, 0.0))
+            if run_s:
+                print(f"  locust used {cpu:.1f} CPU s in {run_s:.0f} s "
+                      f"({cpu / run_s:.0%} of one core)")  # fmt: skip
             print(f"  longest wait {s['longest_wait_s']:.1f} s; waiting page p50/p95 "
                   f"{s['waiting_page_ms'][0]:.0f}/{s['waiting_page_ms'][1]:.0f} ms; "
                   f"429 answers {s['status_429']}")  # fmt: skip
