@@ -76,6 +76,9 @@ def parse_args(argv):
     p.add_argument("--window", type=int, help="seconds of arrivals (60)")
     p.add_argument("--grace", type=int, help="seconds for admitted residents to finish (30)")
     p.add_argument("--capacity-seconds", type=int, help="closed-loop measurement (20)")
+    p.add_argument("--capacity", type=float,
+                   help="filings/s to take as the capacity instead of measuring it (to repeat "
+                        "another run's arrival rates; the figures are then not a full run's)")  # fmt: skip
     p.add_argument("--workers", type=int)
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--database-url")
@@ -262,19 +265,24 @@ def main(argv=None) -> int:
         harness.log(f"gunicorn: {args.workers} gthread workers x {args.threads} threads")
         server.start()
 
-        closed_users = args.workers * 2
-        cap_records = locust(args, server, workdir, "capacity", closed_users, closed_users,
-                             args.capacity_seconds, args.capacity_seconds, answers,
-                             "capacity")  # fmt: skip
-        cap = summarize(cap_records, args.capacity_seconds)
-        capacity = cap["filings_per_s"]
-        if capacity <= 0:
-            raise harness.BenchError(
-                f"no filing completed in the capacity run: {cap['lost_reasons']}"
+        if args.capacity:
+            capacity = args.capacity
+            harness.log(f"capacity: {capacity:.1f} filings/s (given, not measured)")
+        else:
+            closed_users = args.workers * 2
+            cap_records = locust(args, server, workdir, "capacity", closed_users, closed_users,
+                                 args.capacity_seconds, args.capacity_seconds, answers,
+                                 "capacity")  # fmt: skip
+            cap = summarize(cap_records, args.capacity_seconds)
+            capacity = cap["filings_per_s"]
+            if capacity <= 0:
+                raise harness.BenchError(
+                    f"no filing completed in the capacity run: {cap['lost_reasons']}"
+                )
+            harness.log(
+                f"capacity: {capacity:.1f} filings/s ({cap['receipts']} in "
+                f"{args.capacity_seconds} s)"
             )
-        harness.log(
-            f"capacity: {capacity:.1f} filings/s ({cap['receipts']} in {args.capacity_seconds} s)"
-        )
         per_minute = max(1, int(capacity * 60 * ADMIT_SHARE))
         rush_on(prepare, workdir, per_minute)
         connections.close_all()
@@ -299,7 +307,8 @@ def main(argv=None) -> int:
         server.stop()
 
         print()
-        print(f"capacity (closed loop, waiting room off): {capacity:.2f} filings/s; "
+        how = "given with --capacity" if args.capacity else "closed loop, waiting room off"
+        print(f"capacity ({how}): {capacity:.2f} filings/s; "
               f"waiting room admits {per_minute}/min ({ADMIT_SHARE:.0%})")  # fmt: skip
         failed = False
         lines = []
@@ -343,7 +352,7 @@ def main(argv=None) -> int:
         print()
         for line in lines:
             print(line, flush=True)
-        if args.smoke:
+        if args.smoke or args.capacity:
             return 0
         return 3 if failed else 0
     except harness.BenchError:
