@@ -57,7 +57,8 @@ FIRST_ANSWER_MS = 1000.0
 
 
 class GunicornConf(harness.Gunicorn):
-    """The deployed configuration: gunicorn.conf.py (gthread, the overload guard)."""
+    """The deployed configuration: gunicorn.conf.py (gthread timing its queue, the overload
+    guard)."""
 
     ready_path = "/healthz/live"
 
@@ -65,7 +66,9 @@ class GunicornConf(harness.Gunicorn):
         super().__init__(workers, env, log_path)
         self.extra_args = (
             f"--config={ROOT / 'gunicorn.conf.py'}",
-            "--worker-class=gthread",
+            # The harness's command says sync: the deployed worker instead (gthread with
+            # the queue wait timed for the overload guard).
+            "--worker-class=config.gunicorn_worker.QueueTimedWorker",
             f"--threads={threads}",
         )
 
