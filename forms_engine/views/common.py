@@ -3,6 +3,7 @@ URLs and the render context."""
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
@@ -60,10 +61,28 @@ class DraftNotFound(Http404):
     how to continue the filing (the resume link, or signing in)."""
 
 
-def _draft_for(request: HttpRequest, draft_id) -> m.Draft:
-    """A draft this browser may open: one it started or resumed, or its resident's."""
+# Set on a draft read by _draft_for(..., with_unpublished=True): whether a procedure of
+# the filing has been unpublished (see unpublished_notice), read with the draft itself.
+_UNPUBLISHED = "procedure_unpublished"
+
+
+def _draft_for(request: HttpRequest, draft_id, *, with_unpublished: bool = False) -> m.Draft:
+    """A draft this browser may open: one it started or resumed, or its resident's.
+    with_unpublished: the page will say whether the procedure was unpublished; the draft's
+    query answers that too (one statement instead of two on every page)."""
+    drafts = m.Draft.objects.all()
+    if with_unpublished:
+        drafts = drafts.annotate(
+            **{
+                _UNPUBLISHED: Exists(
+                    m.DraftVersion.objects.filter(
+                        draft=OuterRef("pk"), version__procedure__unpublished_at__isnull=False
+                    )
+                )
+            }
+        )
     try:
-        draft = m.Draft.objects.get(pk=draft_id)
+        draft = drafts.get(pk=draft_id)
     except m.Draft.DoesNotExist:
         raise DraftNotFound from None
     allowed = str(draft.pk) in request.session.get(SESSION_DRAFTS, [])
@@ -77,9 +96,12 @@ def _draft_for(request: HttpRequest, draft_id) -> m.Draft:
 def unpublished_notice(draft: m.Draft) -> str:
     """The message for a draft of a procedure its organization has unpublished since the
     draft was started (it can no longer be submitted), or ''."""
-    if not m.Procedure.objects.filter(
-        versions__pk__in=draft.version_ids, unpublished_at__isnull=False
-    ).exists():
+    unpublished = getattr(draft, _UNPUBLISHED, None)
+    if unpublished is None:
+        unpublished = m.Procedure.objects.filter(
+            versions__pk__in=draft.version_ids, unpublished_at__isnull=False
+        ).exists()
+    if not unpublished:
         return ""
     return _(
         "This procedure has been closed by its organization: this application can no "
