@@ -16,7 +16,7 @@ from django.utils import translation
 
 from config.staticfiles import ManifestStaticFilesStorage
 from forms_engine.fields import FIELD_TYPES, Ctx
-from forms_engine.fields.base import conditional_rendering
+from forms_engine.fields.base import _CONTROL_ID, conditional_rendering, mark_required_inputs
 from forms_engine.procedure_format.model import FieldSpec, Option, Text
 
 
@@ -228,3 +228,51 @@ def test_static_urls_are_worked_out_once_and_stay_right(tmp_path, monkeypatch):
         assert storage.url("js/app.js") == "/static/js/app.js"
     # The storage the templates use gives the same names as before.
     assert static("css/app.css").endswith("css/app.css")
+
+
+def _mark_by_pattern(control: str, ids: tuple[str, ...]) -> str:
+    """The plain way: the tag pattern over the whole control (what the fast one must equal)."""
+    wanted = set(ids)
+    return _CONTROL_ID.sub(
+        lambda m: m.group(0) + ' aria-required="true"' if m.group(1) in wanted else m.group(0),
+        control,
+    )
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        spec("text"),
+        spec("textarea"),
+        spec("number", unit=Text({"ja": "円"})),
+        spec("select", options=("a", "b")),
+        spec("radio", options=("a", "b")),
+        spec("checkboxes", options=("a", "b")),
+        spec("yes_no"),
+        spec("consent", content=Text({"ja": "同意事項"})),
+        spec("name", kana="required"),
+        spec("address"),
+        spec("bank_account"),
+        spec("date"),
+        spec("postal_code"),
+    ],
+    ids=lambda f: f.type,
+)
+def test_required_inputs_are_marked_as_the_tag_pattern_marks_them(f):
+    field_type = FIELD_TYPES[f.type]
+    raw = field_type.to_raw(f, None)
+    for errors in ({}, {"f-x": ["だめ"]}):
+        with translation.override("ja"):
+            control = field_type.render_control(f, raw, "f-x", errors, Ctx(), "", bool(errors))
+        ids = field_type.required_ids(f, "f-x")
+        marked = mark_required_inputs(control, ids)
+        assert marked == _mark_by_pattern(control, ids)
+        assert marked.count('aria-required="true"') == len(ids) or f.type in (
+            "radio",
+            "checkboxes",
+            "yes_no",
+        )
+    # An id on an element that is no input, or after another id-like attribute: exactly as
+    # the pattern does.
+    tricky = '<div id="f-x"><input data-id="f-x" id="f-y"><select id="f-x"></select></div>'
+    assert mark_required_inputs(tricky, ("f-x",)) == _mark_by_pattern(tricky, ("f-x",))
