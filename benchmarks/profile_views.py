@@ -7,8 +7,9 @@ benchmarks/run.py makes, in one process, so cProfile sees every Python frame.
     .venv/bin/python benchmarks/profile_views.py page        # GET of the 40-field page
     options: -n REQUESTS (300), --limit ROWS (35), --sort cumulative|tottime
 
-Prints the time per request without the profiler, the SQL queries per request, then the
-functions with the largest share of the profiled time. Shares are of the profiled time:
+Prints the time per request without the profiler (wall clock, and this process's CPU,
+which other work on a shared machine disturbs much less), the SQL queries per request,
+then the functions with the largest share of the profiled time. Shares are of the profiled time:
 cProfile inflates Python-heavy code relative to waiting on the database.
 """
 
