@@ -8,8 +8,9 @@ benchmarks/run.py makes, in one process, so cProfile sees every Python frame.
     .venv/bin/python benchmarks/profile_views.py start       # a newcomer's start page
     options: -n REQUESTS (300), --limit ROWS (35), --sort cumulative|tottime
 
-Prints the time per request without the profiler, the SQL queries per request, then the
-functions with the largest share of the profiled time. Shares are of the profiled time:
+Prints the time per request without the profiler (wall clock, and this process's CPU,
+which other work on a shared machine disturbs much less), the SQL queries per request,
+then the functions with the largest share of the profiled time. Shares are of the profiled time:
 cProfile inflates Python-heavy code relative to waiting on the database.
 """
 
@@ -108,13 +109,18 @@ def main(argv: list[str] | None = None) -> int:
         warm, timed, profiled = (list(make(prepare, args.n)) for _i in range(3))
         for request in warm:
             request()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         with CaptureQueriesContext(connection) as queries:
             for request in timed:
                 request()
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         sql_ms = sum(float(q["time"]) for q in queries.captured_queries) * 1000
-        print(f"{args.what}: {elapsed / args.n * 1000:.2f} ms per request without the profiler")
+        print(
+            f"{args.what}: {elapsed / args.n * 1000:.2f} ms per request without the profiler, "
+            f"{cpu / args.n * 1000:.2f} ms of this process's CPU (wait on PostgreSQL and on "
+            "other processes excluded: the figure to compare on a shared machine)"
+        )
         print(
             f"SQL: {len(queries) / args.n:.1f} queries per request, "
             f"{sql_ms / args.n:.2f} ms per request in the database driver"

@@ -7,20 +7,47 @@ from django.utils.translation import pgettext
 
 from forms_engine import markdown
 
-from .base import FieldInvalid, FieldType, _, clip, esc, text_of
+from .base import ChoiceBlock, FieldInvalid, FieldType, _, clip, esc, spec_html, text_of
 
 
 def _options_html(f, raw_values, name, ctx, type_, describedby) -> str:
-    out = []
-    for i, opt in enumerate(f.options):
-        oid = f"{name}-{i}"
-        checked = " checked" if opt.value in raw_values else ""
-        out.append(
-            f'<div class="choice"><input class="choice__input" type="{type_}" id="{oid}" '
-            f'name="{name}" value="{esc(opt.value)}"{checked}>'
-            f'<label class="choice__label" for="{oid}">{esc(opt.label.get(ctx.lang))}</label></div>'
-        )
-    return f'<div class="choices">{"".join(out)}</div>'
+    """Radio buttons or checkboxes: built once per field, name and language (spec_html);
+    the answer's choices are ticked on each request."""
+
+    def build() -> ChoiceBlock:
+        items = []
+        for i, opt in enumerate(f.options):
+            oid = f"{name}-{i}"
+            items.append(
+                (
+                    opt.value,
+                    f'<div class="choice"><input class="choice__input" type="{type_}" id="{oid}" '
+                    f'name="{name}" value="{esc(opt.value)}"',
+                    f'><label class="choice__label" for="{oid}">{esc(opt.label.get(ctx.lang))}'
+                    "</label></div>",
+                )
+            )
+        return ChoiceBlock([(None, '<div class="choices">', ""), *items, (None, "</div>", "")])
+
+    return spec_html(f, ("choices", type_, name), ctx.lang, build).render(raw_values, " checked")
+
+
+def select_options(options, lang: str) -> ChoiceBlock:
+    """The <option>s of a select, "Please choose" first (never chosen)."""
+    please = _("Please choose")
+    return ChoiceBlock(
+        [
+            (None, f'<option value="">{esc(please)}</option>', ""),
+            *(
+                (
+                    opt.value,
+                    f'<option value="{esc(opt.value)}"',
+                    f">{esc(opt.label.get(lang))}</option>",
+                )
+                for opt in options
+            ),
+        ]
+    )
 
 
 def _option_label(f, value, ctx) -> str:
@@ -48,16 +75,10 @@ class SelectType(FieldType):
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         inv = ' aria-invalid="true"' if invalid else ""
-        please = _("Please choose")
-        opts = [f'<option value="">{esc(please)}</option>']
-        for opt in f.options:
-            sel = " selected" if opt.value == raw else ""
-            opts.append(
-                f'<option value="{esc(opt.value)}"{sel}>{esc(opt.label.get(ctx.lang))}</option>'
-            )
+        options = spec_html(f, ("options",), ctx.lang, lambda: select_options(f.options, ctx.lang))
         return (
             f'<select class="select" id="{name}" name="{name}"{describedby}{inv}>'
-            f"{''.join(opts)}</select>"
+            f"{options.render((raw,), ' selected')}</select>"
         )
 
     def display(self, f, value, ctx):
@@ -145,15 +166,26 @@ class YesNoType(FieldType):
         return raw == "yes"
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
-        out = []
-        for value, label in (("yes", pgettext("answer", "Yes")), ("no", pgettext("answer", "No"))):
-            checked = " checked" if raw == value else ""
-            out.append(
-                f'<div class="choice"><input class="choice__input" type="radio" '
-                f'id="{name}-{value}" name="{name}" value="{value}"{checked}>'
-                f'<label class="choice__label" for="{name}-{value}">{esc(label)}</label></div>'
+        def build() -> ChoiceBlock:
+            items = []
+            for value, label in (
+                ("yes", pgettext("answer", "Yes")),
+                ("no", pgettext("answer", "No")),
+            ):
+                items.append(
+                    (
+                        value,
+                        f'<div class="choice"><input class="choice__input" type="radio" '
+                        f'id="{name}-{value}" name="{name}" value="{value}"',
+                        f'><label class="choice__label" for="{name}-{value}">{esc(label)}'
+                        "</label></div>",
+                    )
+                )
+            return ChoiceBlock(
+                [(None, '<div class="choices choices--inline">', ""), *items, (None, "</div>", "")]
             )
-        return f'<div class="choices choices--inline">{"".join(out)}</div>'
+
+        return spec_html(f, ("yes_no", name), ctx.lang, build).render((raw,), " checked")
 
     def display(self, f, value, ctx):
         if value is None:

@@ -3,19 +3,24 @@ account. Each part has its own label and its own error."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.utils.translation import pgettext
 
 from forms_engine import normalize
 
 from .base import (
+    ChoiceBlock,
     FieldInvalid,
     FieldType,
     _,
+    built_in,
     clip,
     error_html,
     esc,
     invalid_message,
     label_html,
+    spec_html,
     subfield_html,
 )
 
@@ -40,6 +45,25 @@ PREFECTURES_EN = dict(
         strict=True,
     )
 )
+
+
+@lru_cache(maxsize=8)
+def _prefecture_options(lang: str) -> ChoiceBlock:
+    """The 47 prefectures as <option>s, in the page's language (built once per language)."""
+    please = built_in(lang, lambda: _("Please choose"))
+    return ChoiceBlock(
+        [
+            (None, f'<option value="">{esc(please)}</option>', ""),
+            *(
+                (
+                    pref,
+                    f'<option value="{pref}"',
+                    f">{esc(PREFECTURES_EN[pref] if lang == 'en' else pref)}</option>",
+                )
+                for pref in PREFECTURES
+            ),
+        ]
+    )
 
 
 class CompoundType(FieldType):
@@ -200,13 +224,7 @@ class AddressType(CompoundType):
         out = []
         pname = f"{name}-prefecture"
         perr = errors.get(pname, [])
-        please = _("Please choose")
-        opts = [f'<option value="">{esc(please)}</option>']
-        current = raw.get("prefecture", "")
-        for pref in PREFECTURES:
-            sel = " selected" if pref == current else ""
-            shown = PREFECTURES_EN[pref] if ctx.lang == "en" else pref
-            opts.append(f'<option value="{pref}"{sel}>{esc(shown)}</option>')
+        options = _prefecture_options(ctx.lang).render((raw.get("prefecture", ""),), " selected")
         inv = ' aria-invalid="true"' if perr or invalid else ""
         pdesc = " ".join(
             ([f"{pname}-error"] if perr else []) + ([f"{name}-error"] if invalid else [])
@@ -217,7 +235,7 @@ class AddressType(CompoundType):
         out.append(
             f'<div class="subfield">{label_html(prefecture, pname)}{error_html(pname, perr)}'
             f'<select class="select" id="{pname}" name="{pname}" '
-            f'autocomplete="address-level1"{inv}>{"".join(opts)}</select></div>'
+            f'autocomplete="address-level1"{inv}>{options}</select></div>'
         )
         for part, label, ac in (
             ("city", _("City, ward, town or village"), "address-level2"),
@@ -289,21 +307,28 @@ class BankAccountType(CompoundType):
             )
         pname = f"{name}-account_type"
         perr = errors.get(pname, [])
-        radios = []
-        for value, label in (
-            ("ordinary", _("Ordinary (普通)")),
-            ("checking", _("Checking (当座)")),
-        ):
-            checked = " checked" if raw.get("account_type") == value else ""
-            radios.append(
-                f'<div class="choice"><input class="choice__input" type="radio" id="{pname}-{value}" '
-                f'name="{pname}" value="{value}"{checked}>'
-                f'<label class="choice__label" for="{pname}-{value}">{esc(label)}</label></div>'
+
+        def build() -> ChoiceBlock:
+            return ChoiceBlock(
+                (
+                    value,
+                    f'<div class="choice"><input class="choice__input" type="radio" '
+                    f'id="{pname}-{value}" name="{pname}" value="{value}"',
+                    f'><label class="choice__label" for="{pname}-{value}">{esc(label)}</label></div>',
+                )
+                for value, label in (
+                    ("ordinary", _("Ordinary (普通)")),
+                    ("checking", _("Checking (当座)")),
+                )
             )
+
+        radios = spec_html(f, ("account_type", name), ctx.lang, build).render(
+            (raw.get("account_type"),), " checked"
+        )
         account_type = _("Account type")
         out.append(
             f'<fieldset class="subfield"><legend class="field__sublabel">{esc(account_type)}</legend>'
-            f'{error_html(pname, perr)}<div class="choices choices--inline">{"".join(radios)}</div></fieldset>'
+            f'{error_html(pname, perr)}<div class="choices choices--inline">{radios}</div></fieldset>'
         )
         out.append(
             subfield_html(

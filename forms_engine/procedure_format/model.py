@@ -123,6 +123,14 @@ class FieldSpec:
     #         max_files (default 1), resize_images (int px or None)
     #   group: repeat_min (default 0), repeat_max (default 10 when absent), add_label (Text)
     params: Mapping[str, Any] = field(default_factory=dict)
+    # HTML built from this spec alone (escaped labels and help, option lists), filled by
+    # the field renderers (forms_engine.fields.base.spec_html) per input name and language.
+    # It lives as long as this object: a version's spec is parsed once per process and
+    # never changes, and another version (or a `dataclasses.replace` copy) gets its own.
+    # Never anything of a resident's: answers, errors and tokens are added per request.
+    render_cache: dict[Any, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def param(self, key: str, default: Any = None) -> Any:
         return self.params.get(key, default)

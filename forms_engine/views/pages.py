@@ -153,7 +153,7 @@ def _file_not_stored(request: HttpRequest, draft_id, position: int, page_id: str
 @require_http_methods(["GET", "POST"])
 @_keeps_typing_when_a_file_cannot_be_stored
 def filing_page(request: HttpRequest, draft_id, position: int, page_id: str) -> HttpResponseBase:
-    draft = _draft_for(request, draft_id)
+    draft = _draft_for(request, draft_id, with_unpublished=request.method == "GET")
     if draft.status != m.Draft.Status.OPEN:
         return redirect("filing_done", draft_id=draft.pk)
     view = services.draft_view(draft)
