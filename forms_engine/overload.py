@@ -18,19 +18,17 @@ from django.http import HttpRequest, HttpResponse
 
 EXEMPT_PREFIXES = ("/healthz/live",)
 
-# How long the request in this thread waited in the server's queue before a thread took
-# it (set by config/gunicorn_worker.py; None under another server). gunicorn's gthread
-# worker accepts many connections and queues their requests for its few threads: that
-# wait comes before this guard, so the guard's own wait is what is left of the budget.
-_queue = threading.local()
+# How long the request waited in the server's queue before a thread took it: a WSGI
+# environ entry set by gunicorn.conf.py's worker (config/gunicorn_worker.py; absent under
+# another server). gunicorn's gthread worker accepts many connections and queues their
+# requests for its few threads: that wait comes before this guard, so the guard's own wait
+# is what is left of the budget.
+QUEUE_WAIT_KEY = "denshi.queue_wait"
 
 
-def queue_wait_set(seconds: float | None) -> None:
-    _queue.waited = seconds
-
-
-def queue_wait() -> float | None:
-    return getattr(_queue, "waited", None)
+def queue_wait(request: HttpRequest) -> float | None:
+    waited = request.META.get(QUEUE_WAIT_KEY)
+    return float(waited) if isinstance(waited, int | float) else None
 
 
 class ConcurrencyGuardMiddleware:
@@ -43,7 +41,7 @@ class ConcurrencyGuardMiddleware:
         if self.slots is None or request.path.startswith(EXEMPT_PREFIXES):
             return self.get_response(request)
         budget = float(settings.OVERLOAD_WAIT_SECONDS)
-        waited = queue_wait()
+        waited = queue_wait(request)
         if waited:
             # Waited in the server's queue already: a free slot is still taken at once,
             # but the guard waits only for what is left of the budget.

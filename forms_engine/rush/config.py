@@ -93,6 +93,7 @@ def _from_database(key: str) -> dict[str, Any] | None:
 # cost the start page a quarter of its CPU). A load forgets it at once in its own process;
 # other workers follow within this second.
 LOCAL_SECONDS = 1.0
+MISSING_SECONDS = 1
 _LOCAL_MAX = 1024
 _local: dict[str, tuple[float, dict[str, Any]]] = {}
 
@@ -104,8 +105,12 @@ def _entry(key: str) -> dict[str, Any]:
         return kept[1]
     entry: dict[str, Any] | None = cache.get(CACHE_PREFIX + key)
     if entry is None:
-        entry = _from_database(key) or {"rush": None, "title": {}, "missing": True}
-        cache.set(CACHE_PREFIX + key, entry, settings.RUSH_CONFIG_CACHE_SECONDS)
+        found = _from_database(key)
+        entry = found or {"rush": None, "title": {}, "missing": True}
+        # An unknown procedure is remembered briefly only: one published a moment later
+        # (the console, at opening time) must not run without its waiting room meanwhile.
+        seconds = settings.RUSH_CONFIG_CACHE_SECONDS if found else MISSING_SECONDS
+        cache.set(CACHE_PREFIX + key, entry, seconds)
     if len(_local) >= _LOCAL_MAX:
         _local.clear()  # bounded: a script asking for made-up slugs
     _local[key] = (now + LOCAL_SECONDS, entry)

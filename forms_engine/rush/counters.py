@@ -38,7 +38,11 @@ local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local take = tonumber(ARGV[3])
 local gen = redis.call('HGET', KEYS[1], 'gen')
-if not gen then gen = now_t[1] .. '.' .. now_t[2] end
+if not gen then
+  -- A queue from before generations (a deploy during a rush) keeps its numbers as
+  -- generation '0', which the tickets it handed out carry implicitly.
+  if redis.call('EXISTS', KEYS[1]) == 1 then gen = '0' else gen = now_t[1] .. '.' .. now_t[2] end
+end
 local issued = tonumber(redis.call('HGET', KEYS[1], 'issued') or '0')
 local admitted = tonumber(redis.call('HGET', KEYS[1], 'admitted') or tostring(burst))
 local last = tonumber(redis.call('HGET', KEYS[1], 'last') or tostring(now))

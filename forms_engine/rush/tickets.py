@@ -73,7 +73,9 @@ def read(request: HttpRequest, key: str, admission_minutes: int) -> Pass | None:
         ):
             if admitted and (not data.get("s") or data.get("s") != request_session_hash(request)):
                 return None  # copied from another session, or from before the binding
-            generation = data.get("g")
+            # A queued ticket from before generations belongs to generation "0" (the
+            # queue then running keeps its numbers as that generation: counters.py).
+            generation = data.get("g", "0")
             if not admitted and not isinstance(generation, str):
                 return None
             return Pass(key=key, ticket=data["t"], admitted=admitted, generation=generation or "")

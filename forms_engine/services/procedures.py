@@ -342,6 +342,7 @@ def procedure_publish(
             procedure.save(update_fields=["unpublished_at"])
             changed = True
     start_rows_forget()
+    _rush_config_forget(org.slug, slug)
     assert procedure.live_version is not None
     return procedure.live_version, changed
 
@@ -354,7 +355,15 @@ def procedure_unpublish(procedure: m.Procedure) -> bool:
     )
     procedure.refresh_from_db(fields=["unpublished_at"])
     start_rows_forget()
+    _rush_config_forget(procedure.organization.slug, procedure.slug)
     return bool(updated)
+
+
+def _rush_config_forget(org_slug: str, slug: str) -> None:
+    """Every worker reads the procedure's `rush:` (waiting room) anew at once."""
+    from forms_engine.rush.config import procedure_key, rush_config_forget
+
+    rush_config_forget([procedure_key(org_slug, slug)])
 
 
 def organization_source_save(org: m.Organization, source: str) -> list[LoadError]:

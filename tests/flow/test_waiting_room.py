@@ -322,3 +322,26 @@ def test_the_site_wide_switch_queues_every_procedure(backend, db, settings):
     bundle = reverse("bundle_start", args=["sample-city", "moving-in"])
     assert not _is_waiting(Client().get(bundle))
     assert _is_waiting(Client().get(bundle))
+
+
+def test_a_procedure_published_from_the_console_queues_at_once(backend, db, settings):
+    """Asked for before it existed (a resident early at opening time), then published
+    through the console's service with a waiting room: the next arrival already sees the
+    room, in this worker and (through the shared cache) in every other."""
+    from forms_engine.rush import config as rush_config_module
+    from forms_engine.rush.config import rush_config
+
+    services.procedures_load(settings.PROCEDURES_DIR)
+    from forms_engine import models as m
+
+    org = m.Organization.objects.get(slug=ORG)
+    key = procedure_key(ORG, "opening-day")
+    assert rush_config(key) is None  # not there yet (remembered a moment)
+    source = (REPO_ROOT / "procedures" / ORG / f"{SLUG}.yaml").read_text(encoding="utf-8")
+    source += "\nrush:\n  admit_per_minute: 1\n"
+    # What the console may name: this organization's variables only.
+    source = source.replace("env:ANIMAL_DB_", "env:ORG_SAMPLE_CITY_ANIMAL_DB_")
+    services.procedure_publish(org, "opening-day", source)
+    assert rush_config(key) is not None
+    rush_config_module.rush_config_local_clear()  # another worker: the shared cache
+    assert rush_config(key) is not None

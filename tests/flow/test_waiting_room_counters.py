@@ -70,3 +70,35 @@ def test_a_reset_queue_numbers_again_under_a_new_generation(queue):
     # The new ticket 1 goes in once; the old queue's number is no claim on it.
     assert q.claim(KEY, again.generation, 1, 60)
     assert not q.claim(KEY, again.generation, 1, 60)
+
+
+def test_a_queue_from_before_generations_keeps_its_numbers_as_generation_zero():
+    """Deployed during a rush: the running queue's state has no generation; it keeps its
+    numbers (as generation "0", which the queued cookies of before carry implicitly)
+    instead of starting a new generation that would send everyone waiting to the back
+    while its admissions walk through numbers nobody holds any more."""
+    import redis
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    client.flushdb()
+    try:
+        remote = c.RedisCounters(client, "test:")
+        client.hset("test:" + KEY, mapping={"issued": 40, "admitted": "12.0", "last": "0"})
+        state = remote.advance(KEY, 1.0, take=True)
+        assert state.generation == "0" and state.ticket == 41
+        client.delete("test:" + KEY)  # a queue that starts now gets a generation of its own
+        assert remote.advance(KEY, 1.0, take=True).generation not in ("", "0")
+    finally:
+        client.flushdb()
+
+
+def test_a_queued_cookie_from_before_generations_is_of_generation_zero(rf):
+    from django.core import signing
+
+    from forms_engine.rush import tickets
+
+    request = rf.get("/")
+    name = tickets.cookie_name(KEY)
+    request.COOKIES[name] = signing.dumps({"k": KEY, "t": 7}, salt=tickets.QUEUED_SALT)
+    found = tickets.read(request, KEY, admission_minutes=60)
+    assert found is not None and (found.ticket, found.generation) == (7, "0")
