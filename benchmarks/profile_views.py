@@ -5,7 +5,8 @@ benchmarks/run.py makes, in one process, so cProfile sees every Python frame.
 
     .venv/bin/python benchmarks/profile_views.py filing      # the final POST of a filing
     .venv/bin/python benchmarks/profile_views.py page        # GET of the 40-field page
-    options: -n REQUESTS (300), --limit ROWS (35), --sort cumulative|tottime
+    options: -n REQUESTS (300), --limit ROWS (35), --sort cumulative|tottime,
+             --sql (print the SQL statements of the last timed request)
 
 Prints the time per request without the profiler, the SQL queries per request, then the
 functions with the largest share of the profiled time. Shares are of the profiled time:
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=35)
     p.add_argument("--sort", choices=["cumulative", "tottime"], default="cumulative")
     p.add_argument("--database-url")
+    p.add_argument("--sql", action="store_true", help="print the SQL of the last request")
     args = p.parse_args(argv)
 
     db_url = run.bench_database_url(args.database_url, f"{run.DB_PREFIX}_profile_{os.getpid()}")
@@ -95,17 +97,25 @@ def main(argv: list[str] | None = None) -> int:
         warm, timed, profiled = (list(make(prepare, args.n)) for _i in range(3))
         for request in warm:
             request()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         with CaptureQueriesContext(connection) as queries:
             for request in timed:
                 request()
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         sql_ms = sum(float(q["time"]) for q in queries.captured_queries) * 1000
-        print(f"{args.what}: {elapsed / args.n * 1000:.2f} ms per request without the profiler")
+        print(
+            f"{args.what}: {elapsed / args.n * 1000:.2f} ms per request without the profiler, "
+            f"{cpu / args.n * 1000:.2f} ms of it CPU in this process (the load does not change it)"
+        )
         print(
             f"SQL: {len(queries) / args.n:.1f} queries per request, "
             f"{sql_ms / args.n:.2f} ms per request in the database driver"
         )
+        if args.sql:
+            per_request = len(queries) // args.n
+            for q in queries.captured_queries[-per_request:]:
+                print(f"  {float(q['time']) * 1000:6.2f} ms  {q['sql'][:300]}")
         profile = cProfile.Profile()
         profile.enable()
         for request in profiled:

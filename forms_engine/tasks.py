@@ -81,9 +81,11 @@ def outbox_dispatch(consumer: str | None = None) -> int:
     """Run the due outbox rows of one consumer (all when None): kicked after each emit,
     and by Celery beat (OUTBOX_DISPATCH_SECONDS) for what a lost kick left behind. A full
     batch means more may wait: the consumer is kicked again rather than holding a worker."""
-    from .outbox import OUTBOX_BATCH, outbox_dispatch_kick
+    from .outbox import OUTBOX_BATCH, outbox_dispatch_kick, outbox_kick_started
     from .outbox import outbox_dispatch as dispatch
 
+    # Before reading the rows: a commit from now on kicks again (see outbox_dispatch_kick).
+    outbox_kick_started([consumer] if consumer else None)
     done = dispatch(consumer, limit=OUTBOX_BATCH)
     if done >= OUTBOX_BATCH and not settings.CELERY_TASK_ALWAYS_EAGER:
         outbox_dispatch_kick([consumer] if consumer else None)
@@ -97,7 +99,8 @@ def outbox_dispatch_all() -> int:
     from .outbox import outbox_consumers, outbox_dispatch_kick
 
     names = sorted(outbox_consumers())
-    outbox_dispatch_kick(names)
+    # Whatever kick is pending: this run is what makes up for a lost one.
+    outbox_dispatch_kick(names, pending_ok=False)
     return len(names)
 
 
