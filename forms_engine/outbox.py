@@ -242,19 +242,26 @@ def outbox_kick_started(consumers: Iterable[str] | None = None) -> None:
         log.warning("outbox kick flags not cleared (%s)", type(exc).__name__)
 
 
-def outbox_dispatch_kick(
-    consumers: Iterable[str] | None = None, *, pending_ok: bool = True
-) -> None:
+def outbox_dispatch_kick(consumers: Iterable[str] | None = None) -> None:
     """Have the consumers run now: in-process without a broker, else one task per
-    consumer (none for a consumer whose last kick is still queued, unless `pending_ok` is
-    False, as on the beat schedule). Never raises: the rows are committed, and beat runs
-    them if this fails."""
+    consumer, none for a consumer whose last kick is still queued. Never raises: the rows
+    are committed, and beat runs them if this fails."""
+    names = list(consumers) if consumers is not None else sorted(_CONSUMERS)
+    _kick(names, only_unqueued=True)
+
+
+def outbox_dispatch_kick_all() -> None:
+    """The beat schedule's kick: every consumer, whatever kick is pending (this run is what
+    makes up for a lost one)."""
+    _kick(sorted(_CONSUMERS), only_unqueued=False)
+
+
+def _kick(names: list[str], *, only_unqueued: bool) -> None:
     from forms_engine import tasks
 
-    names = list(consumers) if consumers is not None else sorted(_CONSUMERS)
     if not settings.CELERY_TASK_ALWAYS_EAGER and not settings.CELERY_BROKER_URL:
         return  # no broker to send to (only tests set this): their dispatcher runs it
-    if not settings.CELERY_TASK_ALWAYS_EAGER and pending_ok:
+    if not settings.CELERY_TASK_ALWAYS_EAGER and only_unqueued:
         names = _kick_claim(names)
     for name in names:
         try:

@@ -96,12 +96,10 @@ def outbox_dispatch(consumer: str | None = None) -> int:
 def outbox_dispatch_all() -> int:
     """On the beat schedule: one outbox_dispatch task per registered consumer, so that a
     slow consumer's rows never hold up another's."""
-    from .outbox import outbox_consumers, outbox_dispatch_kick
+    from .outbox import outbox_consumers, outbox_dispatch_kick_all
 
-    names = sorted(outbox_consumers())
-    # Whatever kick is pending: this run is what makes up for a lost one.
-    outbox_dispatch_kick(names, pending_ok=False)
-    return len(names)
+    outbox_dispatch_kick_all()
+    return len(outbox_consumers())
 
 
 @shared_task(acks_late=True)
