@@ -161,8 +161,11 @@ def _acceptance_claim(versions: list[m.ProcedureVersion]) -> None:
     """Check the acceptance window of each procedure now and take a place where it has a
     capacity. The window and capacity are the procedure's rules now, read from its live
     version; the pages stay those of the version the filing started on."""
-    rows = m.Procedure.objects.filter(pk__in=[v.procedure_id for v in versions]).values_list(
-        "pk", "live_version_id", "unpublished_at"
+    # No ordering: the model's default (by organization slug) would join organizations.
+    rows = (
+        m.Procedure.objects.filter(pk__in=[v.procedure_id for v in versions])
+        .order_by()
+        .values_list("pk", "live_version_id", "unpublished_at")
     )
     live = {pk: live_id for pk, live_id, _u in rows}
     if any(unpublished is not None for _pk, _l, unpublished in rows):
