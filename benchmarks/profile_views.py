@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sort", choices=["cumulative", "tottime"], default="cumulative")
     p.add_argument("--database-url")
     p.add_argument("--sql", action="store_true", help="print the SQL of the last request")
+    p.add_argument("--dump", help="also write the profile to this file (pstats)")
     p.add_argument(
         "--cpu",
         action="store_true",
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         for request in profiled:
             request()
         profile.disable()
+        if args.dump:
+            profile.dump_stats(args.dump)
         _print_shares(profile, args.n, args.sort, args.limit)
         return 0
     finally:
