@@ -74,7 +74,7 @@ test:
 # Every benchmark runs and prints its figures even when an earlier one misses its target
 # (exit 3) or is not valid (exit 1); make bench then exits 1 if any was not valid, else 3
 # if any missed its target, else 0.
-BENCHES := run start_page procedure_load burst normalize uploads inbox delivery_rate csv_export pdf_receipt
+BENCHES := run start_page procedure_load burst page_weight normalize uploads inbox delivery_rate csv_export pdf_receipt
 
 bench:
 	scripts/bench-setup.sh

@@ -27,7 +27,7 @@ _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else o
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * _cores + 1))
-worker_class = "gthread"
+worker_class = "config.gunicorn_worker.QueueTimedWorker"  # gthread, queue wait timed
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # gthread: connections one worker holds at once, idle kept-alive ones included (they cost
 # a socket in the worker's selector, no thread). Low values make a rush of browsers, each

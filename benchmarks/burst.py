@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -56,7 +57,8 @@ FIRST_ANSWER_MS = 1000.0
 
 
 class GunicornConf(harness.Gunicorn):
-    """The deployed configuration: gunicorn.conf.py (gthread, the overload guard)."""
+    """The deployed configuration: gunicorn.conf.py (gthread timing its queue, the overload
+    guard)."""
 
     ready_path = "/healthz/live"
 
@@ -64,7 +66,9 @@ class GunicornConf(harness.Gunicorn):
         super().__init__(workers, env, log_path)
         self.extra_args = (
             f"--config={ROOT / 'gunicorn.conf.py'}",
-            "--worker-class=gthread",
+            # The harness's command says sync: the deployed worker instead (gthread with
+            # the queue wait timed for the overload guard).
+            "--worker-class=config.gunicorn_worker.QueueTimedWorker",
             f"--threads={threads}",
         )
 
@@ -75,6 +79,9 @@ def parse_args(argv):
     p.add_argument("--window", type=int, help="seconds of arrivals (60)")
     p.add_argument("--grace", type=int, help="seconds for admitted residents to finish (30)")
     p.add_argument("--capacity-seconds", type=int, help="closed-loop measurement (20)")
+    p.add_argument("--capacity", type=float,
+                   help="filings/s to take as the capacity instead of measuring it (to repeat "
+                        "another run's arrival rates; the figures are then not a full run's)")  # fmt: skip
     p.add_argument("--workers", type=int)
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--database-url")
@@ -122,8 +129,14 @@ def locust(args, server, workdir, mode: str, users: int, rate: float, seconds: i
         "--host", server.base, "--loglevel", "WARNING", "--stop-timeout", "5",
     ]  # fmt: skip
     harness.log(f"{label}: locust {users} users at {rate:.1f}/s for {seconds} s")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=seconds + 120)  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Locust is one Python process (one core at most): its CPU over the run says whether
+    # the load generator, rather than the server, set the timings.
+    LOCUST_CPU[label] = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
+                         float(seconds))  # fmt: skip
     if not out.exists():
         raise harness.BenchError(f"locust wrote no results ({label}):\n{proc.stderr[-3000:]}")
     if "CPU usage above" in proc.stderr or "CPU usage was too high" in proc.stderr:
@@ -134,6 +147,7 @@ def locust(args, server, workdir, mode: str, users: int, rate: float, seconds: i
 
 
 SATURATED: set[str] = set()
+LOCUST_CPU: dict[str, tuple[float, float]] = {}  # label -> (CPU seconds, run seconds)
 
 
 def label_of(factor: int) -> str:
@@ -160,6 +174,10 @@ def summarize(records: list[dict], seconds: float) -> dict:
                 pages.setdefault(name, []).extend(times)
     waiting_times = [t for r in records for t in r["pages"].get("waiting page", [])]
     first = [r["first_ms"] for r in records if r["first_ms"] is not None]
+    slow = sorted(
+        (r for r in records if r["first_ms"] is not None and r["first_ms"] > FIRST_ANSWER_MS),
+        key=lambda r: -r["first_ms"],
+    )
     if done:
         span = max(r["finished"] for r in done) - min(r["arrived"] for r in records)
         seconds = max(span, 1e-3)
@@ -173,6 +191,10 @@ def summarize(records: list[dict], seconds: float) -> dict:
             1 for r in records if r["admitted_after"] is None and r["waiting_pages"]
         ),
         "first_answer_ms": (percentile(first, 0.95), max(first, default=0.0)),
+        # Residents whose first answer took over a second: how many, and when the slowest
+        # arrived (seconds into the run) with how long they waited.
+        "first_over_1s": len(slow),
+        "first_slowest": [(round(r["arrived"], 1), round(r["first_ms"])) for r in slow[:5]],
         "longest_wait_s": max((r["admitted_after"] for r in admitted), default=0.0),
         "status_5xx": sum(r["status_5xx"] for r in records),
         "status_429": sum(r["status_429"] for r in records),
@@ -246,19 +268,24 @@ def main(argv=None) -> int:
         harness.log(f"gunicorn: {args.workers} gthread workers x {args.threads} threads")
         server.start()
 
-        closed_users = args.workers * 2
-        cap_records = locust(args, server, workdir, "capacity", closed_users, closed_users,
-                             args.capacity_seconds, args.capacity_seconds, answers,
-                             "capacity")  # fmt: skip
-        cap = summarize(cap_records, args.capacity_seconds)
-        capacity = cap["filings_per_s"]
-        if capacity <= 0:
-            raise harness.BenchError(
-                f"no filing completed in the capacity run: {cap['lost_reasons']}"
+        if args.capacity:
+            capacity = args.capacity
+            harness.log(f"capacity: {capacity:.1f} filings/s (given, not measured)")
+        else:
+            closed_users = args.workers * 2
+            cap_records = locust(args, server, workdir, "capacity", closed_users, closed_users,
+                                 args.capacity_seconds, args.capacity_seconds, answers,
+                                 "capacity")  # fmt: skip
+            cap = summarize(cap_records, args.capacity_seconds)
+            capacity = cap["filings_per_s"]
+            if capacity <= 0:
+                raise harness.BenchError(
+                    f"no filing completed in the capacity run: {cap['lost_reasons']}"
+                )
+            harness.log(
+                f"capacity: {capacity:.1f} filings/s ({cap['receipts']} in "
+                f"{args.capacity_seconds} s)"
             )
-        harness.log(
-            f"capacity: {capacity:.1f} filings/s ({cap['receipts']} in {args.capacity_seconds} s)"
-        )
         per_minute = max(1, int(capacity * 60 * ADMIT_SHARE))
         rush_on(prepare, workdir, per_minute)
         connections.close_all()
@@ -283,7 +310,8 @@ def main(argv=None) -> int:
         server.stop()
 
         print()
-        print(f"capacity (closed loop, waiting room off): {capacity:.2f} filings/s; "
+        how = "given with --capacity" if args.capacity else "closed loop, waiting room off"
+        print(f"capacity ({how}): {capacity:.2f} filings/s; "
               f"waiting room admits {per_minute}/min ({ADMIT_SHARE:.0%})")  # fmt: skip
         failed = False
         lines = []
@@ -296,6 +324,13 @@ def main(argv=None) -> int:
                   f"still queued at the end {s['still_queued']}")  # fmt: skip
             print(f"  first answer (start or waiting page) p95/max {s['first_answer_ms'][0]:.0f}/"
                   f"{s['first_answer_ms'][1]:.0f} ms")  # fmt: skip
+            if s["first_over_1s"]:
+                print(f"  first answers over 1 s: {s['first_over_1s']} "
+                      f"(slowest: arrived at s / ms: {s['first_slowest']})")  # fmt: skip
+            cpu, run_s = LOCUST_CPU.get(label_of(factor), (0.0, 0.0))
+            if run_s:
+                print(f"  locust used {cpu:.1f} CPU s in {run_s:.0f} s "
+                      f"({cpu / run_s:.0%} of one core)")  # fmt: skip
             print(f"  longest wait {s['longest_wait_s']:.1f} s; waiting page p50/p95 "
                   f"{s['waiting_page_ms'][0]:.0f}/{s['waiting_page_ms'][1]:.0f} ms; "
                   f"429 answers {s['status_429']}")  # fmt: skip
@@ -320,7 +355,7 @@ def main(argv=None) -> int:
         print()
         for line in lines:
             print(line, flush=True)
-        if args.smoke:
+        if args.smoke or args.capacity:
             return 0
         return 3 if failed else 0
     except harness.BenchError:

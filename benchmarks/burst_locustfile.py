@@ -141,6 +141,11 @@ class Resident(FastHttpUser):
                     raise StopUser()
                 refresh = float((r.headers.get("Refresh") or "5").split(";")[0])
                 gevent.sleep(refresh)
+                if time.monotonic() - began > WINDOW:
+                    # Still queued when the window closed: home, not admitted late into
+                    # a filing that the end of the run would cut short (counted lost).
+                    self.record["gone_home"] = True
+                    raise StopUser()
                 r = self._timed("waiting page", "GET", START)
             self._expect(r, 200, "start page")
             self.record["admitted_after"] = time.monotonic() - began - self.record["arrived"]

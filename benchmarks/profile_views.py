@@ -5,6 +5,7 @@ benchmarks/run.py makes, in one process, so cProfile sees every Python frame.
 
     .venv/bin/python benchmarks/profile_views.py filing      # the final POST of a filing
     .venv/bin/python benchmarks/profile_views.py page        # GET of the 40-field page
+    .venv/bin/python benchmarks/profile_views.py start       # a newcomer's start page
     options: -n REQUESTS (300), --limit ROWS (35), --sort cumulative|tottime,
              --sql (print the SQL statements of the last timed request),
              --cpu (profile CPU time only: what the load of other processes does not change)
@@ -56,6 +57,16 @@ def _requests_page(prepare, n: int):
     return (lambda: _check(client.get(url), 200) for _i in range(n))
 
 
+def _requests_start(prepare, n: int):
+    """GET of the start page by a newcomer (no cookie), as benchmarks/start_page.py does;
+    the cache is CACHE_URL's (Redis there: set CACHE_URL=redis://... to compare)."""
+    from django.test import Client
+
+    org, slug = prepare.FILING
+    url = f"/p/{org}/{slug}/"
+    return (lambda: _check(Client().get(url), 200) for _i in range(n))
+
+
 def _check(response, status: int) -> None:
     if response.status_code != status:
         raise run.BenchError(f"HTTP {response.status_code}: {response.content[:300]!r}")
@@ -76,7 +87,7 @@ def _print_shares(profile: cProfile.Profile, n: int, sort: str, limit: int) -> N
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["filing", "page"])
+    p.add_argument("what", choices=["filing", "page", "start"])
     p.add_argument("-n", type=int, default=300)
     p.add_argument("--limit", type=int, default=35)
     p.add_argument("--sort", choices=["cumulative", "tottime"], default="cumulative")
@@ -100,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        make = _requests_filing if args.what == "filing" else _requests_page
+        make = {"filing": _requests_filing, "page": _requests_page, "start": _requests_start}[
+            args.what
+        ]
         # Three batches of fresh requests: warm-up, timed without the profiler, profiled.
         warm, timed, profiled = (list(make(prepare, args.n)) for _i in range(3))
         for request in warm:

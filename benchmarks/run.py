@@ -219,6 +219,9 @@ class Gunicorn:
             f"--bind=127.0.0.1:{self.port}",
             "--graceful-timeout=15",
             "--log-level=warning",
+            # gunicorn.conf.py (read from the working folder) recycles a worker every few
+            # thousand requests; a recycled worker's CPU would drop out of the figures.
+            "--max-requests=0",
             *self.extra_args,
         ]
         # Its own session, so cleanup can reach the workers through the group id.

@@ -52,9 +52,23 @@ INSTALLED_APPS = [
     "console",
 ]
 
+# Compress pages (HTML, JSON, CSV: text only) in the service. Turn off when a proxy in
+# front compresses them (nginx `gzip on;`), so that they are not compressed twice.
+COMPRESS_RESPONSES = env.bool("COMPRESS_RESPONSES", default=True)
+# Pages under these paths are never compressed (BREACH): the staff pages put text an
+# attacker chooses (a search, a filter) next to residents' data that stays the same from
+# one response to the next. Their downloads (CSV) are still compressed.
+COMPRESS_HTML_SKIP_PATHS = ("/staff/", "/admin/")
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files: answered here with the brotli/gzip files collectstatic made, so they
+    # never reach the compression below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages gzipped when no proxy does (COMPRESS_RESPONSES): text only, above the
+    # middleware that build the response so it compresses their final body, and above the
+    # overload guard so that its 429 page is compressed too and no slot is held meanwhile.
+    *(["forms_engine.compression.TextGZipMiddleware"] if COMPRESS_RESPONSES else []),
     "forms_engine.middleware.ContentSecurityPolicyMiddleware",
     # Past OVERLOAD_MAX_CONCURRENT requests at once: 429 within OVERLOAD_WAIT_SECONDS.
     "forms_engine.overload.ConcurrencyGuardMiddleware",
@@ -114,6 +128,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The deliveries worker runs each delivery's two statements prepared on its kept
+# connections (integrations/delivery_statements.py): planned once per connection instead
+# of once per delivery. Off behind a pooler in transaction mode that does not carry
+# prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 _cache_url = env.str("CACHE_URL", default="")
@@ -282,6 +301,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 10,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes a worker thread's database connections around every task
+# unless told to keep them for this many tasks; config/celery.py applies Django's own rules
+# around each task instead (DB_CONN_MAX_AGE, health checks, unusable connections closed),
+# so that a connection lives as long as a web worker's does, whatever the task count.
+CELERY_DB_REUSE_MAX = 1_000_000
 # With a broker, run `celery -A config worker` and `celery -A config beat`: beat runs the
 # outbox's consumers and the deliveries that are due for what the requests' kicks left
 # behind (a lost task, a broker that was down), and the housekeeping.

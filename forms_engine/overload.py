@@ -3,7 +3,8 @@
 With `OVERLOAD_MAX_CONCURRENT` set (threaded workers: gunicorn's `gthread`, see
 gunicorn.conf.py), a request that finds every slot taken waits up to
 `OVERLOAD_WAIT_SECONDS` for one, then gets a tiny translated 429 page with `Retry-After`
-at once instead of queuing until it times out. Its cost is a semaphore; it holds nothing
+at once instead of queuing until it times out. Under gunicorn.conf.py's worker the time a
+request waited for a thread counts against that budget too. Its cost is a semaphore; it holds nothing
 per request past the response, so memory stays flat however many arrive. The liveness
 probe is never refused (a busy worker is alive)."""
 
@@ -17,6 +18,20 @@ from django.http import HttpRequest, HttpResponse
 
 EXEMPT_PREFIXES = ("/healthz/live",)
 
+# How long the request in this thread waited in the server's queue before a thread took
+# it (set by config/gunicorn_worker.py; None under another server). gunicorn's gthread
+# worker accepts many connections and queues their requests for its few threads: that
+# wait comes before this guard, so the guard's own wait is what is left of the budget.
+_queue = threading.local()
+
+
+def queue_wait_set(seconds: float | None) -> None:
+    _queue.waited = seconds
+
+
+def queue_wait() -> float | None:
+    return getattr(_queue, "waited", None)
+
 
 class ConcurrencyGuardMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -27,7 +42,13 @@ class ConcurrencyGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.slots is None or request.path.startswith(EXEMPT_PREFIXES):
             return self.get_response(request)
-        if not self.slots.acquire(timeout=settings.OVERLOAD_WAIT_SECONDS):
+        budget = float(settings.OVERLOAD_WAIT_SECONDS)
+        waited = queue_wait()
+        if waited:
+            # Waited in the server's queue already: a free slot is still taken at once,
+            # but the guard waits only for what is left of the budget.
+            budget = max(0.0, budget - waited)
+        if not self.slots.acquire(timeout=budget):
             return too_many_requests(request)
         try:
             return self.get_response(request)

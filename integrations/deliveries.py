@@ -32,6 +32,7 @@ from forms_engine.background import run_soon
 from forms_engine.outbox import outbox_emit
 from forms_engine.services import version_spec
 
+from . import delivery_statements
 from .models import Delivery, DeliveryAttempt
 from .registry import integration_type, integration_types
 from .targets.base import DeliveryError
@@ -187,6 +188,12 @@ def _claim(delivery_id: uuid.UUID | str) -> tuple[Delivery, int] | str:
     and its attempt number, or why it was not taken ("busy", "scheduled", its state)."""
     now = timezone.now()
     lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    if delivery_statements.usable():
+        # PostgreSQL: the same UPDATE and read as below, in one prepared statement.
+        claimed = delivery_statements.claim(delivery_id, now, now + lease, _per_submission_types())
+        if claimed is None:
+            return _not_taken(delivery_id, now)
+        return claimed, claimed.attempt_count
     taken = Delivery.objects.filter(
         pk=delivery_id,
         state__in=[State.PENDING, State.RETRYING, State.DELIVERING],
@@ -266,20 +273,33 @@ def _record(
             enqueued_at=None,
         )
     with transaction.atomic():
-        _relaxed_commit()
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            number=number,
-            started_at=started_at,
-            duration_ms=duration_ms,
-            status_code=status,
-            error_kind=error.kind if error else "",
-        )
-        # Only while this worker still holds it (same attempt count, still delivering): a
-        # worker whose lease ran out must not overwrite the outcome of the one after it.
-        owned = Delivery.objects.filter(
-            pk=delivery.pk, state=State.DELIVERING, attempts=delivery.attempts
-        ).update(**fields)
+        if delivery_statements.usable():
+            # PostgreSQL: the attempt row and the outcome below in one prepared statement.
+            owned = delivery_statements.outcome(
+                delivery, number, started_at, duration_ms, status, fields["last_error"], fields
+            )
+        else:
+            _relaxed_commit()
+            DeliveryAttempt.objects.create(
+                delivery=delivery,
+                number=number,
+                started_at=started_at,
+                duration_ms=duration_ms,
+                status_code=status,
+                error_kind=error.kind if error else "",
+            )
+            # Only while this worker still holds it (still delivering, and its claim is
+            # the last one: `attempt_count` never goes back, unlike `attempts`, which a
+            # staff retry resets): a worker whose lease ran out must not overwrite the
+            # outcome of the one after it, even in a later round.
+            owned = bool(
+                Delivery.objects.filter(
+                    pk=delivery.pk,
+                    state=State.DELIVERING,
+                    attempts=delivery.attempts,
+                    attempt_count=number,
+                ).update(**fields)
+            )
         if owned and fields["state"] in (State.DELIVERED, State.DEAD):
             # The submission's history (inbox timeline): ids and kinds only.
             outbox_emit(

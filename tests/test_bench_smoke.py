@@ -251,3 +251,30 @@ def test_the_pdf_receipt_benchmark_runs_and_reports_time_and_memory():
     # The receipt it times is the two-page one, and the long answer really is longer.
     assert "receipt, 2 pages" in proc.stdout, proc.stdout
     assert lines[1]["value"] > lines[0]["value"] * 0.5
+
+
+def test_the_page_weight_benchmark_measures_every_page_in_chromium():
+    """Chromium loads the dog registration's pages from gunicorn; every figure is a byte
+    count of what went over the network, compressed, below what it would be uncompressed."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium is not installed (scripts/apt-ensure.sh chromium)")
+    lines, output = _bench_lines("page_weight.py")
+    assert [x["bench"] for x in lines] == [
+        "page_weight_first",
+        "page_weight_first_js",
+        "page_weight_later",
+        "page_weight_file_field",
+    ], output
+    for line in lines:
+        assert line["unit"] == "bytes" and isinstance(line["value"], int), line
+        assert 0 < line["value"] < line["baseline"], line  # compressed, not raw
+        assert line["ratio"] == round(line["value"] / line["baseline"], 3), line
+    first, first_js, later, upload = lines
+    assert [x["target"] for x in lines] == [40000, 15000, 10000, 120000]
+    assert 0 < first_js["value"] < first["value"]
+    # The uploader makes the file-field page heavier than the first page.
+    assert upload["value"] > first["value"]
+    assert "INVALID" not in output, output
+    # The static files went out brotli-compressed and the page gzipped.
+    assert re.search(r"/static/js/uploader\.[0-9a-f]{12}\.js +Script +br ", output), output
+    assert re.search(r"/f/[0-9a-f-]{36}/0/owner/ +Document +gzip ", output), output

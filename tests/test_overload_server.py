@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -99,3 +100,39 @@ def test_past_the_limit_the_server_answers_429_within_a_second(server):
         slow.close()
     time.sleep(0.3)
     assert _status(base + "/no-such-page/")[0] == 404  # answered, no database needed
+
+
+def test_requests_queued_for_a_thread_are_answered_within_a_second(server):
+    """The slot is held and many requests arrive at once: they queue in the worker for its
+    one other thread. Each used to wait the guard's full 0.3 s in turn (the last of eight
+    answered after about 2.4 s); the time spent waiting for the thread now counts, so a
+    request queued past the budget is answered 429 at once and all are within a second."""
+    port, base = server
+    assert _status(base + "/no-such-page/")[0] == 404
+    slow = socket.create_connection(("127.0.0.1", port))
+    slow.sendall(
+        b"POST /i18n/setlang/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: csrftoken="
+        + b"a" * 32
+        + b"\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nlang"
+    )
+    time.sleep(0.5)
+    results: list[tuple[int, float]] = []
+    lock = threading.Lock()
+
+    def ask() -> None:
+        status, _headers, _body, elapsed = _status(base + "/no-such-page/")
+        with lock:
+            results.append((status, elapsed))
+
+    try:
+        askers = [threading.Thread(target=ask) for _ in range(8)]
+        for t in askers:
+            t.start()
+        for t in askers:
+            t.join(15)
+    finally:
+        slow.close()
+    assert len(results) == 8
+    assert {status for status, _elapsed in results} == {429}, results
+    assert max(elapsed for _status_, elapsed in results) < 1.0, sorted(results)

@@ -3,10 +3,11 @@
 A procedure's own `rush:` (stored on its live version as `ProcedureVersion.rush`) and the
 site-wide emergency switch `RUSH_ADMIT_PER_MINUTE` combine: the stricter rate wins. The
 config is read through the shared cache (one small query on a miss, none on a hit), so the
-waiting page costs no database query."""
+waiting page costs no database query, and kept a second in each process."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,12 +88,38 @@ def _from_database(key: str) -> dict[str, Any] | None:
     return {"rush": rush, "title": bundle[1]}
 
 
-def rush_config(key: str) -> RushConfig | None:
-    """The waiting room of this procedure or bundle, or None when it does not queue."""
-    entry = cache.get(CACHE_PREFIX + key)
+# Each process keeps what it read from the shared cache this long: at the 9:00 rush a
+# worker asks Redis about once a second per procedure, not once per arrival (a round trip
+# cost the start page a quarter of its CPU). A load forgets it at once in its own process;
+# other workers follow within this second.
+LOCAL_SECONDS = 1.0
+_LOCAL_MAX = 1024
+_local: dict[str, tuple[float, dict[str, Any]]] = {}
+
+
+def _entry(key: str) -> dict[str, Any]:
+    now = time.monotonic()
+    kept = _local.get(key)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    entry: dict[str, Any] | None = cache.get(CACHE_PREFIX + key)
     if entry is None:
         entry = _from_database(key) or {"rush": None, "title": {}, "missing": True}
         cache.set(CACHE_PREFIX + key, entry, settings.RUSH_CONFIG_CACHE_SECONDS)
+    if len(_local) >= _LOCAL_MAX:
+        _local.clear()  # bounded: a script asking for made-up slugs
+    _local[key] = (now + LOCAL_SECONDS, entry)
+    return entry
+
+
+def rush_config_local_clear() -> None:
+    """Forget what this process kept (tests)."""
+    _local.clear()
+
+
+def rush_config(key: str) -> RushConfig | None:
+    """The waiting room of this procedure or bundle, or None when it does not queue."""
+    entry = _entry(key)
     if entry.get("missing"):
         return None  # no such procedure: the view answers 404, nobody queues for it
     rush = _stricter(entry["rush"], _site_wide())
@@ -109,3 +136,5 @@ def rush_config(key: str) -> RushConfig | None:
 def rush_config_forget(keys: list[str]) -> None:
     """After a load: the next request reads the new `rush:` at once, in every worker."""
     cache.delete_many([CACHE_PREFIX + k for k in keys])
+    for k in keys:
+        _local.pop(k, None)

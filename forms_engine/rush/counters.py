@@ -11,10 +11,18 @@ changed by a Lua script (atomic, timed by the Redis server's clock), so every we
 and every machine agrees on the order. Without Redis (the embedded default, one process)
 the same arithmetic runs in this process under a lock: fine for `make run`, wrong for
 several workers, each of which would admit at the full rate (`check --deploy` already
-refuses a per-process cache in a deployment)."""
+refuses a per-process cache in a deployment).
+
+Each queue has a generation, fixed when its state is created: when the state is lost
+(evicted, expired, reset), numbering starts again at 1 under a new generation. Tickets
+(the resident's cookie) and the record of tickets that went in are per generation, so a
+ticket of the old queue neither waits for a number the new queue may never reach nor
+takes the place of the new queue's holder of the same number; its holder gets a new
+ticket."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +37,8 @@ local now = tonumber(now_t[1]) + tonumber(now_t[2]) / 1000000
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local take = tonumber(ARGV[3])
+local gen = redis.call('HGET', KEYS[1], 'gen')
+if not gen then gen = now_t[1] .. '.' .. now_t[2] end
 local issued = tonumber(redis.call('HGET', KEYS[1], 'issued') or '0')
 local admitted = tonumber(redis.call('HGET', KEYS[1], 'admitted') or tostring(burst))
 local last = tonumber(redis.call('HGET', KEYS[1], 'last') or tostring(now))
@@ -42,9 +52,10 @@ if take == 1 then
   issued = issued + 1
   ticket = issued
 end
-redis.call('HSET', KEYS[1], 'issued', issued, 'admitted', tostring(admitted), 'last', tostring(last))
+redis.call('HSET', KEYS[1], 'issued', issued, 'admitted', tostring(admitted), 'last', tostring(last),
+           'gen', gen)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
-return {ticket, tostring(admitted), issued}
+return {ticket, tostring(admitted), issued, gen}
 """
 
 
@@ -53,6 +64,7 @@ class QueueState:
     ticket: int  # the ticket handed out by this call, 0 when none was asked for
     admitted: float  # tickets up to this number are admitted
     issued: int  # tickets handed out so far
+    generation: str  # this queue's numbering: changes when its state was lost or reset
 
     def position(self, ticket: int) -> int:
         """How many tickets are still to be admitted up to and including this one (0:
@@ -71,16 +83,19 @@ class RedisCounters:
         self.script = client.register_script(_LUA)
 
     def advance(self, key: str, rate_per_second: float, take: bool) -> QueueState:
-        ticket, admitted, issued = self.script(
+        ticket, admitted, issued, generation = self.script(
             keys=[self.prefix + key],
             args=[repr(rate_per_second), repr(_burst(rate_per_second)), int(take),
                   STATE_TTL_SECONDS],
         )  # fmt: skip
-        return QueueState(int(ticket), float(admitted), int(issued))
+        if isinstance(generation, bytes):
+            generation = generation.decode()
+        return QueueState(int(ticket), float(admitted), int(issued), str(generation))
 
-    def claim(self, key: str, ticket: int, ttl_seconds: int) -> bool:
-        """True the first time ticket `ticket` of `key` goes in; False for a copy of it."""
-        name = f"{self.prefix}{key}:in:{ticket}"
+    def claim(self, key: str, generation: str, ticket: int, ttl_seconds: int) -> bool:
+        """True the first time ticket `ticket` of generation `generation` of `key` goes in;
+        False for a copy of it."""
+        name = f"{self.prefix}{key}:in:{generation}:{ticket}"
         return bool(self.client.set(name, 1, nx=True, ex=ttl_seconds))
 
     def reset(self, key: str) -> None:
@@ -93,14 +108,20 @@ class LocalCounters:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.made = itertools.count(1)
         self.state: dict[str, list[float]] = {}  # key -> [issued, admitted, last]
-        self.claimed: dict[str, set[int]] = {}  # key -> tickets that went in
+        self.generation: dict[str, str] = {}  # key -> the generation of its state
+        self.claimed: dict[str, set[int]] = {}  # key -> tickets of that generation that went in
 
     def advance(self, key: str, rate_per_second: float, take: bool) -> QueueState:
         now = time.monotonic()
         burst = _burst(rate_per_second)
         with self.lock:
-            issued, admitted, last = self.state.get(key, [0.0, burst, now])
+            if key not in self.state:
+                self.state[key] = [0.0, burst, now]
+                self.generation[key] = f"{time.time_ns():x}.{next(self.made)}"
+                self.claimed.pop(key, None)
+            issued, admitted, last = self.state[key]
             if now > last:
                 admitted += (now - last) * rate_per_second
                 last = now
@@ -110,10 +131,13 @@ class LocalCounters:
                 issued += 1
                 ticket = int(issued)
             self.state[key] = [issued, admitted, last]
-        return QueueState(ticket, admitted, int(issued))
+            generation = self.generation[key]
+        return QueueState(ticket, admitted, int(issued), generation)
 
-    def claim(self, key: str, ticket: int, ttl_seconds: int) -> bool:
+    def claim(self, key: str, generation: str, ticket: int, ttl_seconds: int) -> bool:
         with self.lock:
+            if self.generation.get(key) != generation:
+                return False  # a ticket of a queue that is gone
             claimed = self.claimed.setdefault(key, set())
             if ticket in claimed:
                 return False
@@ -123,6 +147,7 @@ class LocalCounters:
     def reset(self, key: str) -> None:
         with self.lock:
             self.state.pop(key, None)
+            self.generation.pop(key, None)
             self.claimed.pop(key, None)
 
 
@@ -134,6 +159,7 @@ def local_counters_clear() -> None:
     """Forget this process's queues (tests)."""
     with _local.lock:
         _local.state.clear()
+        _local.generation.clear()
         _local.claimed.clear()
 
 

@@ -5,7 +5,10 @@ no cookie (a new ticket, at the end of the queue). It holds no personal data.
 
 An admission is bound to the browser's session: it holds a hash of the session key
 (`s`), read from the session cookie without loading the session (no query), so a copied
-admission cookie admits nobody in another session: there it counts as no cookie."""
+admission cookie admits nobody in another session: there it counts as no cookie.
+
+A queued ticket names the queue's generation (`g`, forms_engine/rush/counters.py): the
+gate treats a ticket of an earlier generation as no ticket."""
 
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ class Pass:
     key: str
     ticket: int
     admitted: bool
+    generation: str = ""  # of a queued ticket; "" for an admission
 
 
 def cookie_name(key: str) -> str:
@@ -69,7 +73,10 @@ def read(request: HttpRequest, key: str, admission_minutes: int) -> Pass | None:
         ):
             if admitted and (not data.get("s") or data.get("s") != request_session_hash(request)):
                 return None  # copied from another session, or from before the binding
-            return Pass(key=key, ticket=data["t"], admitted=admitted)
+            generation = data.get("g")
+            if not admitted and not isinstance(generation, str):
+                return None
+            return Pass(key=key, ticket=data["t"], admitted=admitted, generation=generation or "")
     return None
 
 
@@ -81,12 +88,17 @@ def write(
     admitted: bool,
     minutes: int,
     session_key: str | None = None,
+    generation: str = "",
 ) -> None:
-    """Set the cookie: a queued ticket (valid RUSH_TICKET_HOURS), or an admission valid
-    `minutes` from now (the signature's timestamp is the moment of admission) for the
-    session `session_key` only."""
+    """Set the cookie: a queued ticket of the queue's `generation` (valid
+    RUSH_TICKET_HOURS), or an admission valid `minutes` from now (the signature's
+    timestamp is the moment of admission) for the session `session_key` only."""
     salt = ADMITTED_SALT if admitted else QUEUED_SALT
     data: dict[str, object] = {"k": key, "t": ticket}
+    if not admitted:
+        if not generation:
+            raise ValueError("a queued ticket names its queue's generation")
+        data["g"] = generation
     if admitted:
         if not session_key:
             raise ValueError("an admission is bound to a session")

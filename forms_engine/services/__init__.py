@@ -68,6 +68,7 @@ from .payment_state import (
 from .procedures import (
     LoadReport,
     ProcedureSourceInvalid,
+    cached_version_spec,
     organization_source_save,
     organization_spec,
     procedure_acceptance,
@@ -75,6 +76,8 @@ from .procedures import (
     procedure_source_check,
     procedure_unpublish,
     procedures_load,
+    start_row,
+    start_rows_forget,
     version_spec,
 )
 from .receipt_documents import (
@@ -292,5 +295,8 @@ __all__ = [
     "token_email",
     "token_use",
     "version_spec",
+    "cached_version_spec",
+    "start_row",
+    "start_rows_forget",
     "view_problems",
 ]

@@ -4,9 +4,11 @@ and whether a procedure accepts filings now."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -66,6 +68,7 @@ def procedures_load(root: Path | str) -> LoadReport:
         [procedure_key(o, s) for o, s in tree.procedures]
         + [bundle_key(o, s) for o, s in tree.bundles]
     )
+    start_rows_forget()
     return report
 
 
@@ -149,8 +152,80 @@ def version_spec(version: m.ProcedureVersion) -> ProcedureSpec:
     return spec
 
 
+class StartRow(NamedTuple):
+    procedure_id: int
+    unpublished_at: datetime | None
+    filed_count: int
+    version_id: int
+    content_hash: str
+
+
+# What a newcomer's start page (forms_engine/views/start.py) depends on that changes while
+# a version is live: which version is live, the procedure's unpublished mark and its filing
+# count (its state). One row read with a fixed statement (building the ORM query for the
+# view's full rows cost the app more CPU than the rest of the view), kept START_ROW_SECONDS
+# in each process: at the 9:00 rush a worker reads it about once a second, not once per
+# arrival. The services that change it in this process forget it at once; other workers
+# see the change within that second. Starting a filing (the POST) always reads the
+# database, so a page a second late never lets a filing start that should not.
+START_ROW_SECONDS = 1.0
+_START_ROWS_MAX = 1024
+_START_ROWS: dict[tuple[str, str], tuple[float, StartRow | None]] = {}
+_START_SQL: list[str] = []
+
+
+def _start_sql() -> str:
+    if not _START_SQL:
+        from django.db import connection
+
+        q = connection.ops.quote_name
+        proc, org, ver = m.Procedure._meta, m.Organization._meta, m.ProcedureVersion._meta
+
+        def col(meta: Any, name: str) -> str:
+            return q(meta.get_field(name).column)
+
+        _START_SQL.append(
+            f"SELECT p.{col(proc, 'id')}, p.{col(proc, 'unpublished_at')}, "
+            f"p.{col(proc, 'filed_count')}, v.{col(ver, 'id')}, v.{col(ver, 'content_hash')} "
+            f"FROM {q(proc.db_table)} p "
+            f"JOIN {q(org.db_table)} o ON o.{col(org, 'id')} = p.{col(proc, 'organization')} "
+            f"JOIN {q(ver.db_table)} v ON v.{col(ver, 'id')} = p.{col(proc, 'live_version')} "
+            f"WHERE o.{col(org, 'slug')} = %s AND p.{col(proc, 'slug')} = %s"
+        )
+    return _START_SQL[0]
+
+
+def start_row(org: str, slug: str) -> StartRow | None:
+    """The live procedure `org/slug` as its start page needs it (None: no live version),
+    at most START_ROW_SECONDS old."""
+    from django.db import connection
+
+    now = time.monotonic()
+    kept = _START_ROWS.get((org, slug))
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    with connection.cursor() as cursor:
+        cursor.execute(_start_sql(), [org, slug])
+        found = cursor.fetchone()
+    row = StartRow(*found) if found is not None else None
+    if len(_START_ROWS) >= _START_ROWS_MAX:
+        _START_ROWS.clear()  # bounded: a script asking for made-up slugs
+    _START_ROWS[(org, slug)] = (now + START_ROW_SECONDS, row)
+    return row
+
+
+def start_rows_forget() -> None:
+    _START_ROWS.clear()
+
+
+def cached_version_spec(version_id: int, content_hash: str) -> ProcedureSpec | None:
+    """The parsed spec of a version if this process has parsed it already, else None."""
+    return _SPEC_CACHE.get((version_id, content_hash))
+
+
 def version_spec_cache_clear() -> None:
     _SPEC_CACHE.clear()
+    start_rows_forget()
 
 
 def procedure_acceptance(spec: ProcedureSpec, procedure: m.Procedure | None = None) -> str:
@@ -266,6 +341,7 @@ def procedure_publish(
             procedure.unpublished_at = None
             procedure.save(update_fields=["unpublished_at"])
             changed = True
+    start_rows_forget()
     assert procedure.live_version is not None
     return procedure.live_version, changed
 
@@ -277,6 +353,7 @@ def procedure_unpublish(procedure: m.Procedure) -> bool:
         unpublished_at=timezone.now()
     )
     procedure.refresh_from_db(fields=["unpublished_at"])
+    start_rows_forget()
     return bool(updated)
 
 

@@ -55,6 +55,9 @@ def caches_clear() -> None:
     _VERSION_CACHE.clear()
     version_spec_cache_clear()
     _ORGANIZATION_CACHE.clear()
+    from forms_engine.rush.config import rush_config_local_clear
+
+    rush_config_local_clear()
 
 
 def draft_versions(draft: m.Draft) -> list[m.ProcedureVersion]:

@@ -21,7 +21,7 @@ from forms_engine.topics import SUBMISSION_COMPLETED
 from .attachments import attachment_forget
 from .errors import FilingError
 from .payment_state import payment_mark_awaiting
-from .procedures import procedure_acceptance, version_spec
+from .procedures import procedure_acceptance, start_rows_forget, version_spec
 from .receipts import new_receipt_number, status_code_for, status_code_hash
 from .selectors import draft_versions, draft_view, procedure_version_get
 from .submission_readiness import submission_files_ready_announce, submission_new_ready_events
@@ -188,6 +188,7 @@ def _acceptance_claim(versions: list[m.ProcedureVersion]) -> None:
             m.Procedure.objects.filter(pk=procedure.pk).update(
                 filed_count=procedure.filed_count + 1
             )
+            start_rows_forget()  # "full" on this worker's start page at once
 
 
 def submission_name_search(spec: ProcedureSpec, answers: dict[str, Any]) -> str:

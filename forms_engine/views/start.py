@@ -115,6 +115,9 @@ _SOURCES = ("organization__source", "live_version__source")
 @require_http_methods(["GET", "POST"])
 @waiting_room("p")
 def procedure_start(request: HttpRequest, org: str, slug: str) -> HttpResponse:
+    cached = _newcomer_page_lookup(request, org, slug)
+    if cached is not None:
+        return _newcomer_page(request, cached)
     # One query, without the YAML sources (the parsed spec is cached per version).
     procedure = get_object_or_404(
         m.Procedure.objects.select_related("organization", "live_version__department").defer(
@@ -216,12 +219,16 @@ _TOKEN_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 _TOKEN_MARK = "\x00csrf\x00"
 
 
+def _is_newcomer_get(request) -> bool:
+    return (
+        request.method == "GET"
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and not request.META.get("QUERY_STRING")
+    )
+
+
 def _newcomer_page_key(request, versions, bundle_version, lang, closed) -> tuple | None:
-    if (
-        request.method != "GET"
-        or settings.SESSION_COOKIE_NAME in request.COOKIES
-        or request.META.get("QUERY_STRING")
-    ):
+    if not _is_newcomer_get(request):
         return None
     return (
         tuple((v.pk, v.content_hash) for v in versions),
@@ -230,6 +237,28 @@ def _newcomer_page_key(request, versions, bundle_version, lang, closed) -> tuple
         closed,
         request.path,
     )
+
+
+def _newcomer_page_lookup(request, org: str, slug: str) -> str | None:
+    """The kept start page of this procedure as a newcomer sees it now, or None (not a
+    newcomer, no such live procedure, or not rendered yet in this worker: the full view
+    then runs and keeps it). The key is the one the full view keeps the page under, the
+    state computed from the live row exactly as the full view does."""
+    if not _NEWCOMER_PAGES or not _is_newcomer_get(request):
+        return None
+    row = services.start_row(org, slug)
+    if row is None:
+        return None
+    spec = services.cached_version_spec(row.version_id, row.content_hash)
+    if spec is None:
+        return None
+    procedure = m.Procedure(
+        id=row.procedure_id, unpublished_at=row.unpublished_at, filed_count=row.filed_count
+    )
+    state = services.procedure_acceptance(spec, procedure)
+    closed = None if state == "open" else state
+    key = (((row.version_id, row.content_hash),), None, _lang(), closed, request.path)
+    return _NEWCOMER_PAGES.get(key)
 
 
 def _newcomer_page_keep(key: tuple, html: str) -> None:

@@ -83,10 +83,15 @@ def waiting_room(kind: str) -> Callable[[View], View]:
                 return view(request, org, slug)
             queue = counters.counters()
             state = queue.advance(key, config.admit_per_second, take=current is None)
+            if current is not None and current.generation != state.generation:
+                # A ticket of a queue whose state was lost or reset since: its number
+                # means nothing in the new numbering. A new ticket, as with no cookie.
+                current = None
+                state = queue.advance(key, config.admit_per_second, take=True)
             ticket = current.ticket if current is not None else state.ticket
             position = state.position(ticket)
             ttl = settings.RUSH_TICKET_HOURS * 3600
-            if position == 0 and not queue.claim(key, ticket, ttl):
+            if position == 0 and not queue.claim(key, state.generation, ticket, ttl):
                 # This number went in already: a copy of someone's queued cookie takes a
                 # new ticket at the end of the queue, as with no cookie.
                 current = None
@@ -94,7 +99,7 @@ def waiting_room(kind: str) -> Callable[[View], View]:
                 ticket = state.ticket
                 position = state.position(ticket)
                 if position == 0:
-                    queue.claim(key, ticket, ttl)
+                    queue.claim(key, state.generation, ticket, ttl)
             if position == 0:
                 response = view(request, org, slug)
                 if response.status_code < 400:
@@ -110,7 +115,9 @@ def waiting_room(kind: str) -> Callable[[View], View]:
             start_url, status_url = _urls(kind, org, slug)
             response = page.waiting_response(config, position, start_url, status_url)
             if current is None:
-                tickets.write(response, key, ticket, admitted=False, minutes=0)
+                tickets.write(
+                    response, key, ticket, admitted=False, minutes=0, generation=state.generation
+                )
             return response
 
         return gated
@@ -127,6 +134,8 @@ def _status(request: HttpRequest, kind: str, org: str, slug: str) -> HttpRespons
     if current is None or current.admitted:
         return page.status_response(None, config)
     state = counters.counters().advance(key, config.admit_per_second, take=False)
+    if current.generation != state.generation:
+        return page.status_response(None, config)  # a ticket of a queue that is gone
     return page.status_response(state.position(current.ticket), config)
 
 

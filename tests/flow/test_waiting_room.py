@@ -218,6 +218,32 @@ def test_a_copied_queued_ticket_goes_in_once(slow_rush):
     assert _cookie(bot) != copied
 
 
+def test_after_the_queue_restarts_its_numbers_go_in_again(slow_rush):
+    """The queue's state lost (evicted, expired, reset): numbering starts again at 1, and
+    the new holder of a number that went in before is admitted, not taken for a copy."""
+    assert not _is_waiting(Client().get(START))  # ticket 1 goes in
+    counters.counters().reset(KEY)
+    assert not _is_waiting(Client().get(START))  # ticket 1 of the new queue
+    assert _is_waiting(Client().get(START))  # and the next one waits as usual
+
+
+def test_a_ticket_from_before_the_queue_restarted_does_not_wait_forever(slow_rush):
+    """A resident queued when the state was lost holds a number the new queue may never
+    reach (it admits at most one second's worth beyond its own tickets): they get a new
+    ticket instead, and the script is told to reload the start page to get it."""
+    assert not _is_waiting(Client().get(START))  # ticket 1
+    queued = [Client() for _ in range(3)]
+    for c in queued:
+        assert _is_waiting(c.get(START))  # tickets 2, 3, 4
+    counters.counters().reset(KEY)
+    assert queued[1].get(QUEUE).json() == {"admitted": True}
+    old = _cookie(queued[1])
+    assert not _is_waiting(queued[2].get(START))  # ticket 1 of the new queue: in
+    response = queued[1].get(START)  # ticket 2 of the new queue: first in line
+    assert '<strong id="rush-position">1</strong>' in response.content.decode()
+    assert _cookie(queued[1]) != old
+
+
 def test_a_copied_admission_admits_nobody_in_another_session(slow_rush):
     """One admitted cookie copied to many clients: each other session is queued (at the
     end, as with no cookie), never an error; the admitted resident stays admitted."""

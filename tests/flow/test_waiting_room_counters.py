@@ -56,3 +56,17 @@ def test_a_quiet_hour_banks_no_admissions(queue):
     in_at_once = [s for s in admitted if s.position(s.ticket) == 0]
     # After an hour without anyone, one second's worth (1) gets in at once, not 3,600.
     assert len(in_at_once) <= 2
+
+
+def test_a_reset_queue_numbers_again_under_a_new_generation(queue):
+    q, _idle = queue
+    first = q.advance(KEY, 1.0, take=True)
+    assert first.ticket == 1 and q.claim(KEY, first.generation, 1, 60)
+    assert not q.claim(KEY, first.generation, 1, 60)  # a copy of ticket 1
+    assert q.advance(KEY, 1.0, take=False).generation == first.generation
+    q.reset(KEY)
+    again = q.advance(KEY, 1.0, take=True)
+    assert again.ticket == 1 and again.generation != first.generation
+    # The new ticket 1 goes in once; the old queue's number is no claim on it.
+    assert q.claim(KEY, again.generation, 1, 60)
+    assert not q.claim(KEY, again.generation, 1, 60)

@@ -94,6 +94,16 @@ def file_child(client):
     return sub
 
 
+@pytest.fixture(params=["prepared", "orm"])
+def delivery_path(request, monkeypatch):
+    """Run the test both ways a delivery is claimed and recorded: the prepared statements
+    of PostgreSQL (integrations/delivery_statements.py), and the ORM steps every other
+    database (SQLite, the embedded default) takes."""
+    if request.param == "orm":
+        monkeypatch.setattr("integrations.delivery_statements.usable", lambda: False)
+    return request.param
+
+
 @pytest.fixture
 def child_delivery(client, loaded, no_kicks, child_webhook, settings, tmp_path):  # noqa: F811
     """The webhook Delivery of a child allowance just handed on, not sent yet."""

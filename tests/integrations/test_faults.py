@@ -63,6 +63,8 @@ class Site:
             BENEFITS_URL=self.receiver.url,
             BENEFITS_SECRET=SECRET,
             MEDIA_ROOT=str(tmp_path / "media"),
+            # A kept connection outlives any test here (a busy machine may take a minute).
+            DB_CONN_MAX_AGE="3600",
         )
         self.workers: list = []
         self.beat = None
@@ -195,3 +197,26 @@ def test_a_receiver_answering_400_makes_it_dead_at_once_and_a_retry_by_hand_deli
     wait_for(lambda: delivered(sub), "never delivered after the retry", site.processes)
     assert list(site.receiver.applied) == [delivery.idempotency_key]
     assert len(site.receiver.requests) == 2
+
+
+def test_a_worker_keeps_its_database_connection_from_task_to_task(client, site):
+    """Celery's Django fixup would close it around every task (a new PostgreSQL backend
+    each time, config/celery.py): the worker's backends stay the same from one filing's
+    tasks (scan, hand-on, delivery) to the next's."""
+
+    def worker_backends() -> set[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend'"
+            )
+            return {pid for (pid,) in cursor.fetchall()}
+
+    first = file_child(client)
+    wait_for(lambda: delivered(first), "never delivered", site.processes)
+    before = worker_backends()
+    assert before  # the worker's connection, kept
+    later = [file_child(client) for _ in range(2)]
+    wait_for(lambda: all(delivered(s) for s in later), "never delivered", site.processes)
+    assert worker_backends() == before

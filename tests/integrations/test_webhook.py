@@ -19,6 +19,9 @@ from integrations.models import Delivery
 from .conftest import CARD_BYTES
 from .receiver import SECRET
 
+# Every test here runs on both paths of a delivery's writes (conftest.delivery_path).
+pytestmark = pytest.mark.usefixtures("delivery_path")
+
 
 def make_due(delivery: Delivery) -> None:
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
