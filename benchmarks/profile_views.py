@@ -6,7 +6,9 @@ benchmarks/run.py makes, in one process, so cProfile sees every Python frame.
     .venv/bin/python benchmarks/profile_views.py filing      # the final POST of a filing
     .venv/bin/python benchmarks/profile_views.py page        # GET of the 40-field page
     .venv/bin/python benchmarks/profile_views.py start       # a newcomer's start page
-    options: -n REQUESTS (300), --limit ROWS (35), --sort cumulative|tottime
+    options: -n REQUESTS (300), --limit ROWS (35), --sort cumulative|tottime,
+             --sql (print the SQL statements of the last timed request),
+             --cpu (profile CPU time only: what the load of other processes does not change)
 
 Prints the time per request without the profiler (wall clock, and this process's CPU,
 which other work on a shared machine disturbs much less), the SQL queries per request,
@@ -91,6 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=35)
     p.add_argument("--sort", choices=["cumulative", "tottime"], default="cumulative")
     p.add_argument("--database-url")
+    p.add_argument("--sql", action="store_true", help="print the SQL of the last request")
+    p.add_argument("--dump", help="also write the profile to this file (pstats)")
+    p.add_argument(
+        "--cpu",
+        action="store_true",
+        help="profile CPU time of this process only (waits on the database and the load of "
+        "other processes left out)",
+    )
     args = p.parse_args(argv)
 
     db_url = run.bench_database_url(args.database_url, f"{run.DB_PREFIX}_profile_{os.getpid()}")
@@ -125,11 +135,17 @@ def main(argv: list[str] | None = None) -> int:
             f"SQL: {len(queries) / args.n:.1f} queries per request, "
             f"{sql_ms / args.n:.2f} ms per request in the database driver"
         )
-        profile = cProfile.Profile()
+        if args.sql:
+            per_request = len(queries) // args.n
+            for q in queries.captured_queries[-per_request:]:
+                print(f"  {float(q['time']) * 1000:6.2f} ms  {q['sql'][:300]}")
+        profile = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
         profile.enable()
         for request in profiled:
             request()
         profile.disable()
+        if args.dump:
+            profile.dump_stats(args.dump)
         _print_shares(profile, args.n, args.sort, args.limit)
         return 0
     finally:

@@ -161,9 +161,11 @@ def django_setup(db_url: str, workdir: Path):
             "DEBUG": "0",
             "EMBEDDED": "1",
             "RATE_LIMIT_ENABLED": "0",
-            # As deployed: with a broker, receipt mails are sent by the beat-polled task,
-            # not inside the request (no worker or beat runs during the measurement, and
-            # nothing is published: the request only writes the receipt row).
+            # As deployed: with a broker, receipt mails and the other outbox consumers run
+            # in workers, not inside the request. No worker or beat runs during the
+            # measurement: a filing kicks its consumers only while no kick of theirs is
+            # queued (forms_engine.outbox), so after the first ones a request costs one
+            # Redis round trip and publishes nothing, as in a rush with busy workers.
             "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
             "PROCEDURES_DIR": str(PROCEDURES),
             "VAR_DIR": str(workdir / "var"),

@@ -146,33 +146,123 @@ def outbox_emit(
     """Write an event (ids and non-personal values only in `payload`) and a row for each
     consumer of its topic, inside the caller's transaction; the consumers are kicked once
     it commits. `payload["submission"]` is filled in when a submission is given."""
-    submission_id = submission.pk if isinstance(submission, m.Submission) else submission
-    if submission_id is not None:
-        payload.setdefault("submission", str(submission_id))
+    return outbox_emit_many([(topic, submission, payload)])[0]
+
+
+def outbox_emit_many(
+    events: Iterable[tuple[str, m.Submission | uuid.UUID | str | None, dict[str, Any]]],
+) -> list[m.OutboxEvent]:
+    """`outbox_emit` for several events `(topic, submission, payload)` written together:
+    two INSERT statements whatever their number (the events, then every consumer row),
+    and one kick on commit. The events keep the order given (ascending ids)."""
+    rows = []
+    for topic, submission, payload in events:
+        submission_id = submission.pk if isinstance(submission, m.Submission) else submission
+        payload = dict(payload)
+        if submission_id is not None:
+            payload.setdefault("submission", str(submission_id))
+        rows.append(m.OutboxEvent(topic=topic, submission_id=submission_id, payload=payload))
+    if not rows:
+        return []
     # Atomic on its own when called outside a transaction; inside the caller's, no
-    # savepoint (two round trips fewer per event): an error here fails the caller's
-    # transaction as a whole, which is what the caller's change needs anyway.
+    # savepoint (two round trips fewer): an error here fails the caller's transaction as a
+    # whole, which is what the caller's change needs anyway.
     with transaction.atomic(savepoint=False):
-        event = m.OutboxEvent.objects.create(
-            topic=topic, submission_id=submission_id, payload=payload
-        )
-        names = sorted(c.name for c in _CONSUMERS.values() if topic in c.topics)
-        if names:
-            m.OutboxConsumption.objects.bulk_create(
-                [m.OutboxConsumption(consumer=name, event=event) for name in names]
-            )
+        if len(rows) == 1:
+            rows[0].save(force_insert=True)
+        else:
+            # Ids come back from the INSERT (RETURNING, on PostgreSQL and SQLite >= 3.35).
+            m.OutboxEvent.objects.bulk_create(rows)
+        consumptions = []
+        kicked: set[str] = set()
+        for event in rows:
+            for name in sorted(c.name for c in _CONSUMERS.values() if event.topic in c.topics):
+                consumptions.append(m.OutboxConsumption(consumer=name, event=event))
+                kicked.add(name)
+        if consumptions:
+            m.OutboxConsumption.objects.bulk_create(consumptions)
+            names = sorted(kicked)
             transaction.on_commit(lambda: outbox_dispatch_kick(names))
-    return event
+    return rows
+
+
+#: With a Redis broker, a consumer whose last kick is still queued (its task has not
+#: started) is not kicked again: that task reads the due rows after it starts, so it sees
+#: every row committed before the kick was found pending. In a rush this is one Redis
+#: round trip per filing instead of one published task per consumer per filing (each also
+#: run by a worker). The flag ends when the task starts, or after this many seconds if the
+#: task was lost; the beat schedule's runs are never held back by it.
+OUTBOX_KICK_PENDING_SECONDS = 30
+OUTBOX_KICK_KEY = "denshi:outbox-kick:"
+_kick_redis: tuple[str, Any] | None = None
+
+
+def _kick_flags() -> Any:
+    """A Redis client on the broker's server when the broker is Redis, else None."""
+    global _kick_redis
+    url = settings.CELERY_BROKER_URL or ""
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    if _kick_redis is None or _kick_redis[0] != url:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        _kick_redis = (url, client)
+    return _kick_redis[1]
+
+
+def _kick_claim(names: list[str]) -> list[str]:
+    """The consumers among `names` that have no kick queued, now flagged as having one.
+    Every name when the flags cannot be read (no Redis broker, Redis down)."""
+    flags = _kick_flags()
+    if flags is None or not names:
+        return names
+    try:
+        pipe = flags.pipeline(transaction=False)
+        for name in names:
+            pipe.set(OUTBOX_KICK_KEY + name, "1", nx=True, ex=OUTBOX_KICK_PENDING_SECONDS)
+        claimed = pipe.execute()
+    except Exception as exc:
+        log.warning("outbox kick flags not read (%s); kicking anyway", type(exc).__name__)
+        return names
+    return [name for name, ok in zip(names, claimed, strict=True) if ok]
+
+
+def outbox_kick_started(consumers: Iterable[str] | None = None) -> None:
+    """Called by the dispatch task as it starts, before it reads the due rows: the next
+    commit kicks again. Never raises (the flag then ends on its own)."""
+    flags = _kick_flags()
+    if flags is None:
+        return
+    names = list(consumers) if consumers is not None else sorted(_CONSUMERS)
+    try:
+        if names:
+            flags.delete(*(OUTBOX_KICK_KEY + name for name in names))
+    except Exception as exc:
+        log.warning("outbox kick flags not cleared (%s)", type(exc).__name__)
 
 
 def outbox_dispatch_kick(consumers: Iterable[str] | None = None) -> None:
     """Have the consumers run now: in-process without a broker, else one task per
-    consumer. Never raises: the rows are committed, and beat runs them if this fails."""
+    consumer, none for a consumer whose last kick is still queued. Never raises: the rows
+    are committed, and beat runs them if this fails."""
+    names = list(consumers) if consumers is not None else sorted(_CONSUMERS)
+    _kick(names, only_unqueued=True)
+
+
+def outbox_dispatch_kick_all() -> None:
+    """The beat schedule's kick: every consumer, whatever kick is pending (this run is what
+    makes up for a lost one)."""
+    _kick(sorted(_CONSUMERS), only_unqueued=False)
+
+
+def _kick(names: list[str], *, only_unqueued: bool) -> None:
     from forms_engine import tasks
 
-    names = list(consumers) if consumers is not None else sorted(_CONSUMERS)
     if not settings.CELERY_TASK_ALWAYS_EAGER and not settings.CELERY_BROKER_URL:
         return  # no broker to send to (only tests set this): their dispatcher runs it
+    if not settings.CELERY_TASK_ALWAYS_EAGER and only_unqueued:
+        names = _kick_claim(names)
     for name in names:
         try:
             if settings.CELERY_TASK_ALWAYS_EAGER:
@@ -180,6 +270,7 @@ def outbox_dispatch_kick(consumers: Iterable[str] | None = None) -> None:
             else:
                 tasks.outbox_dispatch.apply_async(args=[name], retry=False)
         except Exception as exc:
+            outbox_kick_started([name])  # not queued after all
             log.warning(
                 "outbox consumer %s not kicked (%s); the beat schedule runs it",
                 name,

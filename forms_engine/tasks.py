@@ -81,9 +81,11 @@ def outbox_dispatch(consumer: str | None = None) -> int:
     """Run the due outbox rows of one consumer (all when None): kicked after each emit,
     and by Celery beat (OUTBOX_DISPATCH_SECONDS) for what a lost kick left behind. A full
     batch means more may wait: the consumer is kicked again rather than holding a worker."""
-    from .outbox import OUTBOX_BATCH, outbox_dispatch_kick
+    from .outbox import OUTBOX_BATCH, outbox_dispatch_kick, outbox_kick_started
     from .outbox import outbox_dispatch as dispatch
 
+    # Before reading the rows: a commit from now on kicks again (see outbox_dispatch_kick).
+    outbox_kick_started([consumer] if consumer else None)
     done = dispatch(consumer, limit=OUTBOX_BATCH)
     if done >= OUTBOX_BATCH and not settings.CELERY_TASK_ALWAYS_EAGER:
         outbox_dispatch_kick([consumer] if consumer else None)
@@ -94,11 +96,10 @@ def outbox_dispatch(consumer: str | None = None) -> int:
 def outbox_dispatch_all() -> int:
     """On the beat schedule: one outbox_dispatch task per registered consumer, so that a
     slow consumer's rows never hold up another's."""
-    from .outbox import outbox_consumers, outbox_dispatch_kick
+    from .outbox import outbox_consumers, outbox_dispatch_kick_all
 
-    names = sorted(outbox_consumers())
-    outbox_dispatch_kick(names)
-    return len(names)
+    outbox_dispatch_kick_all()
+    return len(outbox_consumers())
 
 
 @shared_task(acks_late=True)

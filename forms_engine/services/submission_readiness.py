@@ -17,6 +17,7 @@ the same moment write each event once between them.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import transaction
 
@@ -49,6 +50,20 @@ def submission_files_ready_announce(submission_id: uuid.UUID | str) -> bool:
     return True
 
 
+def submission_new_ready_events(
+    submission: m.Submission,
+) -> list[tuple[str, m.Submission, dict[str, Any]]]:
+    """The events of a submission created in the caller's transaction with no file, for
+    `outbox_emit_many`: `files_ready` at once (no file can be waiting), and the handoff
+    unless a payment is awaited. No lock and no look-up is needed: nothing else can see
+    the submission, or have written an event for it, before that transaction commits.
+    A submission with files goes through `submission_files_ready_announce`."""
+    events: list[tuple[str, m.Submission, dict[str, Any]]] = [(FILES_READY, submission, {})]
+    if submission.status != m.Submission.Status.AWAITING_PAYMENT:
+        events.append((READY, submission, _ready_payload(submission)))
+    return events
+
+
 def submission_handoff_announce(submission_id: uuid.UUID | str) -> bool:
     """Write `submission.ready` once, if the submission is settled: its files ready and no
     before-review payment awaited. Payments call it after a payment settles (having moved
@@ -69,10 +84,9 @@ def _handoff(submission: m.Submission) -> bool:
         return False
     if m.OutboxEvent.objects.filter(submission=submission, topic=READY).exists():
         return False
-    outbox_emit(
-        READY,
-        submission,
-        procedure_version=submission.procedure_version_id,
-        status=submission.status,
-    )
+    outbox_emit(READY, submission, **_ready_payload(submission))
     return True
+
+
+def _ready_payload(submission: m.Submission) -> dict[str, Any]:
+    return {"procedure_version": submission.procedure_version_id, "status": submission.status}

@@ -14,7 +14,7 @@ from forms_engine import models as m
 from forms_engine.fields import FIELD_TYPES, Ctx
 from forms_engine.filing import FEE_LIMIT, FilingView, fee_lines, process_page
 from forms_engine.normalize import name_search_text
-from forms_engine.outbox import outbox_emit
+from forms_engine.outbox import outbox_emit_many
 from forms_engine.procedure_format.model import ProcedureSpec
 from forms_engine.topics import SUBMISSION_COMPLETED
 
@@ -24,7 +24,7 @@ from .payment_state import payment_mark_awaiting
 from .procedures import procedure_acceptance, start_rows_forget, version_spec
 from .receipts import new_receipt_number, status_code_for, status_code_hash
 from .selectors import draft_versions, draft_view, procedure_version_get
-from .submission_readiness import submission_files_ready_announce
+from .submission_readiness import submission_files_ready_announce, submission_new_ready_events
 
 
 @dataclass
@@ -82,6 +82,10 @@ def _complete(draft_id, save_to_profile: bool, language: str, client_kind: str) 
         )
         submissions = []
         file_ids: list[str] = []
+        # Events are written together (outbox_emit_many: two statements), in the order
+        # they were written one by one: each submission's `completed`, then its payment
+        # and readiness events.
+        events: list[tuple[str, m.Submission, dict]] = []
         for position, version in enumerate(versions):
             spec = version_spec(version)
             answers = view.visible_answers(position)
@@ -116,13 +120,20 @@ def _complete(draft_id, save_to_profile: bool, language: str, client_kind: str) 
             if ids:
                 m.Attachment.objects.filter(draft=draft, pk__in=ids).update(submission=sub)
                 file_ids.extend(ids)
-            outbox_emit(SUBMISSION_COMPLETED, sub, status=status, fee_total=total)
+            events.append((SUBMISSION_COMPLETED, sub, {"status": status, "fee_total": total}))
+            if awaiting or ids:
+                outbox_emit_many(events)
+                events = []
             if awaiting:
                 payment_mark_awaiting(sub.pk, amount=total)
             # Its files are settled already (none, or all scanned): it may be handed on.
             # Otherwise the scan of its last waiting file writes this event.
-            submission_files_ready_announce(sub.pk)
+            if ids:
+                submission_files_ready_announce(sub.pk)
+            else:
+                events.extend(submission_new_ready_events(sub))
             submissions.append(sub)
+        outbox_emit_many(events)
         if save_to_profile and draft.resident is not None:
             _profile_save(draft.resident, view)
         if any(f.type == "file" for v in versions for f in version_spec(v).iter_fields()):
@@ -150,8 +161,11 @@ def _acceptance_claim(versions: list[m.ProcedureVersion]) -> None:
     """Check the acceptance window of each procedure now and take a place where it has a
     capacity. The window and capacity are the procedure's rules now, read from its live
     version; the pages stay those of the version the filing started on."""
-    rows = m.Procedure.objects.filter(pk__in=[v.procedure_id for v in versions]).values_list(
-        "pk", "live_version_id", "unpublished_at"
+    # No ordering: the model's default (by organization slug) would join organizations.
+    rows = (
+        m.Procedure.objects.filter(pk__in=[v.procedure_id for v in versions])
+        .order_by()
+        .values_list("pk", "live_version_id", "unpublished_at")
     )
     live = {pk: live_id for pk, live_id, _u in rows}
     if any(unpublished is not None for _pk, _l, unpublished in rows):

@@ -181,7 +181,9 @@ def test_a_failing_outbox_write_leaves_no_submission_behind(tmp_path, settings, 
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(m.OutboxEvent.objects, "create", broken)
+    # Every way an event is written: one at a time, or several in one statement.
+    monkeypatch.setattr(m.OutboxEvent, "save", broken)
+    monkeypatch.setattr(m.OutboxEvent.objects, "bulk_create", broken)
     client.raise_request_exception = False
     response = client.post(confirm)
     assert response.status_code == 500

@@ -54,7 +54,33 @@ def test_a_submission_without_waiting_files_or_fee_is_handed_on_once(client, loa
         "status": "submitted",
     }
     assert services.submission_handoff_announce(sub.pk) is False  # once
-    assert topics(sub).count("submission.ready") == 1
+    assert services.submission_files_ready_announce(sub.pk) is False
+    assert topics(sub) == ["submission.completed", "submission.files_ready", "submission.ready"]
+
+
+def test_each_submission_of_a_bundle_is_handed_on_once_with_its_own_events(
+    client, loaded, no_kicks
+):
+    draft, _ = file_completely(client, reverse("bundle_start", args=["sample-city", "moving-in"]))
+    subs = list(draft.receipt.submissions.order_by("number"))
+    assert len(subs) == 2
+    for sub in subs:
+        if sub.attachments.exists():  # a file waits for its scan: handed on after it
+            assert topics(sub) == ["submission.completed"]
+            settle_files(sub)
+        assert topics(sub) == ["submission.completed", "submission.files_ready", "submission.ready"]
+        ready = sub.events.get(topic="submission.ready")
+        assert ready.payload == {
+            "submission": str(sub.pk),
+            "procedure_version": sub.procedure_version_id,
+            "status": "submitted",
+        }
+    # Each consumer row belongs to its own event: one per consumer of the topic.
+    for event in m.OutboxEvent.objects.filter(submission__in=subs, topic="submission.ready"):
+        assert sorted(event.consumptions.values_list("consumer", flat=True)) == [
+            "integrations.deliveries",
+            "integrations.pull_feed",
+        ]
 
 
 def test_the_deliveries_consumer_creates_one_delivery_per_integration_exactly_once(

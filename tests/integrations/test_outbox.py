@@ -4,7 +4,9 @@ when transactions commit out of id order; a handler's database effect happens on
 
 from __future__ import annotations
 
+import os
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -17,7 +19,10 @@ from forms_engine.outbox import (
     outbox_consumer,
     outbox_consumer_unregister,
     outbox_dispatch,
+    outbox_dispatch_kick,
     outbox_emit,
+    outbox_emit_many,
+    outbox_kick_started,
     outbox_retry_failed,
     register_topic_label,
     topic_label,
@@ -53,6 +58,44 @@ def test_an_emit_writes_one_row_per_consumer_of_the_topic(db, consumers):
     rows = m.OutboxConsumption.objects.filter(event=event)
     assert sorted(rows.values_list("consumer", flat=True)) == ["test.a", "test.b"]
     assert event.payload == {"answer_free": "yes"}
+
+
+def test_events_emitted_together_get_their_rows_in_two_statements_and_one_kick(
+    db, consumers, monkeypatch, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    consumers("test.a", {"t.one"})
+    consumers("test.b", {"t.one", "t.two"})
+    consumers("test.c", {"t.three"})
+    kicks: list[list[str]] = []
+    monkeypatch.setattr("forms_engine.outbox.outbox_dispatch_kick", kicks.append)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with django_assert_num_queries(2):  # the events, then every consumer row
+            events = outbox_emit_many(
+                [("t.one", None, {"n": 1}), ("t.two", None, {"n": 2}), ("t.none", None, {})]
+            )
+        assert kicks == []  # not before the commit
+    assert [e.topic for e in events] == ["t.one", "t.two", "t.none"]
+    assert [e.pk for e in events] == sorted(e.pk for e in events)  # in the order given
+    stored = m.OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).order_by("pk")
+    assert [(e.topic, e.payload) for e in stored] == [
+        ("t.one", {"n": 1}),
+        ("t.two", {"n": 2}),
+        ("t.none", {}),
+    ]
+    rows = m.OutboxConsumption.objects.filter(event__in=events)
+    assert sorted(rows.values_list("event__topic", "consumer")) == [
+        ("t.one", "test.a"),
+        ("t.one", "test.b"),
+        ("t.two", "test.b"),
+    ]
+    assert kicks == [["test.a", "test.b"]]  # once, each consumer concerned once
+    assert outbox_dispatch("test.b") == 2
+    assert SEEN == {"test.b": [events[0].pk, events[1].pk]}
+
+
+def test_emitting_nothing_writes_nothing(db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert outbox_emit_many([]) == []
 
 
 def test_each_consumer_runs_its_own_rows_once(db, consumers):
@@ -190,3 +233,68 @@ def test_topic_labels_are_registered_and_fall_back_to_the_topic(db):
     assert topic_label("t.unknown") == "t.unknown"
     with override("ja"):
         assert topic_label("submission.completed") != "submission.completed"
+
+
+REDIS_URL = os.environ.get("OUTBOX_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def published(settings, monkeypatch):
+    """A Redis broker as deployed (flags under a key prefix of this test's own); the
+    tasks that a kick publishes are recorded instead of sent."""
+    from forms_engine import tasks
+
+    settings.CELERY_BROKER_URL = REDIS_URL
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr("forms_engine.outbox.OUTBOX_KICK_KEY", f"test-kick-{uuid.uuid4().hex}:")
+    sent: list[str] = []
+    monkeypatch.setattr(
+        tasks.outbox_dispatch, "apply_async", lambda args, **kw: sent.append(args[0])
+    )
+    yield sent
+    outbox_kick_started(["test.a", "test.b"])
+
+
+def test_a_consumer_whose_kick_is_still_queued_is_not_kicked_again(db, published):
+    outbox_dispatch_kick(["test.a", "test.b"])
+    assert published == ["test.a", "test.b"]
+    outbox_dispatch_kick(["test.a", "test.b"])  # both tasks still queued: they see the rows
+    assert published == ["test.a", "test.b"]
+    outbox_kick_started(["test.a"])  # its task started: later commits need a new kick
+    outbox_dispatch_kick(["test.a", "test.b"])
+    assert published == ["test.a", "test.b", "test.a"]
+
+
+def test_the_dispatch_task_ends_the_pending_kick_before_it_reads_the_rows(db, published):
+    from forms_engine import tasks
+
+    outbox_dispatch_kick(["test.a"])
+    read: list[str] = []
+
+    def dispatch(consumer, limit):
+        # A commit now, while the task reads: its kick must go out.
+        outbox_dispatch_kick([consumer])
+        read.append(consumer)
+        return 0
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("forms_engine.outbox.outbox_dispatch", dispatch)
+        tasks.outbox_dispatch("test.a")
+    assert read == ["test.a"]
+    assert published == ["test.a", "test.a"]
+
+
+def test_the_beat_schedule_kicks_every_consumer_whatever_is_pending(db, published, consumers):
+    from forms_engine import tasks
+
+    consumers("test.a", {"t.one"})
+    outbox_dispatch_kick(["test.a"])
+    tasks.outbox_dispatch_all()
+    assert published.count("test.a") == 2  # a lost kick's flag holds nothing up
+
+
+def test_a_kick_goes_out_when_the_flags_cannot_be_read(db, published, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    outbox_dispatch_kick(["test.a"])
+    outbox_dispatch_kick(["test.a"])
+    assert published == ["test.a", "test.a"]
