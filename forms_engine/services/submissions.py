@@ -188,7 +188,9 @@ def _acceptance_claim(versions: list[m.ProcedureVersion]) -> None:
             m.Procedure.objects.filter(pk=procedure.pk).update(
                 filed_count=procedure.filed_count + 1
             )
-            start_rows_forget()  # "full" on this worker's start page at once
+            # "full" on this worker's start page once this filing has committed (before,
+            # another thread could keep the old count for a second).
+            transaction.on_commit(start_rows_forget)
 
 
 def submission_name_search(spec: ProcedureSpec, answers: dict[str, Any]) -> str:

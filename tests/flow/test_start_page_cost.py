@@ -31,6 +31,23 @@ def test_the_start_page_is_one_query_without_the_yaml_sources(loaded):
     assert len(queries) == 0, [q["sql"] for q in queries]
 
 
+def test_the_full_start_view_reads_no_yaml_source_either(loaded):
+    """The view a resident with a session gets (and a newcomer before the page is kept):
+    one query for the procedure, its version's and organization's YAML left unread."""
+    from forms_engine.views.start import newcomer_pages_clear
+
+    client = Client()
+    assert client.get("/p/sample-city/dog-registration/").status_code == 200  # warm caches
+    services.start_rows_forget()
+    newcomer_pages_clear()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/p/sample-city/dog-registration/")
+    assert response.status_code == 200
+    assert "犬の登録申請" in response.content.decode()
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    assert '"source"' not in queries[0]["sql"]
+
+
 def test_a_change_made_by_another_worker_shows_within_a_second(loaded, monkeypatch):
     """The kept row is at most START_ROW_SECONDS old: a procedure unpublished by another
     process (here: the row changed behind this one's back) shows closed a second later,
