@@ -192,8 +192,10 @@ class Draft(models.Model):
     bundle_version = models.ForeignKey(
         BundleVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    # The same pins as `versions`, in order, written once with them: every page reads them
-    # without a join, while DraftVersion keeps the versions protected from deletion.
+    # The same pins as `versions`, in order, written once with them (services.draft_start):
+    # every page reads them without a join, while DraftVersion keeps the versions
+    # protected from deletion. The two must name the same versions: the pages' unpublished
+    # check reads DraftVersion (views/common.py), the rest reads version_ids.
     version_ids = models.JSONField(default=list)
     resident = models.ForeignKey(
         Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="drafts"

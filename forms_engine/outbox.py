@@ -278,9 +278,13 @@ def _kick(names: list[str], *, only_unqueued: bool) -> None:
             )
 
 
-def outbox_dispatch(consumer: str | None = None, *, limit: int = OUTBOX_BATCH) -> int:
+def outbox_dispatch(
+    consumer: str | None = None, *, limit: int = OUTBOX_BATCH, full: list[str] | None = None
+) -> int:
     """Run the due rows of `consumer` (every consumer when None), up to `limit` each;
-    returns how many were done. Safe to run in parallel and again after a failure."""
+    returns how many were done. Safe to run in parallel and again after a failure.
+    `full`, when given, gets the consumers that had `limit` rows due (more may wait), done
+    or not: a failed row or one another worker holds still means the batch was full."""
     names = [consumer] if consumer is not None else sorted(_CONSUMERS)
     done = 0
     for name in names:
@@ -296,6 +300,8 @@ def outbox_dispatch(consumer: str | None = None, *, limit: int = OUTBOX_BATCH) -
             .order_by("next_attempt_at", "id")
             .values_list("id", flat=True)[:limit]
         )
+        if full is not None and len(due) >= limit:
+            full.append(name)
         for row_id in due:
             if registered.atomic:
                 done += _run_atomic(registered, row_id)

@@ -86,9 +86,12 @@ def outbox_dispatch(consumer: str | None = None) -> int:
 
     # Before reading the rows: a commit from now on kicks again (see outbox_dispatch_kick).
     outbox_kick_started([consumer] if consumer else None)
-    done = dispatch(consumer, limit=OUTBOX_BATCH)
-    if done >= OUTBOX_BATCH and not settings.CELERY_TASK_ALWAYS_EAGER:
-        outbox_dispatch_kick([consumer] if consumer else None)
+    full: list[str] = []
+    done = dispatch(consumer, limit=OUTBOX_BATCH, full=full)
+    # A consumer whose batch was full (counted by rows read, not rows done: a failed row
+    # or one another task held still leaves the rest waiting) is kicked again.
+    if full and not settings.CELERY_TASK_ALWAYS_EAGER:
+        outbox_dispatch_kick(full)
     return done
 
 
