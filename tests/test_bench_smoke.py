@@ -19,47 +19,45 @@ ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"bench", "value", "unit", "baseline", "ratio", "target", "ok"}
 
 
+def _bench_lines(script: str, *args: str, timeout: int = 300, exit_codes=(0,)):
+    """Run benchmarks/<script> with `args` (default: --smoke); its JSON lines, each with
+    every key, and its output. `exit_codes`: 0 by default (--smoke never fails on a
+    target: 1 means a run was not valid or the harness failed); (0, 3) for a quick run
+    that may miss a target on a loaded machine."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *(args or ("--smoke",))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    output = f"{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
+    assert proc.returncode in exit_codes, output
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    for line in lines:
+        assert set(line) == KEYS, line
+        assert isinstance(line["ok"], bool), line
+    return lines, proc.stdout
+
+
 def test_both_benchmarks_run_and_report():
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (scripts/apt-ensure.sh wrk)")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    output = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    # --smoke never fails on a target: exit 1 means a run was not valid (errors, or the
-    # database disagrees with wrk), or the harness itself failed.
-    assert proc.returncode == 0, output
-
-    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    lines, output = _bench_lines("run.py", timeout=180)
     assert [x["bench"] for x in lines] == ["filing_throughput", "page_render"], output
     for line in lines:
-        assert set(line) == KEYS, line
         for key in ("value", "baseline", "ratio", "target"):
             assert isinstance(line[key], int | float) and not isinstance(line[key], bool), line
         assert line["value"] > 0 and line["baseline"] > 0, line
-        assert isinstance(line["ok"], bool), line
-    assert "INVALID" not in proc.stdout, output
+    assert "INVALID" not in output, output
 
 
 def test_the_normalisation_benchmark_runs_and_reports_every_kind():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "normalize.py"), "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
     # Exit 3 means a ratio was over its target: a figure, not a failure of the harness.
-    assert proc.returncode in (0, 3), proc.stderr[-4000:]
-    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    lines, _output = _bench_lines("normalize.py", "--quick", timeout=180, exit_codes=(0, 3))
     assert {x["bench"].split(":")[0] for x in lines} == {"normalize_linear"}
     assert len(lines) == 5
     for line in lines:
-        assert set(line) == KEYS, line
         assert line["value"] > 0 and line["baseline"] > 0, line
 
 
@@ -95,112 +93,51 @@ def test_work_done_twice_is_still_a_discrepancy():
 
 
 def test_the_upload_benchmark_runs_both_paths_and_reports_memory_and_throughput():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "uploads.py"), "--smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    # --smoke never fails on a target: exit 1 means an upload was refused or not stored
-    # whole, or the harness itself failed.
-    assert proc.returncode == 0, output
-    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    # Exit 1 would mean an upload was refused or not stored whole.
+    lines, output = _bench_lines("uploads.py")
     assert [x["bench"] for x in lines] == [
         "upload_direct_memory",
         "upload_streamed_throughput",
         "upload_streamed_memory",
     ], output
     for line in lines:
-        assert set(line) == KEYS, line
         assert line["value"] >= 0 and line["baseline"] > 0, line
-        assert isinstance(line["ok"], bool), line
     assert lines[1]["ratio"] > 0 and lines[1]["unit"] == "MB/s"
-    assert "INVALID" not in proc.stdout, output
+    assert "INVALID" not in output, output
 
 
 def test_the_inbox_benchmark_runs_on_a_small_table_and_reports_both_figures():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "inbox.py"), "--smoke", "--fresh"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    # --smoke never fails on a target: exit 1 means a plan used no index, the query count
-    # changed with the page, or the harness failed.
-    assert proc.returncode == 0, output
-    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    # Exit 1 would mean a plan used no index, or the query count changed with the page.
+    lines, output = _bench_lines("inbox.py", "--smoke", "--fresh")
     assert [x["bench"] for x in lines[:1] + lines[-1:]] == ["inbox_p95", "receipt_lookup"]
     for line in lines:
-        assert set(line) == KEYS, line
         assert line["value"] > 0 and line["baseline"] > 0 and line["unit"] == "ms", line
-    assert "Index" in proc.stdout
-    assert re.search(r"queries per list page: page 1: (\d+), page 20: \1\b", proc.stdout), output
+    assert "Index" in output
+    assert re.search(r"queries per list page: page 1: (\d+), page 20: \1\b", output), output
 
 
 def test_the_delivery_rate_benchmark_runs_and_counts_nothing_lost_or_doubled():
     """Two real worker processes deliver 60 webhooks to the benchmark's receiver; the run
     is valid only when every one arrived once with a good signature."""
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "delivery_rate.py"), "--smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    assert proc.returncode == 0, output
-    (line,) = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
-    assert set(line) == KEYS and line["bench"] == "delivery_rate", line
+    (line,), output = _bench_lines("delivery_rate.py")
+    assert line["bench"] == "delivery_rate", line
     assert line["value"] > 0 and line["baseline"] > 0, line
-    assert "INVALID" not in proc.stdout
-    assert "delivery_rate  " in proc.stdout and "{'delivered': 60}" in proc.stdout, output
+    assert "INVALID" not in output
+    assert "delivery_rate  " in output and "{'delivered': 60}" in output, output
 
 
 def test_the_csv_export_benchmark_writes_a_cp932_run_and_reports_speed_and_memory():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "csv_export.py"), "--smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    # --smoke never fails on a target: exit 1 means a file with the wrong number of rows,
-    # or the harness itself failed.
-    assert proc.returncode == 0, output
-    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    # Exit 1 would mean a file with the wrong number of rows.
+    lines, output = _bench_lines("csv_export.py")
     assert [x["bench"] for x in lines] == [
         "csv_export",
         "csv_run_first",
         "csv_export_memory",
     ], output
     for line in lines:
-        assert set(line) == KEYS, line
         assert line["value"] >= 0 and line["baseline"] > 0, line
-        assert isinstance(line["ok"], bool), line
     assert lines[0]["unit"] == "rows/CPU-s" and lines[0]["ratio"] > 0
-    assert "characters replaced (cp932)" in proc.stdout, output
-
-
-def _bench_lines(script: str, *extra: str, timeout: int = 300):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke", *extra],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    output = f"{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
-    assert proc.returncode == 0, output
-    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
-    for line in lines:
-        assert set(line) == KEYS, line
-        assert isinstance(line["ok"], bool), line
-    return lines, proc.stdout
+    assert "characters replaced (cp932)" in output, output
 
 
 def test_the_start_page_benchmark_runs_and_reports():
@@ -234,22 +171,13 @@ def test_the_burst_benchmark_files_through_the_waiting_room_without_errors():
 
 
 def test_the_pdf_receipt_benchmark_runs_and_reports_time_and_memory():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "pdf_receipt.py"), "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
     # Exit 3: a figure over its target (a loaded machine), not a failure of the harness.
-    assert proc.returncode in (0, 3), proc.stderr[-4000:]
-    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"bench"')]
+    lines, output = _bench_lines("pdf_receipt.py", "--quick", timeout=600, exit_codes=(0, 3))
     assert [x["bench"] for x in lines] == ["pdf_receipt", "pdf_receipt_long", "pdf_receipt_rss"]
     for line in lines:
-        assert set(line) == KEYS, line
         assert line["value"] > 0 and line["baseline"] > 0, line
     # The receipt it times is the two-page one, and the long answer really is longer.
-    assert "receipt, 2 pages" in proc.stdout, proc.stdout
+    assert "receipt, 2 pages" in output, output
     assert lines[1]["value"] > lines[0]["value"] * 0.5
 
 
