@@ -8,6 +8,7 @@ overload"). `gunicorn config.wsgi -c gunicorn.conf.py`.
     GUNICORN_TIMEOUT        seconds before a stuck worker is restarted (30)
     GUNICORN_MAX_REQUESTS   requests before a worker is replaced (5000, +-10% jitter)
     GUNICORN_WORKER_CONNECTIONS  connections one worker holds open at once (1000)
+    GUNICORN_KEEPALIVE      seconds an idle connection is kept (2: under the 5 s pauses)
 
 Overload: each worker runs at most OVERLOAD_MAX_CONCURRENT requests at once (default here:
 threads - 1); a request that finds no slot within OVERLOAD_WAIT_SECONDS (0.5) gets a 429
@@ -36,7 +37,12 @@ worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 backlog = int(os.environ.get("GUNICORN_BACKLOG", "256"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
-keepalive = 5
+# Seconds an idle kept-alive connection stays open. Shorter than every pause the service
+# asks of a client (the 429's Retry-After and the waiting page's Refresh are at least 5 s):
+# a connection is closed well before the client would send on it again, never at the same
+# moment. At 5 s the two crossed, and a client that does not resend on a reused connection
+# (Locust's; browsers do resend) lost the POST it sent just as gunicorn closed it.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "2"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = max_requests // 10
 # The service reads this in settings: leave one thread free to answer 429 at once.

@@ -91,7 +91,9 @@ class Resident(FastHttpUser):
 
     def _expect(self, r, status: int, what: str) -> None:
         if r.status_code != status:
-            raise Lost(f"{what}: HTTP {r.status_code}, expected {status}")
+            # Which page came instead, for the report: the waiting page, or another.
+            seen = " (the waiting page)" if 'id="rush-status"' in (r.text or "") else ""
+            raise Lost(f"{what}: HTTP {r.status_code}{seen}, expected {status}")
 
     def _token(self, r) -> str:
         found = TOKEN.search(r.text or "")

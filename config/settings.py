@@ -70,6 +70,9 @@ MIDDLEWARE = [
     # overload guard so that its 429 page is compressed too and no slot is held meanwhile.
     *(["forms_engine.compression.TextGZipMiddleware"] if COMPRESS_RESPONSES else []),
     "forms_engine.middleware.ContentSecurityPolicyMiddleware",
+    # The waiting page and the place-in-queue answer of a rush, before the overload guard
+    # and the rest: the page already says when to come back, and costs less than a 429.
+    "forms_engine.views.waiting.WaitingRoomMiddleware",
     # Past OVERLOAD_MAX_CONCURRENT requests at once: 429 within OVERLOAD_WAIT_SECONDS.
     "forms_engine.overload.ConcurrencyGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

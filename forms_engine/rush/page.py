@@ -19,9 +19,12 @@ from django.utils import translation
 from .config import RushConfig
 
 # The page (no JavaScript) reloads after the estimated wait, within these bounds; the
-# script asks for the place more often, within its own.
-REFRESH_MIN_SECONDS, REFRESH_MAX_SECONDS = 5, 30
-POLL_MIN_SECONDS, POLL_MAX_SECONDS = 2, 10
+# script asks for the place more often, within its own. A resident whose turn is near
+# comes back when it is due; one far back comes back once a minute (their wait is shown in
+# minutes), not every few seconds: at the 9:00 rush the waiting pages of thousands of
+# queued residents are most of the server's requests (docs/performance.md, the bursts).
+REFRESH_MIN_SECONDS, REFRESH_MAX_SECONDS = 5, 60
+POLL_MIN_SECONDS, POLL_MAX_SECONDS = 2, 20
 
 
 def wait_seconds(position: int, config: RushConfig) -> float:
@@ -59,9 +62,10 @@ def _title(config: RushConfig, language: str) -> str:
 
 
 def waiting_response(
-    config: RushConfig, position: int, start_url: str, status_url: str
+    config: RushConfig, position: int, start_url: str, status_url: str, language: str = ""
 ) -> HttpResponse:
-    language = translation.get_language() or "ja"
+    """The page in `language` (default: the active one)."""
+    language = language or translation.get_language() or "ja"
     body = (
         _shell(language, _title(config, language), start_url, status_url)
         .replace("@@POSITION@@", str(position))

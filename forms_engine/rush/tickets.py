@@ -57,9 +57,12 @@ def read(request: HttpRequest, key: str, admission_minutes: int) -> Pass | None:
     raw = request.COOKIES.get(cookie_name(key))
     if not raw or len(raw) > 300:
         return None
+    # A value verifies under one salt only, so the order changes no answer: queued tickets
+    # first, as most of the cookies read at a rush are (an admission is read on the start
+    # page and its POST only).
     for salt, admitted, max_age in (
-        (ADMITTED_SALT, True, admission_minutes * 60),
         (QUEUED_SALT, False, settings.RUSH_TICKET_HOURS * 3600),
+        (ADMITTED_SALT, True, admission_minutes * 60),
     ):
         try:
             data = signing.loads(raw, salt=salt, max_age=max_age)

@@ -4,16 +4,26 @@ place-in-queue endpoint its script polls (forms_engine/rush/ holds the parts).
 Only start pages queue: that is where a filing (a draft) begins. Pages of a filing in
 progress, the status page, staff (`/staff/`, `/admin/`) and integration traffic (`/api/`,
 webhooks) never pass this gate. A resident who already has an open draft of the procedure
-(in their session) goes through without a ticket, whatever their cookie says."""
+(in their session) goes through without a ticket, whatever their cookie says.
+
+Two doors, one decision. `waiting_room` decorates the start views and decides for every
+request that reaches them. `WaitingRoomMiddleware`, high in the middleware stack, answers
+the requests that make up a rush before the rest of the stack runs: a GET of a start page
+from a browser without a session (newcomers and queued residents: the waiting page never
+makes a session) and the script's place-in-queue GETs. Where it finds the resident at the
+front of the queue it hands its reading to the view's gate, which claims the ticket after
+the overload guard has let the request through, so a 429 never costs an admission."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from dataclasses import dataclass, replace
+from functools import lru_cache, wraps
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from forms_engine import models as m
@@ -29,6 +39,7 @@ def _key(kind: str, org: str, slug: str) -> str:
     return procedure_key(org, slug) if kind == "p" else bundle_key(org, slug)
 
 
+@lru_cache(maxsize=1024)  # procedures and bundles with a waiting room: bounded
 def _urls(kind: str, org: str, slug: str) -> tuple[str, str]:
     name = "procedure" if kind == "p" else "bundle"
     return (
@@ -66,6 +77,71 @@ def _session_key(request: HttpRequest) -> str:
     return session.session_key
 
 
+@dataclass(frozen=True)
+class Place:
+    """A resident's place in a queue, as read by one request."""
+
+    key: str
+    config: RushConfig
+    ticket: int
+    generation: str
+    position: int  # 0: at the front (admitted once the ticket is claimed)
+    new: bool  # the ticket was handed out by this request (its cookie held no valid one)
+
+
+def _place(key: str, config: RushConfig, current: tickets.Pass | None) -> Place:
+    """The place of the resident holding `current` (a queued ticket, or None: a new ticket
+    at the end of the queue)."""
+    queue = counters.counters()
+    state = queue.advance(key, config.admit_per_second, take=current is None)
+    if current is not None and current.generation != state.generation:
+        # A ticket of a queue whose state was lost or reset since: its number means
+        # nothing in the new numbering. A new ticket, as with no cookie.
+        current = None
+        state = queue.advance(key, config.admit_per_second, take=True)
+    ticket = current.ticket if current is not None else state.ticket
+    return Place(key, config, ticket, state.generation, state.position(ticket), current is None)
+
+
+def _claim(place: Place) -> Place:
+    """A place at the front goes in once: the ticket is claimed. A copy of someone's
+    ticket that went in already takes a new ticket at the end of the queue, as with no
+    cookie."""
+    queue = counters.counters()
+    ttl = settings.RUSH_TICKET_HOURS * 3600
+    if queue.claim(place.key, place.generation, place.ticket, ttl):
+        return place
+    state = queue.advance(place.key, place.config.admit_per_second, take=True)
+    place = replace(
+        place,
+        ticket=state.ticket,
+        generation=state.generation,
+        position=state.position(state.ticket),
+        new=True,
+    )
+    if place.position == 0:
+        queue.claim(place.key, place.generation, place.ticket, ttl)
+    return place
+
+
+def _write_queued(response: HttpResponse, place: Place) -> None:
+    tickets.write(
+        response, place.key, place.ticket, admitted=False, minutes=0, generation=place.generation
+    )
+
+
+def _waiting(kind: str, org: str, slug: str, place: Place, language: str = "") -> HttpResponse:
+    start_url, status_url = _urls(kind, org, slug)
+    response = page.waiting_response(place.config, place.position, start_url, status_url, language)
+    if place.new:
+        _write_queued(response, place)
+    return response
+
+
+# The middleware's reading of the queue, handed to the view's gate on the request.
+PLACE_ATTR = "_rush_place"
+
+
 def waiting_room(kind: str) -> Callable[[View], View]:
     """Put a start view (`kind` "p" procedure, "b" bundle) behind its waiting room."""
 
@@ -73,50 +149,30 @@ def waiting_room(kind: str) -> Callable[[View], View]:
         @wraps(view)
         def gated(request: HttpRequest, org: str, slug: str) -> HttpResponse:
             key = _key(kind, org, slug)
-            config = rush_config(key)
-            if config is None:
-                return view(request, org, slug)
-            current = tickets.read(request, key, config.admission_minutes)
-            if current is not None and current.admitted:
-                return view(request, org, slug)
-            if _has_open_draft(request, kind, org, slug):
-                return view(request, org, slug)
-            queue = counters.counters()
-            state = queue.advance(key, config.admit_per_second, take=current is None)
-            if current is not None and current.generation != state.generation:
-                # A ticket of a queue whose state was lost or reset since: its number
-                # means nothing in the new numbering. A new ticket, as with no cookie.
-                current = None
-                state = queue.advance(key, config.admit_per_second, take=True)
-            ticket = current.ticket if current is not None else state.ticket
-            position = state.position(ticket)
-            ttl = settings.RUSH_TICKET_HOURS * 3600
-            if position == 0 and not queue.claim(key, state.generation, ticket, ttl):
-                # This number went in already: a copy of someone's queued cookie takes a
-                # new ticket at the end of the queue, as with no cookie.
-                current = None
-                state = queue.advance(key, config.admit_per_second, take=True)
-                ticket = state.ticket
-                position = state.position(ticket)
-                if position == 0:
-                    queue.claim(key, state.generation, ticket, ttl)
-            if position == 0:
-                response = view(request, org, slug)
-                if response.status_code < 400:
-                    tickets.write(
-                        response,
-                        key,
-                        ticket,
-                        admitted=True,
-                        minutes=config.admission_minutes,
-                        session_key=_session_key(request),
-                    )
-                return response
-            start_url, status_url = _urls(kind, org, slug)
-            response = page.waiting_response(config, position, start_url, status_url)
-            if current is None:
+            place: Place | None = request.__dict__.pop(PLACE_ATTR, None)
+            if place is None or place.key != key:
+                config = rush_config(key)
+                if config is None:
+                    return view(request, org, slug)
+                current = tickets.read(request, key, config.admission_minutes)
+                if current is not None and current.admitted:
+                    return view(request, org, slug)
+                if _has_open_draft(request, kind, org, slug):
+                    return view(request, org, slug)
+                place = _place(key, config, current)
+            if place.position == 0:
+                place = _claim(place)
+            if place.position > 0:
+                return _waiting(kind, org, slug, place)
+            response = view(request, org, slug)
+            if response.status_code < 400:
                 tickets.write(
-                    response, key, ticket, admitted=False, minutes=0, generation=state.generation
+                    response,
+                    key,
+                    place.ticket,
+                    admitted=True,
+                    minutes=place.config.admission_minutes,
+                    session_key=_session_key(request),
                 )
             return response
 
@@ -147,3 +203,91 @@ def procedure_queue(request: HttpRequest, org: str, slug: str) -> HttpResponse:
 @require_GET
 def bundle_queue(request: HttpRequest, org: str, slug: str) -> HttpResponse:
     return _status(request, "b", org, slug)
+
+
+# ---- the early door ------------------------------------------------------------------------
+
+_ROUTES = {
+    "procedure_start": ("p", False),
+    "bundle_start": ("b", False),
+    "procedure_queue": ("p", True),
+    "bundle_queue": ("b", True),
+}
+
+
+@lru_cache(maxsize=1024)  # paths asked for are the attacker's choice: bounded
+def _route(urlconf: str, path: str) -> tuple[str, bool, str, str] | None:
+    """(kind, is the queue endpoint, org, slug) of a start page or queue path, else None."""
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return None
+    found = _ROUTES.get(match.url_name or "")
+    if found is None or match.namespace:
+        return None
+    return (*found, match.kwargs["org"], match.kwargs["slug"])
+
+
+def _language(request: HttpRequest) -> str:
+    """As LanguageMiddleware chooses it for a request without `?lang=` (the switch's
+    cookie, else Japanese)."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    return chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+class WaitingRoomMiddleware:
+    """The waiting page and the place-in-queue answer, served before the overload guard
+    and the rest of the middleware (sessions, CSRF, authentication, messages: none of
+    which such a request uses). At the 9:00 rush these are most requests: each costs a
+    Redis round trip and a signature, and is never refused with a 429 (the page already
+    says when to come back). Everything else, and every request from a browser with a
+    session (it may have a draft, which the view's gate reads from the database), goes
+    down the stack as before. What the skipped middleware add to such a response is
+    added here (tests/flow/test_waiting_room.py compares both doors)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.method != "GET"
+            or request.META.get("QUERY_STRING")
+            or settings.SESSION_COOKIE_NAME in request.COOKIES
+        ):
+            return self.get_response(request)
+        route = _route(settings.ROOT_URLCONF, request.path_info)
+        if route is None:
+            return self.get_response(request)
+        kind, is_queue, org, slug = route
+        key = _key(kind, org, slug)
+        config = rush_config(key)
+        if config is None:
+            return self.get_response(request)  # no waiting room (or no such procedure)
+        language = _language(request)
+        if is_queue:
+            return self._finish(_status(request, kind, org, slug), language)
+        current = tickets.read(request, key, config.admission_minutes)
+        if current is not None and current.admitted:
+            return self.get_response(request)
+        place = _place(key, config, current)
+        if place.position > 0:
+            return self._finish(_waiting(kind, org, slug, place, language), language)
+        # At the front: the view's gate claims the ticket once the overload guard lets the
+        # request through. If it does not (a 429, an error), the resident keeps the ticket
+        # this request handed out, still at the front, for their next try.
+        setattr(request, PLACE_ATTR, place)
+        response = self.get_response(request)
+        if place.new and tickets.cookie_name(key) not in response.cookies:
+            _write_queued(response, place)
+        return response
+
+    @staticmethod
+    def _finish(response: HttpResponse, language: str) -> HttpResponse:
+        """What the middleware below would add to this response: LanguageMiddleware's
+        Content-Language and Vary, XFrameOptionsMiddleware's header, CommonMiddleware's
+        Content-Length."""
+        response.headers.setdefault("Content-Language", language)
+        patch_vary_headers(response, ("Cookie",))
+        response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        response.headers.setdefault("Content-Length", str(len(response.content)))
+        return response

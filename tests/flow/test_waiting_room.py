@@ -89,7 +89,7 @@ def test_the_first_arrival_is_admitted_the_next_ones_wait_with_their_place(slow_
     # It reloads itself without JavaScript, is never stored by a shared cache, and says
     # what it is in Japanese first.
     assert waiting["Refresh"].endswith(f"url={START}")
-    assert 5 <= int(waiting["Refresh"].split(";")[0]) <= 30
+    assert 5 <= int(waiting["Refresh"].split(";")[0]) <= page.REFRESH_MAX_SECONDS
     assert waiting["Cache-Control"] == "no-store"
     assert "<h1>待合室</h1>" in waiting.content.decode()
     assert len(waiting.content) < 10 * 1024
@@ -345,3 +345,83 @@ def test_a_procedure_published_from_the_console_queues_at_once(backend, db, sett
     assert rush_config(key) is not None
     rush_config_module.rush_config_local_clear()  # another worker: the shared cache
     assert rush_config(key) is not None
+
+
+# ---- the early door (WaitingRoomMiddleware) ----------------------------------------------
+
+EARLY_DOOR = "forms_engine.views.waiting.WaitingRoomMiddleware"
+
+
+def _comparable(response) -> tuple:
+    """A waiting page or queue answer without what differs between two residents: their
+    numbers in the body, the cookie's signed value, the date."""
+    import re
+
+    body = re.sub(rb"\d+", b"N", response.content)
+    headers = {k: v for k, v in response.headers.items() if k not in ("Set-Cookie", "Date")}
+    headers["Content-Length"] = "N"
+    headers["Refresh"] = re.sub(r"\d+", "N", headers.get("Refresh", ""))
+    cookies = {
+        name: {k: v for k, v in morsel.items() if v} for name, morsel in response.cookies.items()
+    }
+    return response.status_code, body, headers, cookies
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_early_door_answers_as_the_whole_stack_does(slow_rush, settings, language):
+    """The waiting page and the queue answer from the middleware carry the same headers,
+    cookies and page as the view's gate gives them through the whole stack (a middleware
+    added below the early door later and changing such responses fails this test)."""
+    assert EARLY_DOOR in settings.MIDDLEWARE
+    Client().get(START)  # admitted: everyone after waits
+
+    def newcomer_and_queued() -> tuple:
+        resident = Client()
+        resident.cookies["django_language"] = language
+        first = resident.get(START)
+        assert _is_waiting(first) and tickets.cookie_name(KEY) in first.cookies
+        again = resident.get(START)
+        assert _is_waiting(again) and not again.cookies
+        return _comparable(first), _comparable(again), _comparable(resident.get(QUEUE))
+
+    early = newcomer_and_queued()
+    settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != EARLY_DOOR]
+    assert newcomer_and_queued() == early
+
+
+def test_a_429_after_the_early_door_does_not_cost_the_place(slow_rush, monkeypatch):
+    """A newcomer found at the front by the early door, then refused by the overload
+    guard, keeps the ticket that request handed out: their next try goes in, before
+    those who arrived while they waited."""
+    from forms_engine import overload
+
+    refused = lambda self, request: overload.too_many_requests(request)  # noqa: E731
+    with monkeypatch.context() as patched:
+        patched.setattr(overload.ConcurrencyGuardMiddleware, "__call__", refused)
+        first = Client()
+        response = first.get(START)
+        assert response.status_code == 429
+        assert tickets.cookie_name(KEY) in response.cookies  # their ticket, at the front
+    later = Client()
+    assert _is_waiting(later.get(START))  # arrived meanwhile: behind them
+    admitted = first.get(START)
+    assert admitted.status_code == 200 and not _is_waiting(admitted)
+    assert first.post(START).status_code == 302
+    assert _is_waiting(later.get(START))
+
+
+def test_a_browser_with_a_session_goes_through_the_view_gate(slow_rush, monkeypatch):
+    """The early door leaves a browser that has a session to the view's gate, which reads
+    the session for a draft: a resident with a draft is never queued by the door."""
+    from forms_engine.views import waiting
+
+    resident = Client()
+    resident.get(START)
+    assert resident.post(START).status_code == 302  # a draft, and a session
+    del resident.cookies[tickets.cookie_name(KEY)]
+    calls = []
+    real = waiting._place
+    monkeypatch.setattr(waiting, "_place", lambda *a: calls.append(a) or real(*a))
+    again = resident.get(START)
+    assert again.status_code == 200 and not _is_waiting(again)
+    assert calls == []  # the draft let them in before any queue was read
