@@ -22,7 +22,7 @@ from functools import lru_cache, wraps
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, resolve, reverse
+from django.urls import Resolver404, get_script_prefix, resolve, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
@@ -39,8 +39,13 @@ def _key(kind: str, org: str, slug: str) -> str:
     return procedure_key(org, slug) if kind == "p" else bundle_key(org, slug)
 
 
-@lru_cache(maxsize=1024)  # procedures and bundles with a waiting room: bounded
 def _urls(kind: str, org: str, slug: str) -> tuple[str, str]:
+    """The start page and queue endpoint, as the waiting page links them."""
+    return _urls_under(get_script_prefix(), kind, org, slug)
+
+
+@lru_cache(maxsize=1024)  # procedures and bundles with a waiting room: bounded
+def _urls_under(prefix: str, kind: str, org: str, slug: str) -> tuple[str, str]:
     name = "procedure" if kind == "p" else "bundle"
     return (
         reverse(f"{name}_start", args=[org, slug]),

@@ -425,3 +425,21 @@ def test_a_browser_with_a_session_goes_through_the_view_gate(slow_rush, monkeypa
     again = resident.get(START)
     assert again.status_code == 200 and not _is_waiting(again)
     assert calls == []  # the draft let them in before any queue was read
+
+
+@pytest.mark.parametrize("backend", ["redis"], indirect=True)
+def test_with_redis_down_the_start_page_is_the_outage_page(slow_rush):
+    """The queue cannot be counted: the 503 page with Retry-After, not everyone let in and
+    not a bare 500 (the early door's errors go to handler500 as the views' do)."""
+    from django.test import override_settings
+
+    Client().get(START)  # the procedure's rush is kept by this worker for a second
+    down = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    with override_settings(CACHES=down):
+        response = Client(raise_request_exception=False).get(START)
+    assert response.status_code == 503 and response["Retry-After"]
