@@ -8,12 +8,13 @@ overload"). `gunicorn config.wsgi -c gunicorn.conf.py`.
     GUNICORN_TIMEOUT        seconds before a stuck worker is restarted (30)
     GUNICORN_MAX_REQUESTS   requests before a worker is replaced (5000, +-10% jitter)
     GUNICORN_WORKER_CONNECTIONS  connections one worker holds open at once (1000)
-    GUNICORN_KEEPALIVE      seconds an idle connection is kept (2: under the 5 s pauses)
+    GUNICORN_KEEPALIVE      seconds an idle connection is kept (2: under every pause the
+                            service asks of a client)
 
 Overload: each worker runs at most OVERLOAD_MAX_CONCURRENT requests at once (default here:
 threads - 1); a request that finds no slot within OVERLOAD_WAIT_SECONDS (0.5) gets a 429
-with Retry-After, so past capacity residents get an answer within a second rather than a
-timeout. Memory: nothing per request outlives it, and workers are replaced after
+with Retry-After rather than a timeout (the waiting room's page is answered before this
+guard: forms_engine/views/waiting.py). Memory: nothing per request outlives it, and workers are replaced after
 GUNICORN_MAX_REQUESTS requests as a guard against slow growth in libraries.
 
 Database connections: one per thread that served a request, kept CONN_MAX_AGE (60 s) and
@@ -38,9 +39,11 @@ backlog = int(os.environ.get("GUNICORN_BACKLOG", "256"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 # Seconds an idle kept-alive connection stays open. Shorter than every pause the service
-# asks of a client (the 429's Retry-After and the waiting page's Refresh are at least 5 s):
-# a connection is closed well before the client would send on it again, never at the same
-# moment. At 5 s the two crossed, and a client that does not resend on a reused connection
+# asks of a client (the 429's Retry-After and the waiting page's Refresh are at least 5 s,
+# its script's polls at least 3 s): a connection is closed well before the client would
+# send on it again, never at the same moment. A proxy keeping connections to gunicorn
+# (nginx upstream `keepalive`) must close idle ones sooner than this (its
+# `keepalive_timeout` under 2 s), or a request crossing a close is a 502. At 5 s the two crossed, and a client that does not resend on a reused connection
 # (Locust's; browsers do resend) lost the POST it sent just as gunicorn closed it.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "2"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))

@@ -70,6 +70,9 @@ MIDDLEWARE = [
     # overload guard so that its 429 page is compressed too and no slot is held meanwhile.
     *(["forms_engine.compression.TextGZipMiddleware"] if COMPRESS_RESPONSES else []),
     "forms_engine.middleware.ContentSecurityPolicyMiddleware",
+    # Loopback clients only while the public embedded key is in use (before anything that
+    # answers, the waiting room included).
+    "forms_engine.middleware.EmbeddedKeyLoopbackOnlyMiddleware",
     # The waiting page and the place-in-queue answer of a rush, before the overload guard
     # and the rest: the page already says when to come back, and costs less than a 429.
     "forms_engine.views.waiting.WaitingRoomMiddleware",
@@ -78,7 +81,6 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "forms_engine.middleware.ResidentSessionMiddleware",
     "forms_engine.middleware.LanguageMiddleware",
-    "forms_engine.middleware.EmbeddedKeyLoopbackOnlyMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -144,6 +146,13 @@ CACHES = {
     if _cache_url
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A Redis that stops answering is an outage page within seconds (503), not every web
+    # thread waiting on it for ever (redis-py has no timeout unless given one). Options in
+    # CACHE_URL's query win.
+    _redis_options = CACHES["default"].setdefault("OPTIONS", {})
+    _redis_options.setdefault("socket_connect_timeout", 2)
+    _redis_options.setdefault("socket_timeout", 2)
 
 # Sessions live on the server (the database, read through the cache) so that signing out
 # ends them for every copy of the cookie; the cookie holds only a random key. They hold ids

@@ -28,6 +28,18 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+def chosen_language(request) -> str:
+    """The language LanguageMiddleware gives this request (`?lang=`, else the switch's
+    cookie, else Japanese), for what answers before it runs."""
+    from django.conf import settings
+
+    languages = dict(settings.LANGUAGES)
+    asked = request.GET.get("lang", "") if request.META.get("QUERY_STRING") else ""
+    chosen = asked if isinstance(asked, str) and asked in languages else ""
+    chosen = chosen or request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    return chosen if chosen in languages else settings.LANGUAGE_CODE
+
+
 class LanguageMiddleware:
     """Japanese unless the resident chose another language with the visible switch.
 
@@ -88,7 +100,7 @@ class EmbeddedKeyLoopbackOnlyMiddleware:
         if settings.EMBEDDED_SECRET_KEY in keys and not all(
             _is_loopback(a) for a in self._addresses(request)
         ):
-            return self._refusal()
+            return self._refusal(request)
         return self.get_response(request)
 
     def _addresses(self, request):
@@ -108,18 +120,21 @@ class EmbeddedKeyLoopbackOnlyMiddleware:
                     yield part
 
     @staticmethod
-    def _refusal():
+    def _refusal(request):
         from django.http import HttpResponseForbidden
+        from django.utils import translation
         from django.utils.translation import gettext as _
 
-        return HttpResponseForbidden(
-            _(
-                "This server runs with the embedded default secret key, which is public. "
-                "It answers only on this computer (127.0.0.1). To serve other addresses, "
-                "set SECRET_KEY (and EMBEDDED=0)."
-            ),
-            content_type="text/plain; charset=utf-8",
-        )
+        # Above LanguageMiddleware (it refuses before anything answers): its language.
+        with translation.override(chosen_language(request)):
+            return HttpResponseForbidden(
+                _(
+                    "This server runs with the embedded default secret key, which is public. "
+                    "It answers only on this computer (127.0.0.1). To serve other addresses, "
+                    "set SECRET_KEY (and EMBEDDED=0)."
+                ),
+                content_type="text/plain; charset=utf-8",
+            )
 
 
 def _is_loopback(text: str) -> bool:

@@ -60,8 +60,9 @@ def too_many_requests(request: HttpRequest) -> HttpResponse:
     from django.template import loader
     from django.utils import translation
 
-    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
-    language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    from forms_engine.middleware import chosen_language
+
+    language = chosen_language(request)
     with translation.override(language):
         body = loader.get_template("429.html").render({})
     response = HttpResponse(body, status=429)

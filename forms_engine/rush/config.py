@@ -98,13 +98,17 @@ _LOCAL_MAX = 1024
 _local: dict[str, tuple[float, dict[str, Any]]] = {}
 
 
-def _entry(key: str) -> dict[str, Any]:
+def _entry(key: str, load: bool = True) -> dict[str, Any] | None:
+    """The kept entry of `key`; on a miss of both caches, read from the database when
+    `load`, else None."""
     now = time.monotonic()
     kept = _local.get(key)
     if kept is not None and kept[0] > now:
         return kept[1]
     entry: dict[str, Any] | None = cache.get(CACHE_PREFIX + key)
     if entry is None:
+        if not load:
+            return None
         found = _from_database(key)
         entry = found or {"rush": None, "title": {}, "missing": True}
         # An unknown procedure is remembered briefly only: one published a moment later
@@ -125,6 +129,21 @@ def rush_config_local_clear() -> None:
 def rush_config(key: str) -> RushConfig | None:
     """The waiting room of this procedure or bundle, or None when it does not queue."""
     entry = _entry(key)
+    assert entry is not None  # loaded
+    return _config(key, entry)
+
+
+def rush_config_kept(key: str) -> tuple[bool, RushConfig | None]:
+    """(known, config) from this process's and the shared cache alone, never the database:
+    known is False when neither holds the procedure's entry (the caller then goes the way
+    that may read it, behind the overload guard)."""
+    entry = _entry(key, load=False)
+    if entry is None:
+        return False, None
+    return True, _config(key, entry)
+
+
+def _config(key: str, entry: dict[str, Any]) -> RushConfig | None:
     if entry.get("missing"):
         return None  # no such procedure: the view answers 404, nobody queues for it
     rush = _stricter(entry["rush"], _site_wide())

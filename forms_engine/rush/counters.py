@@ -102,6 +102,11 @@ class RedisCounters:
         name = f"{self.prefix}{key}:in:{generation}:{ticket}"
         return bool(self.client.set(name, 1, nx=True, ex=ttl_seconds))
 
+    def release(self, key: str, generation: str, ticket: int) -> None:
+        """Undo a claim whose admission never reached the resident (the start view
+        failed): their ticket goes in on their next try."""
+        self.client.delete(f"{self.prefix}{key}:in:{generation}:{ticket}")
+
     def reset(self, key: str) -> None:
         self.client.delete(self.prefix + key)
 
@@ -147,6 +152,11 @@ class LocalCounters:
                 return False
             claimed.add(ticket)
             return True
+
+    def release(self, key: str, generation: str, ticket: int) -> None:
+        with self.lock:
+            if self.generation.get(key) == generation:
+                self.claimed.get(key, set()).discard(ticket)
 
     def reset(self, key: str) -> None:
         with self.lock:

@@ -24,7 +24,9 @@ from .config import RushConfig
 # minutes), not every few seconds: at the 9:00 rush the waiting pages of thousands of
 # queued residents are most of the server's requests (docs/performance.md, the bursts).
 REFRESH_MIN_SECONDS, REFRESH_MAX_SECONDS = 5, 60
-POLL_MIN_SECONDS, POLL_MAX_SECONDS = 2, 20
+# Every pause is longer than gunicorn's keepalive (2 s), so an idle connection is closed
+# before the client sends on it again, never at that moment.
+POLL_MIN_SECONDS, POLL_MAX_SECONDS = 3, 20
 
 
 def wait_seconds(position: int, config: RushConfig) -> float:

@@ -27,8 +27,15 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from forms_engine import models as m
+from forms_engine.middleware import chosen_language
 from forms_engine.rush import counters, page, tickets
-from forms_engine.rush.config import RushConfig, bundle_key, procedure_key, rush_config
+from forms_engine.rush.config import (
+    RushConfig,
+    bundle_key,
+    procedure_key,
+    rush_config,
+    rush_config_kept,
+)
 
 from .common import SESSION_DRAFTS
 
@@ -129,6 +136,10 @@ def _claim(place: Place) -> Place:
     return place
 
 
+def _release(place: Place) -> None:
+    counters.counters().release(place.key, place.generation, place.ticket)
+
+
 def _write_queued(response: HttpResponse, place: Place) -> None:
     tickets.write(
         response, place.key, place.ticket, admitted=False, minutes=0, generation=place.generation
@@ -143,7 +154,8 @@ def _waiting(kind: str, org: str, slug: str, place: Place, language: str = "") -
     return response
 
 
-# The middleware's reading of the queue, handed to the view's gate on the request.
+# The resident's place as last read for this request: by WaitingRoomMiddleware for the
+# view's gate, then by the gate for the middleware's way back.
 PLACE_ATTR = "_rush_place"
 
 
@@ -154,7 +166,7 @@ def waiting_room(kind: str) -> Callable[[View], View]:
         @wraps(view)
         def gated(request: HttpRequest, org: str, slug: str) -> HttpResponse:
             key = _key(kind, org, slug)
-            place: Place | None = request.__dict__.pop(PLACE_ATTR, None)
+            place: Place | None = getattr(request, PLACE_ATTR, None)
             if place is None or place.key != key:
                 config = rush_config(key)
                 if config is None:
@@ -167,18 +179,27 @@ def waiting_room(kind: str) -> Callable[[View], View]:
                 place = _place(key, config, current)
             if place.position == 0:
                 place = _claim(place)
+            # For WaitingRoomMiddleware: a response that carries neither this resident's
+            # admission nor their place (an error) gets their ticket there.
+            setattr(request, PLACE_ATTR, place)
             if place.position > 0:
                 return _waiting(kind, org, slug, place)
-            response = view(request, org, slug)
-            if response.status_code < 400:
-                tickets.write(
-                    response,
-                    key,
-                    place.ticket,
-                    admitted=True,
-                    minutes=place.config.admission_minutes,
-                    session_key=_session_key(request),
-                )
+            try:
+                response = view(request, org, slug)
+            except BaseException:
+                _release(place)  # the admission never reaches them: their turn stays
+                raise
+            if response.status_code >= 400:
+                _release(place)
+                return response
+            tickets.write(
+                response,
+                key,
+                place.ticket,
+                admitted=True,
+                minutes=place.config.admission_minutes,
+                session_key=_session_key(request),
+            )
             return response
 
         return gated
@@ -233,13 +254,6 @@ def _route(urlconf: str, path: str) -> tuple[str, bool, str, str] | None:
     return (*found, match.kwargs["org"], match.kwargs["slug"])
 
 
-def _language(request: HttpRequest) -> str:
-    """As LanguageMiddleware chooses it for a request without `?lang=` (the switch's
-    cookie, else Japanese)."""
-    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
-    return chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-
-
 class WaitingRoomMiddleware:
     """The waiting page and the place-in-queue answer, served before the overload guard
     and the rest of the middleware (sessions, CSRF, authentication, messages: none of
@@ -256,33 +270,48 @@ class WaitingRoomMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if (
             request.method != "GET"
-            or request.META.get("QUERY_STRING")
             or settings.SESSION_COOKIE_NAME in request.COOKIES
+            # `?lang=` switches the language and sets its cookie: LanguageMiddleware's
+            # work. Other queries (a shared link's `fbclid`, `utm_source`) change nothing.
+            or (request.META.get("QUERY_STRING") and "lang" in request.GET)
         ):
-            return self.get_response(request)
+            return self._down(request)
         route = _route(settings.ROOT_URLCONF, request.path_info)
         if route is None:
             return self.get_response(request)
+        request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it: 400 otherwise
         kind, is_queue, org, slug = route
         key = _key(kind, org, slug)
-        config = rush_config(key)
+        _known, config = rush_config_kept(key)
         if config is None:
-            return self.get_response(request)  # no waiting room (or no such procedure)
-        language = _language(request)
+            # No waiting room, no such procedure, or not in the caches: the view's gate,
+            # behind the overload guard, reads the database if it must.
+            return self._down(request)
+        language = chosen_language(request)  # LanguageMiddleware's, which runs later
         if is_queue:
             return self._finish(_status(request, kind, org, slug), language)
+        # Without a session no admission verifies (it is bound to one): a ticket or none.
         current = tickets.read(request, key, config.admission_minutes)
-        if current is not None and current.admitted:
-            return self.get_response(request)
         place = _place(key, config, current)
         if place.position > 0:
             return self._finish(_waiting(kind, org, slug, place, language), language)
         # At the front: the view's gate claims the ticket once the overload guard lets the
-        # request through. If it does not (a 429, an error), the resident keeps the ticket
-        # this request handed out, still at the front, for their next try.
+        # request through.
         setattr(request, PLACE_ATTR, place)
+        return self._down(request)
+
+    def _down(self, request: HttpRequest) -> HttpResponse:
+        """The rest of the stack. A new ticket handed out for this request (here or by the
+        view's gate) always reaches the resident: on a response that carries no admission
+        (a 429 of the guard, an error after which the gate undid its claim) it is their
+        queued ticket, still at the front for their next try."""
         response = self.get_response(request)
-        if place.new and tickets.cookie_name(key) not in response.cookies:
+        place: Place | None = getattr(request, PLACE_ATTR, None)
+        if (
+            place is not None
+            and place.new
+            and (tickets.cookie_name(place.key) not in response.cookies)
+        ):
             _write_queued(response, place)
         return response
 

@@ -393,11 +393,9 @@ def test_a_429_after_the_early_door_does_not_cost_the_place(slow_rush, monkeypat
     """A newcomer found at the front by the early door, then refused by the overload
     guard, keeps the ticket that request handed out: their next try goes in, before
     those who arrived while they waited."""
-    from forms_engine import overload
-
-    refused = lambda self, request: overload.too_many_requests(request)  # noqa: E731
+    Client().get(QUEUE)  # the procedure's rush is in the caches (no ticket taken)
     with monkeypatch.context() as patched:
-        patched.setattr(overload.ConcurrencyGuardMiddleware, "__call__", refused)
+        _refusing_guard(patched)
         first = Client()
         response = first.get(START)
         assert response.status_code == 429
@@ -443,3 +441,91 @@ def test_with_redis_down_the_start_page_is_the_outage_page(slow_rush):
     with override_settings(CACHES=down):
         response = Client(raise_request_exception=False).get(START)
     assert response.status_code == 503 and response["Retry-After"]
+
+
+def _refusing_guard(patched) -> None:
+    """The overload guard answers every request it sees with its 429."""
+    from forms_engine import overload
+
+    refused = lambda self, request: overload.too_many_requests(request)  # noqa: E731
+    patched.setattr(overload.ConcurrencyGuardMiddleware, "__call__", refused)
+
+
+def test_the_early_door_reads_no_database_before_the_guard(
+    slow_rush, monkeypatch, django_assert_num_queries
+):
+    """An unknown procedure (a flood of made-up slugs) or one no cache holds yet is left to
+    the view's gate behind the guard: the door itself never queries."""
+    _refusing_guard(monkeypatch)
+    with django_assert_num_queries(0):
+        assert Client().get("/p/sample-city/no-such-thing-1/").status_code == 429
+        assert Client().get("/p/sample-city/no-such-thing-1/queue/").status_code == 429
+
+
+def test_an_error_after_the_claim_keeps_the_turn(slow_rush, monkeypatch):
+    """The start view failing (here its database) when a resident's turn came: the claim
+    is undone, and their next try goes in before those who came meanwhile."""
+    from django.db import OperationalError
+
+    from forms_engine.views import start
+
+    def broken(*a, **k):
+        raise OperationalError("the database is away")
+
+    first = Client(raise_request_exception=False)
+    with monkeypatch.context() as patched:
+        patched.setattr(start, "_newcomer_page_lookup", broken)
+        assert first.get(START).status_code == 503
+    later = Client()
+    assert _is_waiting(later.get(START))
+    again = first.get(START)
+    assert again.status_code == 200 and not _is_waiting(again)
+    assert _is_waiting(later.get(START))
+
+
+def test_the_early_door_checks_the_host_and_the_embedded_key(slow_rush, settings):
+    Client().get(START)  # admitted: everyone after waits
+    assert Client(HTTP_HOST="evil.example").get(START).status_code == 400
+    assert Client(HTTP_HOST="evil.example").get(QUEUE).status_code == 400
+    assert settings.SECRET_KEY == settings.EMBEDDED_SECRET_KEY  # the test settings' key
+    assert Client(REMOTE_ADDR="203.0.113.7").get(START).status_code == 403
+    assert _is_waiting(Client().get(START))
+
+
+def test_a_shared_link_with_a_query_is_answered_by_the_early_door(
+    backend, db, settings, monkeypatch
+):
+    """At 9:00 many arrive from a shared link (`?fbclid=...`, `?utm_source=...`): they get
+    the waiting page like everyone else, never a 429; `?lang=en` still switches the
+    language (LanguageMiddleware, down the stack)."""
+    from forms_engine import services
+
+    settings.RUSH_ADMIT_PER_MINUTE = 1
+    services.procedures_load(settings.PROCEDURES_DIR)
+    bundle = "/b/sample-city/moving-in/"
+    assert not _is_waiting(Client().get(bundle))
+    with monkeypatch.context() as patched:
+        _refusing_guard(patched)
+        assert _is_waiting(Client().get(bundle))
+        assert _is_waiting(Client().get(bundle + "?utm_source=line"))
+        assert Client().get(bundle + "?lang=en").status_code == 429
+    english = Client().get(bundle + "?lang=en")
+    assert _is_waiting(english) and english["Content-Language"] == "en"
+    assert english.cookies["django_language"].value == "en"
+
+
+def test_the_waiting_page_links_follow_the_script_prefix(db):
+    from django.urls import set_script_prefix
+
+    from forms_engine.views import waiting
+
+    try:
+        set_script_prefix("/")
+        assert waiting._urls("p", "x-org", "x-slug")[0] == "/p/x-org/x-slug/"
+        set_script_prefix("/denshi/")
+        assert waiting._urls("p", "x-org", "x-slug") == (
+            "/denshi/p/x-org/x-slug/",
+            "/denshi/p/x-org/x-slug/queue/",
+        )
+    finally:
+        set_script_prefix("/")
