@@ -133,14 +133,12 @@ def rush_config(key: str) -> RushConfig | None:
     return _config(key, entry)
 
 
-def rush_config_kept(key: str) -> tuple[bool, RushConfig | None]:
-    """(known, config) from this process's and the shared cache alone, never the database:
-    known is False when neither holds the procedure's entry (the caller then goes the way
-    that may read it, behind the overload guard)."""
+def rush_config_kept(key: str) -> RushConfig | None:
+    """As rush_config, from this process's and the shared cache alone, never the
+    database: also None when neither holds the procedure's entry (the caller then goes
+    the way that may read it, behind the overload guard)."""
     entry = _entry(key, load=False)
-    if entry is None:
-        return False, None
-    return True, _config(key, entry)
+    return None if entry is None else _config(key, entry)
 
 
 def _config(key: str, entry: dict[str, Any]) -> RushConfig | None:

@@ -282,7 +282,7 @@ class WaitingRoomMiddleware:
         request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it: 400 otherwise
         kind, is_queue, org, slug = route
         key = _key(kind, org, slug)
-        _known, config = rush_config_kept(key)
+        config = rush_config_kept(key)
         if config is None:
             # No waiting room, no such procedure, or not in the caches: the view's gate,
             # behind the overload guard, reads the database if it must.
