@@ -30,13 +30,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import run  # noqa: E402 - needs the repository on sys.path first
-
-PARTS = ("whole GET", "draft read", "field HTML", "template")
 
 
 def _prepare(db_url: str, workdir: Path) -> dict:
@@ -62,9 +61,8 @@ def _callgrind(*args: str) -> None:
     )
 
 
-def _measure(state: dict, db_url: str, workdir: Path, n: int, lang: str) -> None:
-    """Runs under callgrind: each part warmed up, then counted alone and dumped."""
-    run.django_setup(db_url, workdir)
+def _parts(state: dict, lang: str) -> list[tuple[str, Callable[[], object]]]:
+    """The measured parts, set up (Django is set up, nothing counted yet)."""
     from django.conf import settings
     from django.shortcuts import render
     from django.test import Client
@@ -84,7 +82,9 @@ def _measure(state: dict, db_url: str, workdir: Path, n: int, lang: str) -> None
         response = client.get(url)
         assert response.status_code == 200, response.status_code
 
-    request = client.get(url).wsgi_request  # the last request, as the middleware left it
+    # The request as the middleware left it, the language it activated; the other parts
+    # run outside the middleware with these.
+    request = client.get(url).wsgi_request
     translation.activate(lang)
     draft = common._draft_for(request, state["draft"], with_unpublished=True)
     view = services.draft_view(draft)
@@ -104,18 +104,36 @@ def _measure(state: dict, db_url: str, workdir: Path, n: int, lang: str) -> None
         render_fields(view, step, raw, {}, ctx)
 
     def template():
+        translation.activate(lang)  # as the middleware left it after whole()
         render(request, "forms_engine/page.html", context)
 
-    for _name, part in zip(PARTS, (whole, draft_read, fields, template), strict=True):
+    return [
+        ("whole GET", whole),
+        ("draft read", draft_read),
+        ("field HTML", fields),
+        ("template", template),
+    ]
+
+
+#: What is measured; a probe script may replace it (benchmarks/instructions.py runs the
+#: script it was started from under valgrind).
+parts = _parts
+
+
+def _measure(state: dict, db_url: str, workdir: Path, n: int, lang: str) -> list[str]:
+    """Runs under callgrind: each part warmed up, then counted alone and dumped."""
+    run.django_setup(db_url, workdir)
+    names = []
+    for name, part in parts(state, lang):
         for _i in range(5):
             part()
-        if _name == "whole GET":
-            translation.activate(lang)  # the other parts run outside the middleware
         _callgrind("-i", "on")
         for _i in range(n):
             part()
         _callgrind("-i", "off")
         _callgrind("-d")
+        names.append(name)
+    return names
 
 
 def _totals(out: str) -> list[int]:
@@ -141,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.measure:
         state = json.loads(Path(args.measure).read_text())
-        _measure(state, state["db_url"], Path(state["workdir"]), args.n, args.lang)
+        names = _measure(state, state["db_url"], Path(state["workdir"]), args.n, args.lang)
+        Path(args.measure).with_suffix(".names").write_text("\n".join(names))
         return 0
 
     if shutil.which("valgrind") is None:
@@ -163,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--instr-atstart=no",
                 f"--callgrind-out-file={out}",
                 sys.executable,
-                __file__,
+                os.path.abspath(sys.argv[0]),  # this script, or a probe importing it
                 "--measure",
                 str(state_file),
                 "-n",
@@ -177,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         totals = _totals(out)
         print(f"millions of instructions per request ({args.lang}, {args.n} requests a part):")
-        for name, total in zip(PARTS, totals, strict=False):
+        names = state_file.with_suffix(".names").read_text().split("\n")
+        for name, total in zip(names, totals, strict=True):
             print(f"  {name:12} {total / args.n / 1e6:7.2f}")
         return 0
     finally:

@@ -4,6 +4,7 @@ URLs and the render context."""
 from __future__ import annotations
 
 import functools
+import uuid
 
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
@@ -20,6 +21,7 @@ from forms_engine import models as m
 from forms_engine import normalize, services, storage
 from forms_engine.fields import Ctx
 from forms_engine.filing import Step
+from forms_engine.pk_read import PrimaryKeyRead
 
 # The CSRF check of views that must set things up before the body is read (csrf_protect's
 # own check, called by hand).
@@ -88,17 +90,25 @@ def _unpublished_sql() -> RawSQL:
     )
 
 
+# The draft reads of the resident's pages: statements compiled once per connection by the
+# ORM and then only run (forms_engine.pk_read: building the SQL on every page cost more
+# than running it).
+_DRAFT_READ = PrimaryKeyRead(m.Draft, m.Draft.objects.all, uuid.UUID(int=0))
+_DRAFT_READ_WITH_UNPUBLISHED = PrimaryKeyRead(
+    m.Draft,
+    lambda: m.Draft.objects.annotate(**{_UNPUBLISHED: _unpublished_sql()}),
+    uuid.UUID(int=0),
+)
+
+
 def _draft_for(request: HttpRequest, draft_id, *, with_unpublished: bool = False) -> m.Draft:
     """A draft this browser may open: one it started or resumed, or its resident's.
     with_unpublished: the page will say whether the procedure was unpublished; the draft's
     query answers that too (one statement instead of two on every page)."""
-    drafts = m.Draft.objects.all()
-    if with_unpublished:
-        drafts = drafts.annotate(**{_UNPUBLISHED: _unpublished_sql()})
-    try:
-        draft = drafts.get(pk=draft_id)
-    except m.Draft.DoesNotExist:
-        raise DraftNotFound from None
+    read = _DRAFT_READ_WITH_UNPUBLISHED if with_unpublished else _DRAFT_READ
+    draft = read.read(draft_id)
+    if draft is None:
+        raise DraftNotFound
     allowed = str(draft.pk) in request.session.get(SESSION_DRAFTS, [])
     if not allowed and draft.resident_id:
         allowed = draft.resident_id == request.session.get(SESSION_RESIDENT)

@@ -1,0 +1,111 @@
+"""A model instance by primary key, read with SQL the ORM compiled once per connection.
+
+Every filing page reads its draft (docs/performance.md, "The 40-field page"). Building that
+statement with the ORM on each request (cloning the queryset, resolving the filter,
+compiling the annotation and the SELECT list) cost three times the instructions of
+running it and decoding the row. `PrimaryKeyRead` has the ORM compile the very queryset
+it would run, once for each database connection, and then only executes it; what the ORM
+does with the row is done the same way: the columns' converters (JSON decoding, SQLite's
+datetimes and UUIDs), `Model.from_db`, the annotations set as attributes.
+
+The statement goes through the connection's own cursor, so query logging, execute
+wrappers and the tests that count queries see it as any other. Only the primary key is a
+parameter: the queryset given must have no other parameter (checked when it is compiled).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # Columns of the model's fields: their attnames in SELECT order, and where they are.
+    init_list: list[str]
+    start: int
+    end: int
+    # (annotation name, column) pairs.
+    annotations: list[tuple[str, int]]
+    # (column, converters, expression) for each column that has converters.
+    converters: list[tuple[int, list[Callable[..., Any]], Any]]
+
+
+class PrimaryKeyRead(Generic[M]):
+    """`read(pk)`: the instance `queryset().get(pk=pk)` would return, or None.
+
+    `queryset` makes a queryset of `model` (called when a connection first needs the
+    statement); `sample_pk` is any valid primary key: the statement is compiled with it
+    and run with the real one in its place."""
+
+    def __init__(self, model: type[M], queryset: Callable[[], QuerySet[M]], sample_pk: Any):
+        self._model = model
+        self._queryset = queryset
+        self._sample_pk = sample_pk
+        # Per connection object (one per thread): converters are bound to a connection's
+        # operations. Weak keys: a closed thread's connection takes its entry with it, so
+        # there are never more entries than live connections.
+        self._compiled: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Compiled] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _compile(self, alias: str, connection: BaseDatabaseWrapper) -> _Compiled:
+        queryset = self._queryset().filter(pk=self._sample_pk)
+        model = self._model
+        if queryset.model is not model:
+            raise ValueError(f"PrimaryKeyRead: a queryset of {model.__name__} expected")
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        sample = model._meta.pk.get_db_prep_value(self._sample_pk, connection)
+        if list(params) != [sample]:
+            raise ValueError(f"PrimaryKeyRead: the queryset has other parameters: {params!r}")
+        select, klass_info = compiler.select, compiler.klass_info
+        if klass_info is None or klass_info.get("related_klass_infos"):
+            raise ValueError("PrimaryKeyRead: a queryset of one model, no select_related")
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        expressions = [s[0] for s in select[: compiler.col_count]]
+        return _Compiled(
+            sql=sql,
+            init_list=[s[0].target.attname for s in select[start:end]],
+            start=start,
+            end=end,
+            annotations=list(compiler.annotation_col_map.items()),
+            converters=[
+                (column, list(converters), expression)
+                for column, (converters, expression) in compiler.get_converters(expressions).items()
+            ],
+        )
+
+    def read(self, pk: Any) -> M | None:
+        model = self._model
+        alias = router.db_for_read(model)
+        connection = connections[alias]
+        compiled = self._compiled.get(connection)
+        if compiled is None:
+            compiled = self._compiled[connection] = self._compile(alias, connection)
+        param = model._meta.pk.get_db_prep_value(pk, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, [param])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for column, converters, expression in compiled.converters:
+            value = values[column]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            values[column] = value
+        instance = model.from_db(alias, compiled.init_list, values[compiled.start : compiled.end])
+        for name, column in compiled.annotations:
+            setattr(instance, name, values[column])
+        return instance

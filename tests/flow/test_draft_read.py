@@ -1,0 +1,93 @@
+"""The filing pages' draft read (forms_engine.pk_read): SQL compiled once per connection
+must give what the ORM's own get() gives, for every field and the unpublished flag, and
+still be one statement that Django's query tools see."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from forms_engine import models as m
+from forms_engine.pk_read import PrimaryKeyRead
+from forms_engine.views import common
+
+START = "/p/sample-city/dog-registration/"
+
+
+def _started(client: Client) -> m.Draft:
+    response = client.post(START)
+    assert response.status_code == 302
+    return m.Draft.objects.get(pk=response["Location"].split("/")[2])
+
+
+def _fields(draft: m.Draft) -> dict:
+    return {f.attname: getattr(draft, f.attname) for f in m.Draft._meta.concrete_fields}
+
+
+@pytest.mark.parametrize("with_unpublished", [False, True])
+def test_the_read_gives_what_the_orm_gives(loaded, with_unpublished):
+    draft = _started(Client())
+    m.Draft.objects.filter(pk=draft.pk).update(
+        answers={"0": {"name": "山田 太郎", "count": 3, "items": ["a", "b"]}},
+        pending={"0.owner": {"name": "<b>"}},
+        save_to_profile=True,
+    )
+    reader = common._DRAFT_READ_WITH_UNPUBLISHED if with_unpublished else common._DRAFT_READ
+    expected = m.Draft.objects.get(pk=draft.pk)
+    read = reader.read(draft.pk)
+    assert isinstance(read, m.Draft)
+    assert _fields(read) == _fields(expected)
+    assert read.answers["0"]["count"] == 3 and read.updated_at.tzinfo is not None
+    assert read._state.adding is False and read._state.db == "default"
+    assert read.pk == uuid.UUID(str(draft.pk))
+    # The same reader, a string key (as a URL might give it): the same row.
+    assert _fields(reader.read(str(draft.pk))) == _fields(expected)
+    if with_unpublished:
+        assert getattr(read, common._UNPUBLISHED) is False
+    else:
+        assert not hasattr(read, common._UNPUBLISHED)
+
+
+def test_the_unpublished_flag_follows_the_procedure(loaded):
+    draft = _started(Client())
+    reader = common._DRAFT_READ_WITH_UNPUBLISHED
+    assert getattr(reader.read(draft.pk), common._UNPUBLISHED) is False
+    m.Procedure.objects.filter(slug="dog-registration").update(unpublished_at=timezone.now())
+    assert getattr(reader.read(draft.pk), common._UNPUBLISHED) is True
+    m.Procedure.objects.filter(slug="dog-registration").update(unpublished_at=None)
+    assert getattr(reader.read(draft.pk), common._UNPUBLISHED) is False
+
+
+def test_an_unknown_draft_is_none_and_the_page_a_404(loaded):
+    assert common._DRAFT_READ.read(uuid.uuid4()) is None
+    response = Client().get(f"/f/{uuid.uuid4()}/0/owner/")
+    assert response.status_code == 404
+
+
+def test_one_statement_that_query_tools_see(loaded):
+    client = Client()
+    draft = _started(client)
+    url = f"/f/{draft.pk}/0/owner/"
+    assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        common._DRAFT_READ_WITH_UNPUBLISHED.read(draft.pk)
+    assert len(queries) == 1
+    assert str(draft.pk) in queries[0]["sql"] or draft.pk.hex in queries[0]["sql"]
+
+
+def test_another_browser_cannot_open_the_draft(loaded):
+    draft = _started(Client())
+    assert Client().get(f"/f/{draft.pk}/0/owner/").status_code == 404
+
+
+def test_a_queryset_with_parameters_of_its_own_is_refused(db):
+    reader = PrimaryKeyRead(
+        m.Draft, lambda: m.Draft.objects.filter(status="open"), uuid.UUID(int=0)
+    )
+    with pytest.raises(ValueError, match="other parameters"):
+        reader.read(uuid.uuid4())
