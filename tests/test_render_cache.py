@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from contextlib import nullcontext
 
 import pytest
 from django.template import engines
@@ -16,7 +17,12 @@ from django.utils import translation
 
 from config.staticfiles import ManifestStaticFilesStorage
 from forms_engine.fields import FIELD_TYPES, Ctx
-from forms_engine.fields.base import _CONTROL_ID, conditional_rendering, mark_required_inputs
+from forms_engine.fields.base import (
+    _CONTROL_ID,
+    ANSWER_MARK,
+    conditional_rendering,
+    mark_required_inputs,
+)
 from forms_engine.procedure_format.model import FieldSpec, Option, Text
 
 
@@ -152,6 +158,88 @@ def test_entries_of_a_group_keep_their_own_input_names():
     assert 'id="f-g-0-x-0"' in first and "f-g-1-x" not in first
     assert 'id="f-g-1-x-1"' in second and "f-g-0-x" not in second
     assert chosen(second, "checked") == ["b"]
+
+
+# ---- the HTML around an answer (answer_in_one_place) ----------------------------------
+
+AROUND_ANSWER = [
+    (spec("text"), ["", "山田商店", '<b class="x">&\'', "\ue000", None, 12]),
+    (spec("text", required=False, profile=None), ["値", ""]),
+    (spec("textarea"), ["一行目\n二行目 <br>", ""]),
+    (spec("kana"), ["ヤマダ", ""]),
+    (spec("number", unit=Text({"ja": "円", "en": "yen"})), ["1,200", "", "<1>"]),
+    (
+        spec("email"),
+        ["a@example.jp", '"@<'],
+    ),
+    (spec("tel"), ["06-1234-5678"]),
+    (spec("corporate_number"), ["1234567890123"]),
+    (spec("select", options=("a", "b", '<c>"')), ["b", "", '<c>"', "zz", None]),
+    (spec("radio", options=("a", "b")), ["a", "", "zz"]),
+    (spec("checkboxes", options=("a", "b", "c")), [["a", "c"], [], None, ["zz"]]),
+    (spec("yes_no"), ["yes", "no", "", "maybe"]),
+]
+
+
+@pytest.mark.parametrize(("f", "answers"), AROUND_ANSWER, ids=lambda v: getattr(v, "type", ""))
+def test_a_field_built_around_its_answer_is_the_field_built_whole(f, answers):
+    field_type = FIELD_TYPES[f.type]
+    assert field_type.answer_in_one_place
+    for lang in ("ja", "en"):
+        for name in ("f-x", "f-g-1-x"):
+            for conditional in (False, True):
+                for raw in answers:
+                    with translation.override(lang):
+                        context = conditional_rendering() if conditional else nullcontext()
+                        with context:
+                            fast = field_type.render(f, raw, name, {}, Ctx(lang=lang))
+                            whole = field_type.render_with_errors(f, raw, name, {}, Ctx(lang=lang))
+                    assert fast == whole, (lang, name, conditional, raw)
+
+
+def test_what_is_kept_around_an_answer_holds_no_answer():
+    f = spec("text")
+    first = render(f, "秘密の回答 <1>")
+    assert "秘密の回答 &lt;1&gt;" in first
+    kept = repr(f.render_cache)
+    assert "秘密" not in kept and ANSWER_MARK not in render(f, "")
+    # Another resident's answer, then none, on the kept HTML: only theirs shows.
+    assert "別の回答" in render(f, "別の回答") and "秘密" not in render(f, "別の回答")
+    assert 'value=""' in render(f, None)
+    select = spec("select", options=("a", "b"))
+    render(select, "b")
+    assert "selected" not in repr(select.render_cache)
+
+
+def test_errors_are_rendered_whole_never_from_what_was_kept():
+    f = spec("text")
+    render(f, "x")  # the HTML around the answer is kept
+    html = render(f, "x", errors={"f-x": ["だめです"]})
+    assert "だめです" in html and 'aria-invalid="true"' in html and "field--error" in html
+    # An error of another field (or of the page) on the same page: each field built whole,
+    # still as it was without it.
+    assert render(f, "x", errors={"f-other": ["だめ"]}) == render(f, "x")
+
+
+def test_a_postal_code_is_never_kept_around_its_answer():
+    # Its button says what the last look-up found (ctx.notices): a request's own.
+    f = spec("postal_code", fills="address")
+    assert not FIELD_TYPES["postal_code"].answer_in_one_place
+    with translation.override("ja"):
+        noticed = FIELD_TYPES[f.type].render(
+            f, "5408570", "f-x", {}, Ctx(lang="ja", notices={"f-x": "住所が見つかりません"})
+        )
+    assert "住所が見つかりません" in noticed
+    assert "住所が見つかりません" not in render(f, "5408570")
+
+
+def test_a_type_that_shows_its_answer_twice_cannot_be_built_around_it():
+    class Twice(type(FIELD_TYPES["text"])):
+        def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
+            return super().render_control(f, raw, name, errors, ctx, describedby, invalid) * 2
+
+    with pytest.raises(AssertionError, match="not in one place"):
+        Twice().render(spec("text"), "x", "f-x", {}, Ctx())
 
 
 # ---- the chrome ----------------------------------------------------------------------

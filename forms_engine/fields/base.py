@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -120,6 +121,12 @@ def built_in(lang: str, build: Callable[[], Any]) -> Any:
         _LANGUAGE.reset(token)
 
 
+# Where the answer goes, while the HTML around it is built (FieldType._around_answer):
+# random per process, so that no resident can type it (a ChoiceBlock shows it instead of
+# its options); no markup, so escaping leaves it as it is.
+ANSWER_MARK = f"\ue000answer-{secrets.token_hex(8)}\ue000"
+
+
 class ChoiceBlock:
     """A list of choices as HTML, built once, in which the chosen ones are marked on each
     request (` selected` or ` checked` inserted where each choice's mark goes)."""
@@ -142,6 +149,8 @@ class ChoiceBlock:
         self.points = {value: tuple(offsets) for value, offsets in points.items()}
 
     def render(self, chosen: Iterable[Any], mark: str) -> str:
+        if ANSWER_MARK in chosen:
+            return ANSWER_MARK  # the list's place, while the field around it is cut
         offsets = sorted(
             {at for v in chosen if isinstance(v, str) for at in self.points.get(v, ())}
         )
@@ -477,9 +486,50 @@ class FieldType:
         return "" if value is None else value
 
     # ---- output ------------------------------------------------------------------------
+    #: The answer shows in one place of the field's HTML, made by `answer_html`, and
+    #: nothing else of it depends on the answer or the request (ctx.notices, uploads,
+    #: today...): then, on a page without errors, what is around the answer is built once
+    #: per field, name, language and conditional mark, and only the answer on each request.
+    answer_in_one_place = False
+
+    def answer_html(self, f: FieldSpec, raw: Any, name: str, ctx: Ctx) -> str:
+        """The answer as it shows in the field (answer_in_one_place types): escaped in the
+        input's value here; a list of options with the chosen ones marked for choices.
+        render_control must put exactly this where the answer goes."""
+        return esc(raw)
+
+    def answer_placeholder(self) -> Any:
+        """An answer that `answer_html` shows as ANSWER_MARK (see _around_answer)."""
+        return ANSWER_MARK
+
     def render(
         self, f: FieldSpec, raw: Any, name: str, errors: Mapping[str, list[str]], ctx: Ctx
     ) -> str:
+        if self.answer_in_one_place and not errors:
+            conditional = _CONDITIONAL.get()
+            before, after = spec_html(
+                f,
+                ("around answer", name, conditional),
+                ctx.lang,
+                lambda: self._around_answer(f, name, ctx),
+            )
+            return before + self.answer_html(f, raw, name, ctx) + after
+        return self.render_with_errors(f, raw, name, errors, ctx)
+
+    def _around_answer(self, f: FieldSpec, name: str, ctx: Ctx) -> tuple[str, str]:
+        """The field's HTML without errors cut where its answer goes: rendered the one way
+        there is (render_with_errors), with a placeholder for the answer. Spec text only,
+        like everything spec_html keeps: the placeholder is no one's answer."""
+        html = self.render_with_errors(f, self.answer_placeholder(), name, {}, ctx)
+        before, mark, after = html.partition(ANSWER_MARK)
+        if not mark or ANSWER_MARK in after:
+            raise AssertionError(f"{type(self).__name__}: the answer is not in one place")
+        return before, after
+
+    def render_with_errors(
+        self, f: FieldSpec, raw: Any, name: str, errors: Mapping[str, list[str]], ctx: Ctx
+    ) -> str:
+        """The field's HTML, built whole (errors, if any, shown)."""
         own = errors.get(name, []) + errors.get("", [])
         conditional = _CONDITIONAL.get()
         label, help_html, has_help = spec_html(

@@ -7,10 +7,20 @@ from django.utils.translation import pgettext
 
 from forms_engine import markdown
 
-from .base import ChoiceBlock, FieldInvalid, FieldType, _, clip, esc, spec_html, text_of
+from .base import (
+    ANSWER_MARK,
+    ChoiceBlock,
+    FieldInvalid,
+    FieldType,
+    _,
+    clip,
+    esc,
+    spec_html,
+    text_of,
+)
 
 
-def _options_html(f, raw_values, name, ctx, type_, describedby) -> str:
+def _options_html(f, raw_values, name, ctx, type_) -> str:
     """Radio buttons or checkboxes: built once per field, name and language (spec_html);
     the answer's choices are ticked on each request."""
 
@@ -73,12 +83,17 @@ class SelectType(FieldType):
             raise FieldInvalid(_("Choose one of the options."))
         return raw
 
+    answer_in_one_place = True
+
+    def answer_html(self, f, raw, name, ctx):
+        options = spec_html(f, ("options",), ctx.lang, lambda: select_options(f.options, ctx.lang))
+        return options.render((raw,), " selected")
+
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         inv = ' aria-invalid="true"' if invalid else ""
-        options = spec_html(f, ("options",), ctx.lang, lambda: select_options(f.options, ctx.lang))
         return (
             f'<select class="select" id="{name}" name="{name}"{describedby}{inv}>'
-            f"{options.render((raw,), ' selected')}</select>"
+            f"{self.answer_html(f, raw, name, ctx)}</select>"
         )
 
     def display(self, f, value, ctx):
@@ -90,8 +105,11 @@ class SelectType(FieldType):
 class RadioType(SelectType):
     grouped = True
 
+    def answer_html(self, f, raw, name, ctx):
+        return _options_html(f, {raw}, name, ctx, "radio")
+
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
-        return _options_html(f, {raw}, name, ctx, "radio", describedby)
+        return self.answer_html(f, raw, name, ctx)
 
 
 class CheckboxesType(SelectType):
@@ -140,8 +158,14 @@ class CheckboxesType(SelectType):
             return _("Choose at least %(min)s.") % {"min": lo}
         return _("Choose all that apply.")
 
+    def answer_placeholder(self):
+        return [ANSWER_MARK]
+
+    def answer_html(self, f, raw, name, ctx):
+        return _options_html(f, set(raw or []), name, ctx, "checkbox")
+
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
-        return _options_html(f, set(raw or []), name, ctx, "checkbox", describedby)
+        return self.answer_html(f, raw, name, ctx)
 
     def display(self, f, value, ctx):
         if not value:
@@ -165,7 +189,12 @@ class YesNoType(FieldType):
             raise FieldInvalid(_("Choose yes or no."))
         return raw == "yes"
 
+    answer_in_one_place = True
+
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
+        return self.answer_html(f, raw, name, ctx)
+
+    def answer_html(self, f, raw, name, ctx):
         def build() -> ChoiceBlock:
             items = []
             for value, label in (
