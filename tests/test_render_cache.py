@@ -19,7 +19,7 @@ from config.staticfiles import ManifestStaticFilesStorage
 from forms_engine.fields import FIELD_TYPES, Ctx
 from forms_engine.fields.base import (
     _CONTROL_ID,
-    ANSWER_MARK,
+    ANSWER_MARKS,
     conditional_rendering,
     mark_required_inputs,
 )
@@ -160,7 +160,7 @@ def test_entries_of_a_group_keep_their_own_input_names():
     assert chosen(second, "checked") == ["b"]
 
 
-# ---- the HTML around an answer (answer_in_one_place) ----------------------------------
+# ---- the HTML around an answer (kept_around_answer) ----------------------------------
 
 AROUND_ANSWER = [
     (spec("text"), ["", "山田商店", '<b class="x">&\'', "\ue000", None, 12]),
@@ -178,13 +178,36 @@ AROUND_ANSWER = [
     (spec("radio", options=("a", "b")), ["a", "", "zz"]),
     (spec("checkboxes", options=("a", "b", "c")), [["a", "c"], [], None, ["zz"]]),
     (spec("yes_no"), ["yes", "no", "", "maybe"]),
+    (
+        spec("name", kana="required"),
+        [{"family": "山田", "given": "<太郎>", "kana_family": "ヤマダ"}, {}, None, "x"],
+    ),
+    (spec("name"), [{"family": "山田", "given": "太郎"}, {"family": '"&'}]),
+    (
+        spec("address"),
+        [
+            {"prefecture": "大阪府", "city": "大阪市", "town": "1-2", "building": "<b>"},
+            {"prefecture": "どこか"},
+            None,
+        ],
+    ),
+    (
+        spec("bank_account"),
+        [
+            {"bank_code": "0001", "account_type": "checking", "holder": "ヤマダ"},
+            {"account_type": "<x>"},
+            {},
+        ],
+    ),
+    (spec("date"), [{"year": "令和8", "month": "1", "day": "<2>"}, {}, None]),
+    (spec("date", profile="birth_date", required=False), [{"year": "1985"}]),
 ]
 
 
 @pytest.mark.parametrize(("f", "answers"), AROUND_ANSWER, ids=lambda v: getattr(v, "type", ""))
 def test_a_field_built_around_its_answer_is_the_field_built_whole(f, answers):
     field_type = FIELD_TYPES[f.type]
-    assert field_type.answer_in_one_place
+    assert field_type.kept_around_answer
     for lang in ("ja", "en"):
         for name in ("f-x", "f-g-1-x"):
             for conditional in (False, True):
@@ -197,12 +220,20 @@ def test_a_field_built_around_its_answer_is_the_field_built_whole(f, answers):
                     assert fast == whole, (lang, name, conditional, raw)
 
 
+def test_a_date_with_its_era_is_built_whole_each_time():
+    # The era line is worked out from the whole answer: not a part kept around.
+    f = spec("date", era=True)
+    assert "平成" in render(f, {"year": "1990", "month": "1", "day": "1"})
+    assert "令和" in render(f, {"year": "2020", "month": "1", "day": "1"})
+    assert not any(key[0][0] == "around answer" for key in f.render_cache)
+
+
 def test_what_is_kept_around_an_answer_holds_no_answer():
     f = spec("text")
     first = render(f, "秘密の回答 <1>")
     assert "秘密の回答 &lt;1&gt;" in first
     kept = repr(f.render_cache)
-    assert "秘密" not in kept and ANSWER_MARK not in render(f, "")
+    assert "秘密" not in kept and not any(mark in render(f, "") for mark in ANSWER_MARKS)
     # Another resident's answer, then none, on the kept HTML: only theirs shows.
     assert "別の回答" in render(f, "別の回答") and "秘密" not in render(f, "別の回答")
     assert 'value=""' in render(f, None)
@@ -224,7 +255,7 @@ def test_errors_are_rendered_whole_never_from_what_was_kept():
 def test_a_postal_code_is_never_kept_around_its_answer():
     # Its button says what the last look-up found (ctx.notices): a request's own.
     f = spec("postal_code", fills="address")
-    assert not FIELD_TYPES["postal_code"].answer_in_one_place
+    assert not FIELD_TYPES["postal_code"].kept_around_answer
     with translation.override("ja"):
         noticed = FIELD_TYPES[f.type].render(
             f, "5408570", "f-x", {}, Ctx(lang="ja", notices={"f-x": "住所が見つかりません"})

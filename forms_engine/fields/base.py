@@ -121,10 +121,13 @@ def built_in(lang: str, build: Callable[[], Any]) -> Any:
         _LANGUAGE.reset(token)
 
 
-# Where the answer goes, while the HTML around it is built (FieldType._around_answer):
-# random per process, so that no resident can type it (a ChoiceBlock shows it instead of
-# its options); no markup, so escaping leaves it as it is.
-ANSWER_MARK = f"\ue000answer-{secrets.token_hex(8)}\ue000"
+# Where each part of an answer goes while the HTML around it is built
+# (FieldType._around_answer): random per process, so that no resident can type one (a
+# ChoiceBlock shows it instead of its options); no markup, so escaping leaves it as it is.
+_MARK_KEY = secrets.token_hex(8)
+ANSWER_MARKS = tuple(f"\ue000{_MARK_KEY}-{i}\ue000" for i in range(8))
+_MARK_SET = frozenset(ANSWER_MARKS)
+_MARK_PATTERN = re.compile(f"\ue000{_MARK_KEY}-(\\d)\ue000")
 
 
 class ChoiceBlock:
@@ -149,8 +152,10 @@ class ChoiceBlock:
         self.points = {value: tuple(offsets) for value, offsets in points.items()}
 
     def render(self, chosen: Iterable[Any], mark: str) -> str:
-        if ANSWER_MARK in chosen:
-            return ANSWER_MARK  # the list's place, while the field around it is cut
+        for v in chosen:
+            if isinstance(v, str) and v in _MARK_SET:
+                # A placeholder answer: the list's place while the field around it is cut.
+                return v
         offsets = sorted(
             {at for v in chosen if isinstance(v, str) for at in self.points.get(v, ())}
         )
@@ -486,45 +491,59 @@ class FieldType:
         return "" if value is None else value
 
     # ---- output ------------------------------------------------------------------------
-    #: The answer shows in one place of the field's HTML, made by `answer_html`, and
-    #: nothing else of it depends on the answer or the request (ctx.notices, uploads,
-    #: today...): then, on a page without errors, what is around the answer is built once
-    #: per field, name, language and conditional mark, and only the answer on each request.
-    answer_in_one_place = False
+    #: Each part of the answer shows in one place of the field's HTML, made by
+    #: `answer_parts`, and nothing else of the field depends on the answer or the request
+    #: (ctx.notices, uploads, today...): then, on a page without errors, the HTML around
+    #: the answer is built once per field, name, language and conditional mark, and only
+    #: the answer on each request (docs/performance.md).
+    kept_around_answer = False
 
-    def answer_html(self, f: FieldSpec, raw: Any, name: str, ctx: Ctx) -> str:
-        """The answer as it shows in the field (answer_in_one_place types): escaped in the
-        input's value here; a list of options with the chosen ones marked for choices.
-        render_control must put exactly this where the answer goes."""
-        return esc(raw)
+    def answer_parts(self, f: FieldSpec, raw: Any, name: str, ctx: Ctx) -> list[str]:
+        """The answer as it shows in the field (kept_around_answer types), one string per
+        part of `answer_placeholder`: here the input's escaped value; the options with the
+        chosen ones marked for choices. render_control puts exactly these in place."""
+        return [esc(raw)]
 
-    def answer_placeholder(self) -> Any:
-        """An answer that `answer_html` shows as ANSWER_MARK (see _around_answer)."""
-        return ANSWER_MARK
+    def answer_placeholder(self, f: FieldSpec) -> Any:
+        """An answer whose parts render_control shows as ANSWER_MARKS[0], [1]... (each
+        part's own mark), for cutting the HTML around them (_around_answer)."""
+        return ANSWER_MARKS[0]
 
     def render(
         self, f: FieldSpec, raw: Any, name: str, errors: Mapping[str, list[str]], ctx: Ctx
     ) -> str:
-        if self.answer_in_one_place and not errors:
-            conditional = _CONDITIONAL.get()
-            before, after = spec_html(
+        if self.kept_around_answer and not errors:
+            texts, order = spec_html(
                 f,
-                ("around answer", name, conditional),
+                ("around answer", name, _CONDITIONAL.get()),
                 ctx.lang,
                 lambda: self._around_answer(f, name, ctx),
             )
-            return before + self.answer_html(f, raw, name, ctx) + after
+            parts = self.answer_parts(f, raw, name, ctx)
+            if len(order) == 1:
+                return texts[0] + parts[0] + texts[1]
+            out = [texts[0]]
+            for part, text in zip(order, texts[1:], strict=True):
+                out.append(parts[part])
+                out.append(text)
+            return "".join(out)
         return self.render_with_errors(f, raw, name, errors, ctx)
 
-    def _around_answer(self, f: FieldSpec, name: str, ctx: Ctx) -> tuple[str, str]:
-        """The field's HTML without errors cut where its answer goes: rendered the one way
-        there is (render_with_errors), with a placeholder for the answer. Spec text only,
-        like everything spec_html keeps: the placeholder is no one's answer."""
-        html = self.render_with_errors(f, self.answer_placeholder(), name, {}, ctx)
-        before, mark, after = html.partition(ANSWER_MARK)
-        if not mark or ANSWER_MARK in after:
+    def _around_answer(
+        self, f: FieldSpec, name: str, ctx: Ctx
+    ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The field's HTML without errors cut where the parts of its answer go: rendered
+        the one way there is (render_with_errors) with a placeholder answer. Returns the
+        texts between the parts and which part goes after each text. Spec text only, like
+        everything spec_html keeps: the placeholder is no one's answer."""
+        placeholder = self.answer_placeholder(f)
+        marks = self.answer_parts(f, placeholder, name, ctx)
+        html = self.render_with_errors(f, placeholder, name, {}, ctx)
+        pieces = _MARK_PATTERN.split(html)
+        order = tuple(int(i) for i in pieces[1::2])
+        if marks != list(ANSWER_MARKS[: len(marks)]) or sorted(order) != list(range(len(marks))):
             raise AssertionError(f"{type(self).__name__}: the answer is not in one place")
-        return before, after
+        return tuple(pieces[0::2]), order
 
     def render_with_errors(
         self, f: FieldSpec, raw: Any, name: str, errors: Mapping[str, list[str]], ctx: Ctx

@@ -8,7 +8,7 @@ from django.utils.translation import pgettext
 from forms_engine import markdown
 
 from .base import (
-    ANSWER_MARK,
+    ANSWER_MARKS,
     ChoiceBlock,
     FieldInvalid,
     FieldType,
@@ -83,17 +83,17 @@ class SelectType(FieldType):
             raise FieldInvalid(_("Choose one of the options."))
         return raw
 
-    answer_in_one_place = True
+    kept_around_answer = True
 
-    def answer_html(self, f, raw, name, ctx):
+    def answer_parts(self, f, raw, name, ctx):
         options = spec_html(f, ("options",), ctx.lang, lambda: select_options(f.options, ctx.lang))
-        return options.render((raw,), " selected")
+        return [options.render((raw,), " selected")]
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         inv = ' aria-invalid="true"' if invalid else ""
         return (
             f'<select class="select" id="{name}" name="{name}"{describedby}{inv}>'
-            f"{self.answer_html(f, raw, name, ctx)}</select>"
+            f"{self.answer_parts(f, raw, name, ctx)[0]}</select>"
         )
 
     def display(self, f, value, ctx):
@@ -105,11 +105,11 @@ class SelectType(FieldType):
 class RadioType(SelectType):
     grouped = True
 
-    def answer_html(self, f, raw, name, ctx):
-        return _options_html(f, {raw}, name, ctx, "radio")
+    def answer_parts(self, f, raw, name, ctx):
+        return [_options_html(f, {raw}, name, ctx, "radio")]
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
-        return self.answer_html(f, raw, name, ctx)
+        return self.answer_parts(f, raw, name, ctx)[0]
 
 
 class CheckboxesType(SelectType):
@@ -158,14 +158,14 @@ class CheckboxesType(SelectType):
             return _("Choose at least %(min)s.") % {"min": lo}
         return _("Choose all that apply.")
 
-    def answer_placeholder(self):
-        return [ANSWER_MARK]
+    def answer_placeholder(self, f):
+        return [ANSWER_MARKS[0]]
 
-    def answer_html(self, f, raw, name, ctx):
-        return _options_html(f, set(raw or []), name, ctx, "checkbox")
+    def answer_parts(self, f, raw, name, ctx):
+        return [_options_html(f, set(raw or []), name, ctx, "checkbox")]
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
-        return self.answer_html(f, raw, name, ctx)
+        return self.answer_parts(f, raw, name, ctx)[0]
 
     def display(self, f, value, ctx):
         if not value:
@@ -189,12 +189,12 @@ class YesNoType(FieldType):
             raise FieldInvalid(_("Choose yes or no."))
         return raw == "yes"
 
-    answer_in_one_place = True
+    kept_around_answer = True
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
-        return self.answer_html(f, raw, name, ctx)
+        return self.answer_parts(f, raw, name, ctx)[0]
 
-    def answer_html(self, f, raw, name, ctx):
+    def answer_parts(self, f, raw, name, ctx):
         def build() -> ChoiceBlock:
             items = []
             for value, label in (
@@ -214,7 +214,7 @@ class YesNoType(FieldType):
                 [(None, '<div class="choices choices--inline">', ""), *items, (None, "</div>", "")]
             )
 
-        return spec_html(f, ("yes_no", name), ctx.lang, build).render((raw,), " checked")
+        return [spec_html(f, ("yes_no", name), ctx.lang, build).render((raw,), " checked")]
 
     def display(self, f, value, ctx):
         if value is None:

@@ -10,6 +10,7 @@ from django.utils.translation import pgettext
 from forms_engine import normalize
 
 from .base import (
+    ANSWER_MARKS,
     ChoiceBlock,
     FieldInvalid,
     FieldType,
@@ -71,6 +72,18 @@ class CompoundType(FieldType):
 
     grouped = True
     parts: tuple[str, ...] = ()
+    kept_around_answer = True  # each part's answer in its own input (or list of options)
+
+    def answer_placeholder(self, f):
+        return {part: ANSWER_MARKS[i] for i, part in enumerate(self.active_parts(f))}
+
+    def answer_parts(self, f, raw, name, ctx):
+        raw = raw if isinstance(raw, dict) else {}
+        return [self.part_answer(f, part, raw, name, ctx) for part in self.active_parts(f)]
+
+    def part_answer(self, f, part: str, raw: dict, name: str, ctx) -> str:
+        """How one part of the answer shows: escaped as its input's value here."""
+        return esc(raw.get(part, ""))
 
     def active_parts(self, f) -> tuple[str, ...]:
         return self.parts
@@ -219,12 +232,17 @@ class AddressType(CompoundType):
             raise FieldInvalid(errors)
         return {p: out[p] for p in self.parts}
 
+    def part_answer(self, f, part, raw, name, ctx):
+        if part == "prefecture":
+            return _prefecture_options(ctx.lang).render((raw.get("prefecture", ""),), " selected")
+        return super().part_answer(f, part, raw, name, ctx)
+
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         raw = raw if isinstance(raw, dict) else {}
         out = []
         pname = f"{name}-prefecture"
         perr = errors.get(pname, [])
-        options = _prefecture_options(ctx.lang).render((raw.get("prefecture", ""),), " selected")
+        options = self.part_answer(f, "prefecture", raw, name, ctx)
         inv = ' aria-invalid="true"' if perr or invalid else ""
         pdesc = " ".join(
             ([f"{pname}-error"] if perr else []) + ([f"{name}-error"] if invalid else [])
@@ -287,6 +305,29 @@ class BankAccountType(CompoundType):
             part = (exc.params or {}).get("part", "")
             raise FieldInvalid({f"__-{part}" if part else "": [invalid_message(exc)]}) from None
 
+    def part_answer(self, f, part, raw, name, ctx):
+        if part != "account_type":
+            return super().part_answer(f, part, raw, name, ctx)
+        pname = f"{name}-account_type"
+
+        def build() -> ChoiceBlock:
+            return ChoiceBlock(
+                (
+                    value,
+                    f'<div class="choice"><input class="choice__input" type="radio" '
+                    f'id="{pname}-{value}" name="{pname}" value="{value}"',
+                    f'><label class="choice__label" for="{pname}-{value}">{esc(label)}</label></div>',
+                )
+                for value, label in (
+                    ("ordinary", _("Ordinary (普通)")),
+                    ("checking", _("Checking (当座)")),
+                )
+            )
+
+        return spec_html(f, ("account_type", name), ctx.lang, build).render(
+            (raw.get("account_type"),), " checked"
+        )
+
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         raw = raw if isinstance(raw, dict) else {}
         out = []
@@ -307,24 +348,7 @@ class BankAccountType(CompoundType):
             )
         pname = f"{name}-account_type"
         perr = errors.get(pname, [])
-
-        def build() -> ChoiceBlock:
-            return ChoiceBlock(
-                (
-                    value,
-                    f'<div class="choice"><input class="choice__input" type="radio" '
-                    f'id="{pname}-{value}" name="{pname}" value="{value}"',
-                    f'><label class="choice__label" for="{pname}-{value}">{esc(label)}</label></div>',
-                )
-                for value, label in (
-                    ("ordinary", _("Ordinary (普通)")),
-                    ("checking", _("Checking (当座)")),
-                )
-            )
-
-        radios = spec_html(f, ("account_type", name), ctx.lang, build).render(
-            (raw.get("account_type"),), " checked"
-        )
+        radios = self.part_answer(f, "account_type", raw, name, ctx)
         account_type = _("Account type")
         out.append(
             f'<fieldset class="subfield"><legend class="field__sublabel">{esc(account_type)}</legend>'

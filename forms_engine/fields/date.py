@@ -6,7 +6,17 @@ import datetime as dt
 
 from forms_engine import normalize
 
-from .base import FieldInvalid, FieldType, _, clip, esc, input_html, invalid_message, label_html
+from .base import (
+    ANSWER_MARKS,
+    FieldInvalid,
+    FieldType,
+    _,
+    clip,
+    esc,
+    input_html,
+    invalid_message,
+    label_html,
+)
 
 
 class DateType(FieldType):
@@ -16,6 +26,21 @@ class DateType(FieldType):
     grouped = True
     # "令和元年", "1985年", "12月": a few characters each.
     part_max_lengths = {"year": 10, "month": 4, "day": 4}
+    # Each part's answer in its own input; not with `era`, whose era line is worked out
+    # from the whole answer (see render).
+    kept_around_answer = True
+
+    def answer_placeholder(self, f):
+        return {"year": ANSWER_MARKS[0], "month": ANSWER_MARKS[1], "day": ANSWER_MARKS[2]}
+
+    def answer_parts(self, f, raw, name, ctx):
+        raw = raw if isinstance(raw, dict) else {}
+        return [esc(raw.get(part, "")) for part in ("year", "month", "day")]
+
+    def render(self, f, raw, name, errors, ctx):
+        if f.param("era"):
+            return self.render_with_errors(f, raw, name, errors, ctx)
+        return super().render(f, raw, name, errors, ctx)
 
     def extract(self, f, data, name, ctx):
         return {

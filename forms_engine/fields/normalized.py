@@ -26,7 +26,7 @@ class NumberType(FieldType):
     params_check = "number_params"
     # Fifteen digits with commas, a sign and some decimals (normalize.NUMBER_LIMIT).
     default_max_length = 32
-    answer_in_one_place = True  # esc(raw) as the input's value; the unit is the spec's
+    kept_around_answer = True  # esc(raw) as the input's value; the unit is the spec's
 
     def hint(self, f, ctx):
         lo, hi = f.param("min"), f.param("max")
@@ -83,7 +83,7 @@ class NormalizedInputType(FieldType):
     """One input whose text a normaliser checks and turns into the stored value."""
 
     normalizer: Any = None  # a function of forms_engine.normalize raising Invalid
-    answer_in_one_place = True  # esc(raw) as the input's value
+    kept_around_answer = True  # esc(raw) as the input's value
     input_type = "text"
     css = "input"
     attrs = ""
@@ -143,7 +143,7 @@ class PostalCodeType(NormalizedInputType):
     attrs = ' inputmode="numeric" autocomplete="postal-code"'
     hint_text = gettext_noop("7 digits, such as 540-8570.")
     # Its button says what the last look-up found (ctx.notices): never built once.
-    answer_in_one_place = False
+    kept_around_answer = False
 
     def render_control(self, f, raw, name, errors, ctx, describedby, invalid):
         control = super().render_control(f, raw, name, errors, ctx, describedby, invalid)

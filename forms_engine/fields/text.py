@@ -46,7 +46,7 @@ def _check_length(f: FieldSpec, value: str, hi: int) -> None:
 class TextType(FieldType):
     yaml_keys: tuple[str, ...] = ("min_length", "max_length", "pattern", "pattern_message")
     params_check = "text_params"
-    answer_in_one_place = True  # esc(raw) as the input's value
+    kept_around_answer = True  # esc(raw) as the input's value
 
     def hint(self, f, ctx):
         return _length_hint(f)
@@ -72,7 +72,7 @@ class TextareaType(FieldType):
     yaml_keys = ("min_length", "max_length")
     params_check = "length_params"
     default_max_length = 10_000
-    answer_in_one_place = True  # esc(raw) as the text
+    kept_around_answer = True  # esc(raw) as the text
 
     def hint(self, f, ctx):
         return _length_hint(f)
