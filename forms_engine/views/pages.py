@@ -48,8 +48,11 @@ def _progress(view: FilingView, step: Step, steps: list[Step] | None = None) -> 
         for page in spec.pages
     )
     return {
-        "current": index + 1,
-        "total": len(steps) + 1,
+        # As text: the page shows each number three times, and Django localises every int
+        # a template shows (about 40,000 instructions each, docs/performance.md); these
+        # are small counts, which localisation would write the same way.
+        "current": str(index + 1),
+        "total": str(len(steps) + 1),
         "steps": steps,
         "index": index,
         "may_grow": may_grow,
