@@ -108,6 +108,9 @@ TEMPLATES = [
                 "forms_engine.context_processors.site",
                 "inbox.context_processors.staff_nav",
             ],
+            # `{% extends %}` that remembers the root template's blocks (same syntax and
+            # output as Django's; forms_engine/templatetags/inheritance.py says why).
+            "builtins": ["forms_engine.templatetags.inheritance"],
             # Cached loader in every environment: page rendering is on the hot path.
             "loaders": [
                 (

@@ -9,7 +9,7 @@ import re
 from contextlib import nullcontext
 
 import pytest
-from django.template import engines
+from django.template import Context, Engine, engines
 from django.templatetags.static import static
 from django.test import override_settings
 from django.urls import reverse, set_script_prefix
@@ -395,3 +395,68 @@ def test_required_inputs_are_marked_as_the_tag_pattern_marks_them(f):
     # the pattern does.
     tricky = '<div id="f-x"><input data-id="f-x" id="f-y"><select id="f-x"></select></div>'
     assert mark_required_inputs(tricky, ("f-x",)) == _mark_by_pattern(tricky, ("f-x",))
+
+
+# ---- {% extends %} ----------------------------------------------------------------------
+
+
+def _engine(templates: dict[str, str], *, ours: bool) -> Engine:
+    return Engine(
+        loaders=[("django.template.loaders.locmem.Loader", templates)],
+        builtins=["forms_engine.templatetags.inheritance"] if ours else [],
+    )
+
+
+INHERITANCE = {
+    "root.html": (
+        "<title>{% block title %}Root{% endblock %}</title>"
+        "{% if flag %}{% block a %}A{{ x }}{% endblock %}{% else %}none{% endif %}"
+        "{% for i in items %}{% block b %}B{% endblock %}{{ i }}{% endfor %}"
+        "{% block c %}C{% endblock %}"
+    ),
+    "middle.html": (
+        '{% extends "root.html" %}{% block a %}M[{{ block.super }}]{% endblock %}'
+        "{% block c %}MC{% endblock %}"
+    ),
+    "leaf.html": (
+        '{% extends "middle.html" %}{% block title %}Leaf {{ block.super }}{% endblock %}'
+        "{% block c %}{{ block.super }}+L{% endblock %}"
+    ),
+}
+
+
+def test_the_remembered_extends_renders_as_djangos_own():
+    ours, django = _engine(INHERITANCE, ours=True), _engine(INHERITANCE, ours=False)
+    for name in INHERITANCE:
+        if "{% extends" in INHERITANCE[name]:
+            node = ours.get_template(name).nodelist[0]
+            assert type(node).__name__ == "RootBlocksRememberedExtendsNode"
+        for context in (
+            {"flag": True, "x": "<x>", "items": [1, 2]},
+            {"flag": False, "items": []},
+        ):
+            for _twice in range(2):
+                assert ours.get_template(name).render(Context(context)) == django.get_template(
+                    name
+                ).render(Context(context))
+    assert ours.get_template("leaf.html").render(Context({"flag": True, "x": 1})) == (
+        "<title>Leaf Root</title>M[A1]MC+L"
+    )
+
+
+def test_a_changed_root_template_gives_its_own_blocks():
+    # Without the cached loader every load compiles anew: the blocks found for one
+    # compiled root are never those of another.
+    templates = {
+        "root.html": "{% block a %}old{% endblock %}",
+        "leaf.html": '{% extends "root.html" %}',
+    }
+    engine = _engine(templates, ours=True)
+    assert engine.get_template("leaf.html").render(Context()) == "old"
+    templates["root.html"] = "<{% block a %}new{% endblock %}{% block b %}b{% endblock %}>"
+    assert engine.get_template("leaf.html").render(Context()) == "<newb>"
+
+
+def test_the_sites_templates_use_the_remembered_extends():
+    page = engines["django"].get_template("forms_engine/page.html").template
+    assert type(page.nodelist[0]).__name__ == "RootBlocksRememberedExtendsNode"
