@@ -4,6 +4,7 @@ still be one statement that Django's query tools see."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -91,3 +92,38 @@ def test_a_queryset_with_parameters_of_its_own_is_refused(db):
     )
     with pytest.raises(ValueError, match="other parameters"):
         reader.read(uuid.uuid4())
+
+
+def test_each_residents_page_shows_their_own_answers_only(loaded):
+    """Two residents on the same page of the same procedure, one after the other in one
+    process: what the page keeps between requests (the draft statement, the HTML around
+    each field's answer) never carries one's answers, or an error, to the other."""
+    from forms_engine import services
+    from tests.factories import page_post
+
+    pages = {}
+    for who, family, town in (("a", "山田", "中央1-1"), ("b", "佐藤", "北町2-2")):
+        client = Client()
+        draft = _started(client)
+        url = f"/f/{draft.pk}/0/owner/"
+        page = services.version_spec(services.draft_versions(draft)[0]).pages[0]
+        data = page_post(page)
+        data.update({"f-name-family": family, "f-address-town": town})
+        assert client.post(url, data).status_code == 302
+        pages[who] = (client, url)
+    a, b = (pages[w][0].get(pages[w][1]).content.decode() for w in ("a", "b"))
+    assert 'value="山田"' in a and 'value="中央1-1"' in a
+    assert "佐藤" not in a and "北町2-2" not in a
+    assert 'value="佐藤"' in b and 'value="北町2-2"' in b
+    assert "山田" not in b and "中央1-1" not in b
+    # One posts a page with an error; the other's page afterwards shows none.
+    client, url = pages["a"]
+    assert client.post(url, {"f-name-family": ""}).status_code == 200
+    again = pages["b"][0].get(pages["b"][1]).content.decode()
+    assert "field--error" not in again and 'aria-invalid="true"' not in again
+    assert _without_tokens(again) == _without_tokens(b)
+
+
+def _without_tokens(html: str) -> str:
+    """The page without its CSRF tokens (masked anew on every response)."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
