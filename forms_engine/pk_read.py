@@ -15,7 +15,6 @@ parameter: the queryset given must have no other parameter (checked when it is c
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -23,6 +22,7 @@ from typing import Any, Generic, TypeVar
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable
 
 M = TypeVar("M", bound=Model)
 
@@ -51,18 +51,29 @@ class PrimaryKeyRead(Generic[M]):
         self._model = model
         self._queryset = queryset
         self._sample_pk = sample_pk
-        # Per connection object (one per thread): converters are bound to a connection's
-        # operations. Weak keys: a closed thread's connection takes its entry with it, so
-        # there are never more entries than live connections.
-        self._compiled: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Compiled] = (
-            weakref.WeakKeyDictionary()
-        )
+        # Kept on each connection object (one per thread), since converters are bound to a
+        # connection's operations: a finished thread's connection takes its statements with
+        # it. (Not a weak-key map here: on SQLite the converters refer back to their
+        # connection, so an entry would keep its own key alive for ever.)
+        self._slot = f"_pk_read_{id(self):x}"
 
     def _compile(self, alias: str, connection: BaseDatabaseWrapper) -> _Compiled:
         queryset = self._queryset().filter(pk=self._sample_pk)
         model = self._model
         if queryset.model is not model:
             raise ValueError(f"PrimaryKeyRead: a queryset of {model.__name__} expected")
+        # What a compiled statement cannot keep: a lock (select_for_update checks for a
+        # transaction only while compiling), another database, prefetches, values() rows.
+        if (
+            queryset.query.select_for_update
+            or queryset._db is not None
+            or queryset._prefetch_related_lookups
+            or queryset._iterable_class is not ModelIterable
+        ):
+            raise ValueError(
+                "PrimaryKeyRead: a plain queryset of model instances only (no "
+                "select_for_update, using, prefetch_related or values)"
+            )
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         sample = model._meta.pk.get_db_prep_value(self._sample_pk, connection)
@@ -90,9 +101,10 @@ class PrimaryKeyRead(Generic[M]):
         model = self._model
         alias = router.db_for_read(model)
         connection = connections[alias]
-        compiled = self._compiled.get(connection)
+        compiled: _Compiled | None = connection.__dict__.get(self._slot)
         if compiled is None:
-            compiled = self._compiled[connection] = self._compile(alias, connection)
+            compiled = self._compile(alias, connection)
+            connection.__dict__[self._slot] = compiled
         param = model._meta.pk.get_db_prep_value(pk, connection)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, [param])

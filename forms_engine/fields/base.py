@@ -152,6 +152,7 @@ class ChoiceBlock:
         self.points = {value: tuple(offsets) for value, offsets in points.items()}
 
     def render(self, chosen: Iterable[Any], mark: str) -> str:
+        chosen = tuple(chosen)  # read twice below
         for v in chosen:
             if isinstance(v, str) and v in _MARK_SET:
                 # A placeholder answer: the list's place while the field around it is cut.

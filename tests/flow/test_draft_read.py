@@ -127,3 +127,44 @@ def test_each_residents_page_shows_their_own_answers_only(loaded):
 def _without_tokens(html: str) -> str:
     """The page without its CSRF tokens (masked anew on every response)."""
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def test_what_a_compiled_statement_cannot_keep_is_refused(db):
+    """A lock, another database, prefetches or values() rows would be dropped silently
+    by a statement compiled once: such querysets are refused when first compiled."""
+    for make in (
+        lambda: m.Draft.objects.select_for_update(),
+        lambda: m.Draft.objects.using("default"),
+        lambda: m.Draft.objects.prefetch_related("versions"),
+        lambda: m.Draft.objects.values(),
+    ):
+        with pytest.raises(ValueError, match="plain queryset"):
+            PrimaryKeyRead(m.Draft, make, uuid.UUID(int=0)).read(uuid.uuid4())
+
+
+def test_a_finished_threads_connection_takes_its_statement_with_it(db):
+    """Statements are kept per connection object (one per thread): once a thread and its
+    connection are gone, nothing of them stays (`make run` serves each request in a new
+    thread; on SQLite the converters point back at their connection, which a weak-key map
+    kept alive for ever: this test fails that way when run on SQLite, `DATABASE_URL`
+    unset; on PostgreSQL, as `make test` runs it, it holds the same property)."""
+    import gc
+    import threading
+    import weakref
+
+    reader = PrimaryKeyRead(m.Draft, m.Draft.objects.all, uuid.UUID(int=0))
+    gone: list[weakref.ref] = []
+
+    def in_a_thread() -> None:
+        from django.db import connections
+
+        assert reader.read(uuid.uuid4()) is None  # compiled and run on this connection
+        gone.append(weakref.ref(connections["default"]))
+        connections.close_all()
+
+    for _ in range(3):
+        thread = threading.Thread(target=in_a_thread)
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert len(gone) == 3 and all(ref() is None for ref in gone)
