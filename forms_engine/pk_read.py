@@ -66,8 +66,8 @@ class PrimaryKeyRead(Generic[M]):
         # transaction only while compiling), another database, prefetches, values() rows.
         if (
             queryset.query.select_for_update
-            or queryset._db is not None
-            or queryset._prefetch_related_lookups
+            or getattr(queryset, "_db", None) is not None
+            or getattr(queryset, "_prefetch_related_lookups", ())
             or queryset._iterable_class is not ModelIterable
         ):
             raise ValueError(
