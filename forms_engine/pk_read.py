@@ -67,7 +67,7 @@ class PrimaryKeyRead(Generic[M]):
         if (
             queryset.query.select_for_update
             or getattr(queryset, "_db", None) is not None
-            or getattr(queryset, "_prefetch_related_lookups", ())
+            or bool(getattr(queryset, "_prefetch_related_lookups", None))
             or queryset._iterable_class is not ModelIterable
         ):
             raise ValueError(
