@@ -9,7 +9,7 @@ waiting page's Refresh header).
 1. capacity: residents filing back to back with the waiting room off (closed loop):
    filings per second completed, C (the baseline of this run).
 2. the waiting room is switched on in the procedure's YAML (`rush: admit_per_minute`,
-   60% of C: headroom for the waiting pages) and loaded; each burst starts with an empty
+   40% of C: headroom for the arrivals' waiting pages) and loaded, and the start page warmed; each burst starts with an empty
    queue;
 3. burst 2x and 10x: 2C and 10C new residents a second for the window (60 s), then a
    grace period for the admitted ones to finish. A resident still queued when the window
