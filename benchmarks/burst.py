@@ -411,7 +411,6 @@ def main(argv=None) -> int:
                 "bench": f"burst_{factor}x", "value": round(s["filings_per_s"], 2),
                 "unit": "filings/s", "baseline": round(capacity, 2),
                 "ratio": round(s["filings_per_s"] / capacity, 3), "target": 0, "ok": ok,
-                "admit_share": ADMIT_SHARE,
             }))  # fmt: skip
         print()
         for line in lines:
