@@ -15,7 +15,7 @@ parameter: the queryset given must have no other parameter (checked when it is c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -38,6 +38,23 @@ class _Compiled:
     annotations: list[tuple[str, int]]
     # (column, converters, expression) for each column that has converters.
     converters: list[tuple[int, list[Callable[..., Any]], Any]]
+
+
+def converted(
+    row: Sequence[Any],
+    converters: Iterable[tuple[int, Iterable[Callable[..., Any]], Any]],
+    connection: BaseDatabaseWrapper,
+) -> list[Any]:
+    """A result row with each column's converters applied as the ORM applies them
+    (`(position, converters, expression)`, from a compiler's get_converters), for
+    statements run outside the ORM."""
+    values = list(row)
+    for position, column_converters, expression in converters:
+        value = values[position]
+        for convert in column_converters:
+            value = convert(value, expression, connection)
+        values[position] = value
+    return values
 
 
 class PrimaryKeyRead(Generic[M]):
@@ -111,12 +128,7 @@ class PrimaryKeyRead(Generic[M]):
             row = cursor.fetchone()
         if row is None:
             return None
-        values = list(row)
-        for column, converters, expression in compiled.converters:
-            value = values[column]
-            for converter in converters:
-                value = converter(value, expression, connection)
-            values[column] = value
+        values = converted(row, compiled.converters, connection)
         instance = model.from_db(alias, compiled.init_list, values[compiled.start : compiled.end])
         for name, column in compiled.annotations:
             setattr(instance, name, values[column])

@@ -38,6 +38,7 @@ from django.db import connection
 from django.db.models import Model
 
 from forms_engine import models as fm
+from forms_engine.pk_read import converted
 
 from .models import Delivery, DeliveryAttempt
 
@@ -65,12 +66,7 @@ class _Part:
         return ", ".join(f'{self.alias}."{column}"' for column in self.columns)
 
     def instance(self, values: Sequence[Any]) -> Model:
-        row = list(values)
-        for position, converters, col in self.converters:
-            value = row[position]
-            for convert in converters:
-                value = convert(value, col, connection)
-            row[position] = value
+        row = converted(values, self.converters, connection)
         return self.model.from_db(connection.alias, self.attnames, row)
 
 
